@@ -1,0 +1,75 @@
+//! What a warm Lambda keeps between requests: the SDK client, configuration, caches.
+
+use crate::auth::ApiKeyCache;
+use crate::store::Store;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table_name: String,
+    /// How long a verified API key is trusted before it is looked up again (revocation delay).
+    pub api_key_cache_ttl: Duration,
+}
+
+impl Config {
+    pub const TABLE_ENV: &'static str = "GAME_TABLE_NAME";
+
+    pub fn from_env() -> Result<Self, String> {
+        let table_name = std::env::var(Self::TABLE_ENV).map_err(|_| {
+            format!(
+                "{} is not set; it names the DynamoDB table",
+                Self::TABLE_ENV
+            )
+        })?;
+        let api_key_cache_ttl =
+            match std::env::var("GAME_API_KEY_CACHE_TTL_SECONDS") {
+                Ok(text) => Duration::from_secs(text.parse().map_err(|_| {
+                    format!("GAME_API_KEY_CACHE_TTL_SECONDS is not a number: {text}")
+                })?),
+                Err(_) => Duration::from_secs(5),
+            };
+        Ok(Self {
+            table_name,
+            api_key_cache_ttl,
+        })
+    }
+
+    pub fn for_table(table_name: impl Into<String>) -> Self {
+        Self {
+            table_name: table_name.into(),
+            api_key_cache_ttl: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct AppContext {
+    pub store: Store,
+    pub config: Config,
+    pub api_keys: ApiKeyCache,
+}
+
+impl AppContext {
+    pub fn new(client: aws_sdk_dynamodb::Client, config: Config) -> Self {
+        Self {
+            store: Store::new(client, config.table_name.clone()),
+            api_keys: ApiKeyCache::new(config.api_key_cache_ttl),
+            config,
+        }
+    }
+
+    /// Cold start: configuration from the environment, AWS clients from the default chain
+    /// (which honours AWS_ENDPOINT_URL_DYNAMODB locally; no code branches on "local").
+    pub async fn from_env() -> Result<Self, String> {
+        let config = Config::from_env()?;
+        let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(
+            aws_sdk_dynamodb::Client::new(&sdk_config),
+            config,
+        ))
+    }
+
+    /// Handlers take `&'static AppContext`: a Lambda keeps one for its whole life.
+    pub fn leak(self) -> &'static AppContext {
+        Box::leak(Box::new(self))
+    }
+}

@@ -1,0 +1,432 @@
+//! Games: create, list, read, patch, delete, duplicate, and the game's effective strategy.
+
+use crate::AppContext;
+use crate::auth::{Caller, authenticate};
+use crate::error::{ApiError, ApiResult};
+use crate::handlers::{paging, strategies::strategy_view};
+use crate::http::{self, json_body, path_param, query_param, with_message};
+use crate::model::{self, Game, ParamInput, ParamOwner, Task};
+use crate::store::{
+    self, Filter, GSI1, GSI1PK, GSI1SK, Item, PK, QuerySpec, SK, StoreError, keys, tx,
+};
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Optimistic-concurrency retries before a write answers 409.
+pub(crate) const WRITE_ATTEMPTS: usize = 5;
+
+pub fn game_view(game: &Game) -> Value {
+    json!({
+        "gameId": game.game_id,
+        "externalGameId": game.external_game_id,
+        "platform": game.platform,
+        "strategyId": game.strategy_id,
+        "params": game.params,
+        "version": game.version,
+        "created_at": game.created_at,
+        "updated_at": game.updated_at,
+    })
+}
+
+pub(crate) fn game_item(game: &Game) -> Result<Item, StoreError> {
+    store::to_item(
+        game,
+        "game",
+        &[
+            (PK, keys::game_pk(&game.tenant, &game.game_id)),
+            (SK, keys::GAME_SK.to_owned()),
+            (GSI1PK, keys::games_index_pk(&game.tenant)),
+            (GSI1SK, game.game_id.clone()),
+        ],
+    )
+}
+
+pub(crate) fn game_key(tenant: &str, game_id: &str) -> Item {
+    store::key(keys::game_pk(tenant, game_id), keys::GAME_SK)
+}
+
+fn marker_key(tenant: &str, external_game_id: &str) -> Item {
+    store::key(
+        keys::external_game_pk(tenant, external_game_id),
+        keys::EXTERNAL_GAME_SK,
+    )
+}
+
+/// The item that makes an externalGameId unique within a tenant.
+fn marker_item(game: &Game) -> Item {
+    let mut item = marker_key(&game.tenant, &game.external_game_id);
+    item.insert("entity".into(), store::s("externalGameId"));
+    item.insert("gameId".into(), store::s(game.game_id.clone()));
+    item
+}
+
+pub(crate) fn game_not_found(game_id: &str) -> ApiError {
+    ApiError::not_found(
+        "game_not_found",
+        format!("Game not found by gameId: {game_id}"),
+    )
+}
+
+fn game_exists(external_game_id: &str, existing: Option<&Item>) -> ApiError {
+    let error = ApiError::conflict(
+        "game_exists",
+        format!("A game with externalGameId \"{external_game_id}\" already exists."),
+    );
+    match existing
+        .and_then(|item| item.get("gameId"))
+        .and_then(|v| v.as_s().ok())
+    {
+        Some(game_id) => error.with("gameId", game_id.clone()),
+        None => error,
+    }
+}
+
+/// Another tenant's game is indistinguishable from a missing one: the tenant is in the key.
+pub(crate) async fn load_game(ctx: &AppContext, caller: &Caller, game_id: &str) -> ApiResult<Game> {
+    if uuid::Uuid::parse_str(game_id).is_err() {
+        return Err(game_not_found(game_id));
+    }
+    let item = ctx
+        .store
+        .get(keys::game_pk(&caller.tenant, game_id), keys::GAME_SK)
+        .await?
+        .ok_or_else(|| game_not_found(game_id))?;
+    Ok(store::from_item(item)?)
+}
+
+pub(crate) async fn load_tasks(ctx: &AppContext, game: &Game) -> ApiResult<Vec<Task>> {
+    let items = ctx
+        .store
+        .query_all(
+            &keys::game_pk(&game.tenant, &game.game_id),
+            Some(keys::TASK_SK_PREFIX),
+        )
+        .await?;
+    items
+        .into_iter()
+        .map(|item| store::from_item(item).map_err(ApiError::from))
+        .collect()
+}
+
+fn validate_new_game(game: &Game) -> ApiResult<()> {
+    model::validate_slug("externalGameId", &game.external_game_id)?;
+    model::validate_text("platform", &game.platform, 200)?;
+    model::validate_params(ParamOwner::Game, &game.params)?;
+    let info = model::known_strategy(&game.strategy_id)?;
+    model::effective_variables(info, &game.params, &[])?;
+    Ok(())
+}
+
+/// Commits a new game and its uniqueness marker together; a taken externalGameId is 409.
+async fn commit_new_game(ctx: &AppContext, game: &Game) -> ApiResult<()> {
+    let table = &ctx.store.table;
+    let items = vec![
+        tx::put_new(table, marker_item(game))?,
+        tx::put_new(table, game_item(game)?)?,
+    ];
+    match ctx.store.transact(items).await {
+        Ok(()) => Ok(()),
+        Err(error) => match error.failed_condition() {
+            Some((0, reason)) => Err(game_exists(&game.external_game_id, reason.item.as_ref())),
+            _ => Err(error.into()),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateGame {
+    external_game_id: String,
+    platform: String,
+    strategy_id: Option<String>,
+    #[serde(default)]
+    params: Vec<ParamInput>,
+}
+
+pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let body: CreateGame = json_body(&req)?;
+    let caller = authenticate(ctx, &req).await?;
+    let now = model::now_rfc3339();
+    let game = Game {
+        tenant: caller.tenant.clone(),
+        game_id: model::new_id(),
+        external_game_id: body.external_game_id,
+        platform: body.platform,
+        strategy_id: body
+            .strategy_id
+            .unwrap_or_else(|| model::DEFAULT_STRATEGY.to_owned()),
+        params: model::new_params(body.params),
+        version: 1,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    validate_new_game(&game)?;
+    commit_new_game(ctx, &game).await?;
+    let message = format!("Game with gameId: {} created successfully", game.game_id);
+    http::created(&with_message(&game_view(&game), message)?)
+}
+
+pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let caller = authenticate(ctx, &req).await?;
+    let (page_size, next_token) = paging(&req)?;
+    // GAME filters with LIKE %value%; `contains` is the DynamoDB equivalent.
+    let mut clauses = Vec::new();
+    let mut names = Vec::new();
+    let mut values = Vec::new();
+    for (param, attribute) in [
+        ("externalGameId", "externalGameId"),
+        ("platform", "platform"),
+    ] {
+        if let Some(value) = query_param(&req, param) {
+            let i = clauses.len();
+            clauses.push(format!("contains(#f{i}, :f{i})"));
+            names.push((format!("#f{i}"), attribute.to_owned()));
+            values.push((format!(":f{i}"), store::s(value)));
+        }
+    }
+    let filter = (!clauses.is_empty()).then(|| Filter {
+        expression: clauses.join(" AND "),
+        names,
+        values,
+    });
+    let page = ctx
+        .store
+        .query(QuerySpec {
+            index: Some(GSI1),
+            partition: (GSI1PK, keys::games_index_pk(&caller.tenant)),
+            sort_prefix: None,
+            limit: page_size,
+            forward: false, // newest first: ids are UUIDv7, ordered by creation time
+            next_token: next_token.as_deref(),
+            filter,
+        })
+        .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|item| store::from_item::<Game>(item).map(|game| game_view(&game)))
+        .collect::<Result<Vec<_>, _>>()?;
+    http::ok(&json!({"items": items, "page_size": page_size, "nextToken": page.next_token}))
+}
+
+pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let caller = authenticate(ctx, &req).await?;
+    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    http::ok(&game_view(&game))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PatchGame {
+    external_game_id: Option<String>,
+    strategy_id: Option<String>,
+    platform: Option<String>,
+    params: Option<Vec<ParamInput>>,
+}
+
+/// Pure: the game after the patch, validated, with its version bumped.
+fn apply_patch(current: &Game, patch: &PatchGame) -> ApiResult<Game> {
+    let mut game = current.clone();
+    if let Some(external_game_id) = &patch.external_game_id {
+        model::validate_slug("externalGameId", external_game_id)?;
+        game.external_game_id.clone_from(external_game_id);
+    }
+    if let Some(platform) = &patch.platform {
+        game.platform.clone_from(platform);
+    }
+    if let Some(strategy_id) = &patch.strategy_id {
+        game.strategy_id.clone_from(strategy_id);
+    }
+    if let Some(params) = &patch.params {
+        game.params = model::patch_params_by_id(&current.params, params)?;
+    }
+    validate_new_game(&game)?;
+    game.version = current.version + 1;
+    game.updated_at = model::now_rfc3339();
+    Ok(game)
+}
+
+fn concurrent_modification(what: &str) -> ApiError {
+    ApiError::conflict(
+        "concurrent_modification",
+        format!("The {what} kept changing while this update was applied; retry it."),
+    )
+    .with_header("retry-after", "1")
+}
+
+pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let body: PatchGame = json_body(&req)?;
+    if body.external_game_id.is_none()
+        && body.strategy_id.is_none()
+        && body.platform.is_none()
+        && body.params.is_none()
+    {
+        return Err(ApiError::unprocessable(
+            "empty_patch",
+            "The patch changes nothing: send at least one of externalGameId, platform, strategyId, params.",
+        ));
+    }
+    let caller = authenticate(ctx, &req).await?;
+    let game_id = path_param(&req, "gameId")?;
+    let table = &ctx.store.table;
+    for _ in 0..WRITE_ATTEMPTS {
+        let current = load_game(ctx, &caller, &game_id).await?;
+        let game = apply_patch(&current, &body)?;
+        let mut items = vec![tx::put_versioned(
+            table,
+            game_item(&game)?,
+            current.version,
+        )?];
+        let renamed = game.external_game_id != current.external_game_id;
+        if renamed {
+            items.push(tx::delete_if(
+                table,
+                marker_key(&current.tenant, &current.external_game_id),
+                "gameId",
+                &game_id,
+            )?);
+            items.push(tx::put_new(table, marker_item(&game))?);
+        }
+        match ctx.store.transact(items).await {
+            Ok(()) => {
+                let message = format!("Game with gameId: {game_id} updated successfully");
+                return http::ok(&with_message(&game_view(&game), message)?);
+            }
+            Err(error) => match error.failed_condition() {
+                Some((2, reason)) => {
+                    return Err(game_exists(&game.external_game_id, reason.item.as_ref()));
+                }
+                Some(_) => continue, // someone else changed the game: reload and re-apply
+                None => return Err(error.into()),
+            },
+        }
+    }
+    Err(concurrent_modification("game"))
+}
+
+pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let caller = authenticate(ctx, &req).await?;
+    let game_id = path_param(&req, "gameId")?;
+    let table = &ctx.store.table;
+    for _ in 0..WRITE_ATTEMPTS {
+        let game = load_game(ctx, &caller, &game_id).await?;
+        let items = vec![
+            tx::delete_versioned(table, game_key(&game.tenant, &game_id), game.version)?,
+            tx::delete_if(
+                table,
+                marker_key(&game.tenant, &game.external_game_id),
+                "gameId",
+                &game_id,
+            )?,
+        ];
+        match ctx.store.transact(items).await {
+            Ok(()) => {
+                // The game is gone, so task writes (which check it exists) cannot add more;
+                // now clear its partition. Awards and wallets stay, as in GAME.
+                let rest = ctx
+                    .store
+                    .query_all(&keys::game_pk(&game.tenant, &game_id), None)
+                    .await?;
+                let keys = rest
+                    .into_iter()
+                    .filter_map(|item| {
+                        Some(store::key(
+                            item.get(PK)?.as_s().ok()?.clone(),
+                            item.get(SK)?.as_s().ok()?.clone(),
+                        ))
+                    })
+                    .collect();
+                ctx.store.delete_keys(keys).await?;
+                let mut view = game_view(&game);
+                view["params"] = json!([]);
+                return http::ok(&view);
+            }
+            Err(error) if error.failed_condition().is_some() => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(concurrent_modification("game"))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DuplicateGame {
+    external_game_id: String,
+}
+
+pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let body: DuplicateGame = json_body(&req)?;
+    model::validate_slug("externalGameId", &body.external_game_id)?;
+    let caller = authenticate(ctx, &req).await?;
+    let source_id = path_param(&req, "gameId")?;
+    let source = load_game(ctx, &caller, &source_id).await?;
+    let source_tasks = load_tasks(ctx, &source).await?;
+    let now = model::now_rfc3339();
+    let game = Game {
+        game_id: model::new_id(),
+        external_game_id: body.external_game_id,
+        params: model::copy_params(&source.params),
+        version: 1,
+        created_at: now.clone(),
+        updated_at: now.clone(),
+        ..source.clone()
+    };
+    let tasks: Vec<Task> = source_tasks
+        .iter()
+        .map(|task| Task {
+            game_id: game.game_id.clone(),
+            task_id: model::new_id(),
+            status: model::TASK_OPEN.to_owned(),
+            params: model::copy_params(&task.params),
+            version: 1,
+            created_at: now.clone(),
+            updated_at: now.clone(),
+            ..task.clone()
+        })
+        .collect();
+    // Tasks first, under the new game's key: nothing can reach them until the game item
+    // exists, so the copy appears all at once when the game commits.
+    let puts = tasks
+        .iter()
+        .map(|task| {
+            let item = crate::handlers::tasks::task_item(task)?;
+            PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map(|put| WriteRequest::builder().put_request(put).build())
+                .map_err(|e| StoreError::Request(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    ctx.store.write_all(puts).await?;
+    if let Err(error) = commit_new_game(ctx, &game).await {
+        let keys = tasks
+            .iter()
+            .map(|task| {
+                store::key(
+                    keys::game_pk(&task.tenant, &task.game_id),
+                    keys::task_sk(&task.external_task_id),
+                )
+            })
+            .collect();
+        if let Err(cleanup) = ctx.store.delete_keys(keys).await {
+            tracing::warn!(error = %cleanup, "duplicate: unreachable task copies left behind");
+        }
+        return Err(error);
+    }
+    let message = format!(
+        "Game with gameId: {} duplicated successfully from gameId: {source_id}",
+        game.game_id
+    );
+    http::created(&with_message(&game_view(&game), message)?)
+}
+
+/// The game's strategy with its variables overridden by the game's params.
+pub async fn strategy(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let caller = authenticate(ctx, &req).await?;
+    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let info = model::known_strategy(&game.strategy_id)?;
+    let variables = model::effective_variables(info, &game.params, &[])?;
+    http::ok(&strategy_view(info, &variables))
+}

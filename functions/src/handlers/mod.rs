@@ -1,0 +1,41 @@
+//! One async function per route. Each: parse, authenticate, load, decide, commit, answer.
+
+pub mod games;
+pub mod health;
+pub mod strategies;
+pub mod tasks;
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::query_param;
+use lambda_http::Request;
+
+pub const DEFAULT_PAGE_SIZE: i32 = 10;
+pub const MAX_PAGE_SIZE: i32 = 100;
+
+/// `page_size` (1..=100, default 10) and `nextToken`. GAME's numbered `page` is refused
+/// rather than silently ignored, since a cursor cannot jump to page N.
+pub fn paging(req: &Request) -> ApiResult<(i32, Option<String>)> {
+    if let Some(page) = query_param(req, "page").filter(|p| p != "1") {
+        return Err(ApiError::unprocessable(
+            "unsupported_pagination",
+            format!(
+                "page={page} is not supported: lists page with page_size and the nextToken of the previous answer."
+            ),
+        ));
+    }
+    let page_size = match query_param(req, "page_size") {
+        None => DEFAULT_PAGE_SIZE,
+        Some(text) => match text.parse::<i32>() {
+            Ok(size) if (1..=MAX_PAGE_SIZE).contains(&size) => size,
+            _ => {
+                return Err(ApiError::unprocessable(
+                    "invalid_page_size",
+                    format!(
+                        "page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, got \"{text}\"."
+                    ),
+                ));
+            }
+        },
+    };
+    Ok((page_size, query_param(req, "nextToken")))
+}

@@ -1,0 +1,386 @@
+//! Tasks of a game. Path position four is always `{externalTaskId}` (API Gateway allows one
+//! parameter name per position; GAME mixed `{taskId}` and `{externalTaskId}` there).
+
+use crate::AppContext;
+use crate::auth::{Caller, authenticate};
+use crate::error::{ApiError, ApiResult};
+use crate::handlers::games::{WRITE_ATTEMPTS, game_key, game_not_found, load_game};
+use crate::handlers::{paging, strategies::strategy_view};
+use crate::http::{self, json_body, path_param, with_message};
+use crate::model::{self, Game, ParamInput, ParamOwner, Task};
+use crate::store::{self, Item, PK, QuerySpec, SK, StoreError, keys, tx};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub const MAX_BULK_TASKS: usize = 100;
+
+pub(crate) fn task_item(task: &Task) -> Result<Item, StoreError> {
+    store::to_item(
+        task,
+        "task",
+        &[
+            (PK, keys::game_pk(&task.tenant, &task.game_id)),
+            (SK, keys::task_sk(&task.external_task_id)),
+        ],
+    )
+}
+
+fn task_key(task: &Task) -> Item {
+    store::key(
+        keys::game_pk(&task.tenant, &task.game_id),
+        keys::task_sk(&task.external_task_id),
+    )
+}
+
+/// GAME's task answer: the task, its game's params, and its strategy with variables
+/// overridden by game params then task params.
+pub fn task_view(game: &Game, task: &Task) -> Value {
+    let mut view = json!({
+        "id": task.task_id,
+        "taskId": task.task_id,
+        "gameId": task.game_id,
+        "externalGameId": game.external_game_id,
+        "externalTaskId": task.external_task_id,
+        "strategyId": task.strategy_id,
+        "status": task.status,
+        "gameParams": game.params,
+        "taskParams": task.params,
+        "version": task.version,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+    });
+    if let Some(info) = game_scoring::strategy(&task.strategy_id) {
+        // Params are checked on every write; if the game's params changed since, show the
+        // defaults and say why instead of failing a read.
+        view["strategy"] = match model::effective_variables(info, &game.params, &task.params) {
+            Ok(variables) => strategy_view(info, &variables),
+            Err(error) => {
+                let mut strategy = strategy_view(info, &info.default_variables());
+                strategy["variablesError"] = json!(error.detail);
+                strategy
+            }
+        };
+    }
+    view
+}
+
+fn task_not_found(game_id: &str, external_task_id: &str) -> ApiError {
+    ApiError::not_found(
+        "task_not_found",
+        format!("Task not found with externalTaskId: {external_task_id} in gameId: {game_id}"),
+    )
+}
+
+fn task_exists(game_id: &str, external_task_id: &str) -> ApiError {
+    ApiError::conflict(
+        "task_exists",
+        format!("Task with externalTaskId: {external_task_id} already exists in gameId: {game_id}"),
+    )
+}
+
+/// The game and one of its tasks, in one round trip.
+async fn load_game_and_task(
+    ctx: &AppContext,
+    caller: &Caller,
+    game_id: &str,
+    external_task_id: &str,
+) -> ApiResult<(Game, Task)> {
+    if uuid::Uuid::parse_str(game_id).is_err() {
+        return Err(game_not_found(game_id));
+    }
+    let pk = keys::game_pk(&caller.tenant, game_id);
+    let mut found = ctx
+        .store
+        .get_many(&[
+            (pk.clone(), keys::GAME_SK.to_owned()),
+            (pk, keys::task_sk(external_task_id)),
+        ])
+        .await?
+        .into_iter();
+    let game: Game = match found.next().flatten() {
+        Some(item) => store::from_item(item)?,
+        None => return Err(game_not_found(game_id)),
+    };
+    match found.next().flatten() {
+        Some(item) => Ok((game, store::from_item(item)?)),
+        None => Err(task_not_found(game_id, external_task_id)),
+    }
+}
+
+fn validate_task(game: &Game, task: &Task) -> ApiResult<()> {
+    model::validate_external_task_id(&task.external_task_id)?;
+    model::validate_params(ParamOwner::Task, &task.params)?;
+    let info = model::known_strategy(&task.strategy_id)?;
+    model::effective_variables(info, &game.params, &task.params)?;
+    Ok(())
+}
+
+/// A new task commits only while its game exists, and never over an existing one.
+async fn commit_new_task(ctx: &AppContext, game: &Game, task: &Task) -> ApiResult<()> {
+    let table = &ctx.store.table;
+    let items = vec![
+        tx::require_exists(table, game_key(&game.tenant, &game.game_id))?,
+        tx::put_new(table, task_item(task)?)?,
+    ];
+    match ctx.store.transact(items).await {
+        Ok(()) => Ok(()),
+        Err(error) => match error.failed_condition() {
+            Some((0, _)) => Err(game_not_found(&game.game_id)),
+            Some(_) => Err(task_exists(&game.game_id, &task.external_task_id)),
+            None => Err(error.into()),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateTask {
+    external_task_id: String,
+    strategy_id: Option<String>,
+    #[serde(default)]
+    params: Vec<ParamInput>,
+}
+
+/// A task without a strategyId inherits its game's (GAME's docs; its code used "default").
+fn new_task(game: &Game, body: CreateTask) -> Task {
+    let now = model::now_rfc3339();
+    Task {
+        tenant: game.tenant.clone(),
+        game_id: game.game_id.clone(),
+        task_id: model::new_id(),
+        external_task_id: body.external_task_id,
+        strategy_id: body.strategy_id.unwrap_or_else(|| game.strategy_id.clone()),
+        status: model::TASK_OPEN.to_owned(),
+        params: model::new_params(body.params),
+        version: 1,
+        created_at: now.clone(),
+        updated_at: now,
+    }
+}
+
+fn created_message(game: &Game, task: &Task) -> String {
+    format!(
+        "Task created successfully with externalTaskId: {} for gameId: {}",
+        task.external_task_id, game.game_id
+    )
+}
+
+pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let body: CreateTask = json_body(&req)?;
+    let caller = authenticate(ctx, &req).await?;
+    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let task = new_task(&game, body);
+    validate_task(&game, &task)?;
+    commit_new_task(ctx, &game, &task).await?;
+    http::created(&with_message(
+        &task_view(&game, &task),
+        created_message(&game, &task),
+    )?)
+}
+
+#[derive(Deserialize)]
+struct BulkTasks {
+    tasks: Vec<Value>,
+}
+
+/// Each task succeeds or fails on its own, as in GAME; the answer lists both.
+pub async fn bulk(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let body: BulkTasks = json_body(&req)?;
+    if body.tasks.len() > MAX_BULK_TASKS {
+        return Err(ApiError::unprocessable(
+            "too_many_tasks",
+            format!(
+                "A bulk request holds at most {MAX_BULK_TASKS} tasks; this one has {}.",
+                body.tasks.len()
+            ),
+        ));
+    }
+    let caller = authenticate(ctx, &req).await?;
+    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let mut created = Vec::new();
+    let mut failed = Vec::new();
+    for raw in body.tasks {
+        let outcome = async {
+            let input: CreateTask = serde_json::from_value(raw.clone()).map_err(|e| {
+                ApiError::unprocessable(
+                    "invalid_body",
+                    format!("The task does not have the expected fields: {e}."),
+                )
+            })?;
+            let task = new_task(&game, input);
+            validate_task(&game, &task)?;
+            commit_new_task(ctx, &game, &task).await?;
+            with_message(&task_view(&game, &task), created_message(&game, &task))
+        }
+        .await;
+        match outcome {
+            Ok(view) => created.push(view),
+            Err(error) if error.status.is_server_error() => return Err(error),
+            Err(error) => {
+                failed.push(json!({"task": raw, "error": error.detail, "code": error.code}))
+            }
+        }
+    }
+    // GAME's field names, spelling included.
+    http::ok(&json!({"succesfully_created": created, "failed_to_create": failed}))
+}
+
+pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let caller = authenticate(ctx, &req).await?;
+    let (page_size, next_token) = paging(&req)?;
+    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let page = ctx
+        .store
+        .query(QuerySpec {
+            index: None,
+            partition: (PK, keys::game_pk(&game.tenant, &game.game_id)),
+            sort_prefix: Some((SK, keys::TASK_SK_PREFIX)),
+            limit: page_size,
+            forward: true,
+            next_token: next_token.as_deref(),
+            filter: None,
+        })
+        .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|item| store::from_item::<Task>(item).map(|task| task_view(&game, &task)))
+        .collect::<Result<Vec<_>, _>>()?;
+    http::ok(&json!({"items": items, "page_size": page_size, "nextToken": page.next_token}))
+}
+
+pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let caller = authenticate(ctx, &req).await?;
+    let game_id = path_param(&req, "gameId")?;
+    let (game, task) =
+        load_game_and_task(ctx, &caller, &game_id, &path_param(&req, "externalTaskId")?).await?;
+    let message = format!(
+        "Task found successfully with externalTaskId: {} for gameId: {game_id}",
+        task.external_task_id
+    );
+    http::ok(&with_message(&task_view(&game, &task), message)?)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PatchTask {
+    strategy_id: Option<String>,
+    status: Option<String>,
+    params: Option<Vec<ParamInput>>,
+}
+
+fn apply_patch(game: &Game, current: &Task, patch: &PatchTask) -> ApiResult<Task> {
+    let mut task = current.clone();
+    if let Some(strategy_id) = &patch.strategy_id {
+        task.strategy_id.clone_from(strategy_id);
+    }
+    if let Some(status) = &patch.status {
+        model::validate_text("status", status, 50)?;
+        task.status.clone_from(status);
+    }
+    if let Some(params) = &patch.params {
+        task.params = model::replace_params(&current.params, params.clone())?;
+    }
+    validate_task(game, &task)?;
+    task.version = current.version + 1;
+    task.updated_at = model::now_rfc3339();
+    Ok(task)
+}
+
+pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let body: PatchTask = json_body(&req)?;
+    if body.strategy_id.is_none() && body.status.is_none() && body.params.is_none() {
+        return Err(ApiError::unprocessable(
+            "empty_patch",
+            "The patch changes nothing: send at least one of strategyId, status, params.",
+        ));
+    }
+    let caller = authenticate(ctx, &req).await?;
+    let game_id = path_param(&req, "gameId")?;
+    let external_task_id = path_param(&req, "externalTaskId")?;
+    let table = &ctx.store.table;
+    for _ in 0..WRITE_ATTEMPTS {
+        let (game, current) = load_game_and_task(ctx, &caller, &game_id, &external_task_id).await?;
+        let task = apply_patch(&game, &current, &body)?;
+        let items = vec![
+            tx::require_exists(table, game_key(&game.tenant, &game_id))?,
+            tx::put_versioned(table, task_item(&task)?, current.version)?,
+        ];
+        match ctx.store.transact(items).await {
+            Ok(()) => {
+                let message =
+                    format!("Task with externalTaskId: {external_task_id} updated successfully");
+                return http::ok(&with_message(&task_view(&game, &task), message)?);
+            }
+            Err(error) if error.failed_condition().is_some() => continue, // reload: 404 or re-apply
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(ApiError::conflict(
+        "concurrent_modification",
+        "The task kept changing while this update was applied; retry it.",
+    )
+    .with_header("retry-after", "1"))
+}
+
+pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let caller = authenticate(ctx, &req).await?;
+    let game_id = path_param(&req, "gameId")?;
+    let external_task_id = path_param(&req, "externalTaskId")?;
+    let (_, task) = load_game_and_task(ctx, &caller, &game_id, &external_task_id).await?;
+    let deleted = ctx
+        .store
+        .client
+        .delete_item()
+        .table_name(&ctx.store.table)
+        .set_key(Some(task_key(&task)))
+        .condition_expression("attribute_exists(PK)")
+        .send()
+        .await;
+    if let Err(error) = deleted {
+        let service_error = error.into_service_error();
+        return Err(if service_error.is_conditional_check_failed_exception() {
+            task_not_found(&game_id, &external_task_id)
+        } else {
+            ApiError::internal(service_error)
+        });
+    }
+    http::ok(&json!({
+        "taskId": task.task_id,
+        "gameId": game_id,
+        "externalTaskId": external_task_id,
+        "message": format!("Task with externalTaskId: {external_task_id} deleted successfully"),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DuplicateTask {
+    external_task_id: String,
+}
+
+pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let body: DuplicateTask = json_body(&req)?;
+    let caller = authenticate(ctx, &req).await?;
+    let game_id = path_param(&req, "gameId")?;
+    let (game, source) =
+        load_game_and_task(ctx, &caller, &game_id, &path_param(&req, "externalTaskId")?).await?;
+    let now = model::now_rfc3339();
+    let task = Task {
+        task_id: model::new_id(),
+        external_task_id: body.external_task_id,
+        status: model::TASK_OPEN.to_owned(),
+        params: model::copy_params(&source.params),
+        version: 1,
+        created_at: now.clone(),
+        updated_at: now,
+        ..source
+    };
+    validate_task(&game, &task)?;
+    commit_new_task(ctx, &game, &task).await?;
+    http::created(&with_message(
+        &task_view(&game, &task),
+        created_message(&game, &task),
+    )?)
+}

@@ -1,0 +1,46 @@
+//! Running one route: inside Lambda (`serve`) or in-process (`dispatch`, used by the dev API).
+
+use crate::routes::{self, Route};
+use crate::{AppContext, http, logging};
+use lambda_http::{Body, Request, Response, service_fn};
+use std::time::Instant;
+
+/// Runs a handler and turns its error into problem+json, logging one line per request.
+pub async fn dispatch(
+    route: &'static Route,
+    ctx: &'static AppContext,
+    req: Request,
+) -> Response<Body> {
+    let started = Instant::now();
+    let request_id = http::request_id(&req);
+    let response = match (route.handler)(ctx, req).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    tracing::info!(
+        route = route.name,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        request_id = %request_id,
+        "request"
+    );
+    response
+}
+
+/// The body of every binary in src/bin: build the context once, then serve one route.
+pub async fn serve(route_name: &str) -> Result<(), lambda_http::Error> {
+    logging::init_json();
+    let route =
+        routes::by_name(route_name).ok_or_else(|| format!("no route named {route_name}"))?;
+    let ctx = match AppContext::from_env().await {
+        Ok(ctx) => ctx.leak(),
+        Err(message) => {
+            tracing::error!(route = route_name, error = %message, "init failed");
+            return Err(message.into());
+        }
+    };
+    lambda_http::run(service_fn(move |req: Request| async move {
+        Ok::<_, std::convert::Infallible>(dispatch(route, ctx, req).await)
+    }))
+    .await
+}

@@ -1,0 +1,16 @@
+//! GAME's Lambda functions: the library every route's binary shares.
+//! A handler parses, authenticates, loads, decides (pure), commits and answers.
+
+pub mod auth;
+pub mod context;
+pub mod error;
+pub mod handlers;
+pub mod http;
+pub mod lambda;
+pub mod logging;
+pub mod model;
+pub mod routes;
+pub mod store;
+
+pub use context::{AppContext, Config};
+pub use error::{ApiError, ApiResult};

@@ -1,0 +1,234 @@
+//! The route table: the only list of routes. The Lambda binaries, the dev API's router
+//! and template.yaml are checked against it by tests.
+
+use crate::AppContext;
+use crate::error::ApiResult;
+use crate::handlers::{games, health, strategies, tasks};
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+use std::future::Future;
+use std::pin::Pin;
+
+pub type HandlerFuture = Pin<Box<dyn Future<Output = ApiResult<Response<Body>>> + Send>>;
+pub type Handler = fn(&'static AppContext, Request) -> HandlerFuture;
+
+/// What a route's function may do to the table (drives its IAM policy in template.yaml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableAccess {
+    None,
+    Read,
+    ReadWrite,
+}
+
+pub struct Route {
+    /// Binary name under functions/src/bin/ and the function's name in template.yaml.
+    pub name: &'static str,
+    pub method: Method,
+    /// API Gateway route path; `{name}` segments are path parameters.
+    pub path: &'static str,
+    pub handler: Handler,
+    pub table: TableAccess,
+}
+
+macro_rules! handler {
+    ($f:path) => {
+        |ctx, req| Box::pin($f(ctx, req))
+    };
+}
+
+macro_rules! route {
+    ($name:literal, $method:ident, $path:literal, $f:path, $table:ident) => {
+        Route {
+            name: $name,
+            method: Method::$method,
+            path: concat!("/api/v1", $path),
+            handler: handler!($f),
+            table: TableAccess::$table,
+        }
+    };
+}
+
+pub static ROUTES: &[Route] = &[
+    route!(
+        "kpi_health_check",
+        GET,
+        "/kpi/health_check",
+        health::kpi_health_check,
+        None
+    ),
+    route!("health", GET, "/health", health::health, Read),
+    route!("games_create", POST, "/games", games::create, ReadWrite),
+    route!("games_list", GET, "/games", games::list, Read),
+    route!("games_get", GET, "/games/{gameId}", games::get, Read),
+    route!(
+        "games_patch",
+        PATCH,
+        "/games/{gameId}",
+        games::patch,
+        ReadWrite
+    ),
+    route!(
+        "games_delete",
+        DELETE,
+        "/games/{gameId}",
+        games::delete,
+        ReadWrite
+    ),
+    route!(
+        "games_duplicate",
+        POST,
+        "/games/{gameId}/duplicate",
+        games::duplicate,
+        ReadWrite
+    ),
+    route!(
+        "games_strategy",
+        GET,
+        "/games/{gameId}/strategy",
+        games::strategy,
+        Read
+    ),
+    route!(
+        "tasks_create",
+        POST,
+        "/games/{gameId}/tasks",
+        tasks::create,
+        ReadWrite
+    ),
+    route!(
+        "tasks_bulk",
+        POST,
+        "/games/{gameId}/tasks/bulk",
+        tasks::bulk,
+        ReadWrite
+    ),
+    route!(
+        "tasks_list",
+        GET,
+        "/games/{gameId}/tasks",
+        tasks::list,
+        Read
+    ),
+    route!(
+        "tasks_get",
+        GET,
+        "/games/{gameId}/tasks/{externalTaskId}",
+        tasks::get,
+        Read
+    ),
+    route!(
+        "tasks_patch",
+        PATCH,
+        "/games/{gameId}/tasks/{externalTaskId}",
+        tasks::patch,
+        ReadWrite
+    ),
+    route!(
+        "tasks_delete",
+        DELETE,
+        "/games/{gameId}/tasks/{externalTaskId}",
+        tasks::delete,
+        ReadWrite
+    ),
+    route!(
+        "tasks_duplicate",
+        POST,
+        "/games/{gameId}/tasks/{externalTaskId}/duplicate",
+        tasks::duplicate,
+        ReadWrite
+    ),
+    route!(
+        "strategies_list",
+        GET,
+        "/strategies",
+        strategies::list,
+        None
+    ),
+    route!(
+        "strategies_get",
+        GET,
+        "/strategies/{id}",
+        strategies::get,
+        None
+    ),
+    route!(
+        "strategies_schema",
+        GET,
+        "/strategies/{id}/schema",
+        strategies::schema,
+        None
+    ),
+];
+
+pub fn by_name(name: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|route| route.name == name)
+}
+
+/// API Gateway's matching: literal segments beat parameters; the method must match.
+/// Answers the route and its path parameters.
+pub fn match_route(method: &Method, path: &str) -> Option<(&'static Route, Vec<(String, String)>)> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    ROUTES
+        .iter()
+        .filter(|route| route.method == *method)
+        .filter_map(|route| {
+            let pattern: Vec<&str> = route.path.split('/').collect();
+            if pattern.len() != segments.len() {
+                return None;
+            }
+            let mut params = Vec::new();
+            let mut literals = 0;
+            for (expected, actual) in pattern.iter().zip(&segments) {
+                if let Some(name) = expected.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    if actual.is_empty() {
+                        return None;
+                    }
+                    params.push((name.to_owned(), (*actual).to_owned()));
+                } else if expected == actual {
+                    literals += 1;
+                } else {
+                    return None;
+                }
+            }
+            Some((literals, route, params))
+        })
+        .max_by_key(|(literals, _, _)| *literals)
+        .map(|(_, route, params)| (route, params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_method_paths_are_unique() {
+        let mut names = std::collections::HashSet::new();
+        let mut keys = std::collections::HashSet::new();
+        for route in ROUTES {
+            assert!(names.insert(route.name), "duplicate name {}", route.name);
+            assert!(
+                keys.insert((route.method.clone(), route.path)),
+                "duplicate {}",
+                route.path
+            );
+            assert!(
+                route
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_')
+            );
+        }
+    }
+
+    #[test]
+    fn literal_segments_win_over_parameters() {
+        let (route, params) = match_route(&Method::POST, "/api/v1/games/g1/tasks/bulk").unwrap();
+        assert_eq!(route.name, "tasks_bulk");
+        assert_eq!(params, vec![("gameId".to_owned(), "g1".to_owned())]);
+        let (route, params) = match_route(&Method::GET, "/api/v1/games/g1/tasks/t-9").unwrap();
+        assert_eq!(route.name, "tasks_get");
+        assert_eq!(params[1], ("externalTaskId".to_owned(), "t-9".to_owned()));
+        assert!(match_route(&Method::PUT, "/api/v1/games").is_none());
+        assert!(match_route(&Method::GET, "/api/v1/nothing").is_none());
+    }
+}

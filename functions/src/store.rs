@@ -1,0 +1,552 @@
+//! The DynamoDB single table: keys, typed items and the few operations handlers compose.
+//! See docs/data-model.md for every access pattern.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, KeysAndAttributes, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, WriteRequest,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::error::{ApiError, ApiResult};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+/// Epoch seconds after which DynamoDB TTL may reap the item.
+pub const TTL_ATTRIBUTE: &str = "expiresAt";
+
+/// Key construction. The tenant is inside every tenant-owned partition key.
+pub mod keys {
+    pub fn game_pk(tenant: &str, game_id: &str) -> String {
+        format!("T#{tenant}#G#{game_id}")
+    }
+    pub const GAME_SK: &str = "GAME";
+    pub fn games_index_pk(tenant: &str) -> String {
+        format!("T#{tenant}#GAMES")
+    }
+    /// Uniqueness marker for an externalGameId within a tenant.
+    pub fn external_game_pk(tenant: &str, external_game_id: &str) -> String {
+        format!("T#{tenant}#XG#{external_game_id}")
+    }
+    pub const EXTERNAL_GAME_SK: &str = "XG";
+    pub const TASK_SK_PREFIX: &str = "TASK#";
+    pub fn task_sk(external_task_id: &str) -> String {
+        format!("TASK#{external_task_id}")
+    }
+    pub fn api_key_pk(prefix: &str) -> String {
+        format!("APIKEY#{prefix}")
+    }
+    pub const API_KEY_SK: &str = "APIKEY";
+    pub const HEALTH_PK: &str = "HEALTH";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The transaction was cancelled; one reason per item, in order (`None` = that item was fine).
+    #[error("transaction cancelled: {reasons:?}")]
+    Cancelled { reasons: Vec<CancelReason> },
+    #[error("DynamoDB request failed: {0}")]
+    Request(String),
+    #[error("stored item is not readable: {0}")]
+    Decode(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct CancelReason {
+    pub code: Option<String>,
+    /// The item as it was, when the condition check failed (ALL_OLD).
+    pub item: Option<Item>,
+}
+
+impl CancelReason {
+    pub fn condition_failed(&self) -> bool {
+        self.code.as_deref() == Some("ConditionalCheckFailed")
+    }
+}
+
+impl StoreError {
+    /// Index of the first transaction item whose condition failed.
+    pub fn failed_condition(&self) -> Option<(usize, &CancelReason)> {
+        match self {
+            StoreError::Cancelled { reasons } => reasons
+                .iter()
+                .enumerate()
+                .find(|(_, r)| r.condition_failed()),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+fn request_error(error: impl std::error::Error) -> StoreError {
+    // The SDK's Display is terse; the source chain carries the service's message.
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    StoreError::Request(message)
+}
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Serialises a domain value and adds its keys and entity tag.
+pub fn to_item(
+    value: &impl Serialize,
+    entity: &str,
+    keys: &[(&str, String)],
+) -> Result<Item, StoreError> {
+    let mut item: Item =
+        serde_dynamo::to_item(value).map_err(|e| StoreError::Decode(e.to_string()))?;
+    for (name, key) in keys {
+        item.insert((*name).to_owned(), s(key.clone()));
+    }
+    item.insert("entity".into(), s(entity));
+    Ok(item)
+}
+
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Decode(e.to_string()))
+}
+
+pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
+}
+
+/// A page of a query and the opaque cursor for the next one.
+pub struct Page {
+    pub items: Vec<Item>,
+    pub next_token: Option<String>,
+}
+
+pub struct QuerySpec<'a> {
+    pub index: Option<&'a str>,
+    pub partition: (&'a str, String),
+    pub sort_prefix: Option<(&'a str, &'a str)>,
+    pub limit: i32,
+    pub forward: bool,
+    pub next_token: Option<&'a str>,
+    /// Applied by DynamoDB after the page is read, so a page may hold fewer items.
+    pub filter: Option<Filter>,
+}
+
+pub struct Filter {
+    pub expression: String,
+    pub names: Vec<(String, String)>,
+    pub values: Vec<(String, AttributeValue)>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pub client: Client,
+    pub table: String,
+}
+
+const TRANSACTION_CONFLICT_RETRIES: u32 = 8;
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub async fn get(
+        &self,
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+    ) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(request_error)?;
+        Ok(output.item)
+    }
+
+    /// Reads several items in one round trip; the answer is in the order of `keys`.
+    pub async fn get_many(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Option<Item>>, StoreError> {
+        let mut found: HashMap<(String, String), Item> = HashMap::new();
+        let mut pending: Vec<Item> = keys
+            .iter()
+            .map(|(pk, sk)| key(pk.clone(), sk.clone()))
+            .collect();
+        pending.dedup();
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Request(e.to_string()))?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(request_error)?;
+            for item in output
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
+                if let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) =
+                    (item.get(PK), item.get(SK))
+                {
+                    found.insert((pk.clone(), sk.clone()), item);
+                }
+            }
+            if let Some(mut unprocessed) = output.unprocessed_keys.filter(|u| !u.is_empty()) {
+                if let Some(rest) = unprocessed.remove(&self.table) {
+                    pending = rest.keys;
+                }
+                attempt += 1;
+                backoff(attempt).await;
+            }
+        }
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+    }
+
+    /// Runs a transaction. Items come back on condition failure (ALL_OLD) so callers can
+    /// explain a conflict. A cancellation caused only by a concurrent transaction wrote
+    /// nothing, so it is retried a few times before being reported.
+    pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(()),
+                Err(error) => error,
+            };
+            let service_error = error.into_service_error();
+            let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled) = service_error else {
+                return Err(request_error(service_error));
+            };
+            let reasons: Vec<CancelReason> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| CancelReason {
+                    code: r.code().filter(|c| *c != "None").map(str::to_owned),
+                    item: r.item().cloned(),
+                })
+                .collect();
+            let only_conflicts = reasons
+                .iter()
+                .any(|r| r.code.as_deref() == Some("TransactionConflict"))
+                && !reasons.iter().any(CancelReason::condition_failed);
+            if only_conflicts && attempt < TRANSACTION_CONFLICT_RETRIES {
+                attempt += 1;
+                backoff(attempt).await;
+                continue;
+            }
+            return Err(StoreError::Cancelled { reasons });
+        }
+    }
+
+    pub async fn query(&self, spec: QuerySpec<'_>) -> ApiResult<Page> {
+        let partition_value = spec.partition.1.clone();
+        let mut names = HashMap::from([("#pk".to_owned(), spec.partition.0.to_owned())]);
+        let mut values = HashMap::from([(":pk".to_owned(), s(partition_value.clone()))]);
+        let mut condition = "#pk = :pk".to_owned();
+        if let Some((attribute, prefix)) = spec.sort_prefix {
+            names.insert("#sk".into(), attribute.to_owned());
+            values.insert(":skp".into(), s(prefix));
+            condition.push_str(" AND begins_with(#sk, :skp)");
+        }
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(spec.index.map(str::to_owned))
+            .key_condition_expression(condition)
+            .limit(spec.limit)
+            .scan_index_forward(spec.forward);
+        if spec.index.is_none() {
+            request = request.consistent_read(true);
+        }
+        if let Some(filter) = spec.filter {
+            request = request.filter_expression(filter.expression);
+            names.extend(filter.names);
+            values.extend(filter.values);
+        }
+        if let Some(token) = spec.next_token {
+            request = request.set_exclusive_start_key(Some(decode_cursor(
+                token,
+                spec.partition.0,
+                &partition_value,
+            )?));
+        }
+        let output = request
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await
+            .map_err(request_error)?;
+        Ok(Page {
+            items: output.items.unwrap_or_default(),
+            next_token: output
+                .last_evaluated_key
+                .filter(|k| !k.is_empty())
+                .map(|k| encode_cursor(&k)),
+        })
+    }
+
+    /// Every item of a partition (optionally under a sort-key prefix), following pages.
+    pub async fn query_all(&self, pk: &str, sort_prefix: Option<&str>) -> ApiResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .query(QuerySpec {
+                    index: None,
+                    partition: (PK, pk.to_owned()),
+                    sort_prefix: sort_prefix.map(|p| (SK, p)),
+                    limit: 1000,
+                    forward: true,
+                    next_token: token.as_deref(),
+                    filter: None,
+                })
+                .await?;
+            items.extend(page.items);
+            match page.next_token {
+                Some(next) => token = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// Writes puts and deletes in batches of 25, retrying what DynamoDB leaves unprocessed.
+    pub async fn write_all(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut pending))
+                    .send()
+                    .await
+                    .map_err(request_error)?;
+                if let Some(rest) = output
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                {
+                    pending = rest;
+                    attempt += 1;
+                    backoff(attempt).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn delete_keys(&self, keys: Vec<Item>) -> Result<(), StoreError> {
+        let requests = keys
+            .into_iter()
+            .map(|key| {
+                DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .map(|delete| WriteRequest::builder().delete_request(delete).build())
+                    .map_err(|e| StoreError::Request(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write_all(requests).await
+    }
+
+    /// Cheap data-plane probe used by the health route.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.get(keys::HEALTH_PK, keys::HEALTH_PK).await.map(|_| ())
+    }
+}
+
+/// Transaction item builders, so handlers state intent rather than SDK plumbing.
+pub mod tx {
+    use super::*;
+    use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put};
+
+    fn build<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
+        result.map_err(|e| StoreError::Request(e.to_string()))
+    }
+
+    /// Put that must not overwrite an existing item.
+    pub fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = build(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Put that replaces an item only if it still has the version we read.
+    pub fn put_versioned(
+        table: &str,
+        item: Item,
+        expected_version: u64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = build(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .condition_expression("#v = :v")
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":v", n(expected_version))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    pub fn delete_versioned(
+        table: &str,
+        key: Item,
+        expected_version: u64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let delete = build(
+            Delete::builder()
+                .table_name(table)
+                .set_key(Some(key))
+                .condition_expression("#v = :v")
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":v", n(expected_version))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// Delete guarded by an attribute equality (e.g. a uniqueness marker still pointing at us).
+    pub fn delete_if(
+        table: &str,
+        key: Item,
+        attribute: &str,
+        value: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let delete = build(
+            Delete::builder()
+                .table_name(table)
+                .set_key(Some(key))
+                .condition_expression("#a = :a")
+                .expression_attribute_names("#a", attribute)
+                .expression_attribute_values(":a", s(value))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    pub fn require_exists(table: &str, key: Item) -> Result<TransactWriteItem, StoreError> {
+        let check = build(
+            ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(key))
+                .condition_expression("attribute_exists(PK)")
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+}
+
+async fn backoff(attempt: u32) {
+    // Jitter from the clock's sub-millisecond digits keeps racing writers apart without an RNG.
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::from(d.subsec_nanos() % 7))
+        .unwrap_or(0);
+    let base = 5u64.saturating_mul(1 << attempt.min(6));
+    tokio::time::sleep(Duration::from_millis(base + jitter * attempt as u64)).await;
+}
+
+fn encode_cursor(key: &Item) -> String {
+    let plain: HashMap<&str, &str> = key
+        .iter()
+        .filter_map(|(name, value)| value.as_s().ok().map(|v| (name.as_str(), v.as_str())))
+        .collect();
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).unwrap_or_default())
+}
+
+/// A cursor is only accepted for the partition it was issued for, so it cannot
+/// be bent into reading another tenant's items.
+fn decode_cursor(token: &str, partition_attribute: &str, partition_value: &str) -> ApiResult<Item> {
+    let invalid = || {
+        ApiError::bad_request(
+            "invalid_cursor",
+            "nextToken is not a cursor this list issued.",
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if plain.get(partition_attribute).map(String::as_str) != Some(partition_value) {
+        return Err(invalid());
+    }
+    let allowed = [PK, SK, GSI1PK, GSI1SK];
+    if plain.keys().any(|k| !allowed.contains(&k.as_str())) {
+        return Err(invalid());
+    }
+    Ok(plain.into_iter().map(|(k, v)| (k, s(v))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_are_bound_to_their_partition() {
+        let key: Item =
+            HashMap::from([(PK.to_owned(), s("T#a#G#1")), (SK.to_owned(), s("TASK#x"))]);
+        let token = encode_cursor(&key);
+        assert_eq!(decode_cursor(&token, PK, "T#a#G#1").unwrap(), key);
+        assert_eq!(
+            decode_cursor(&token, PK, "T#b#G#1").unwrap_err().code,
+            "invalid_cursor"
+        );
+        assert_eq!(
+            decode_cursor("%%%", PK, "T#a#G#1").unwrap_err().code,
+            "invalid_cursor"
+        );
+        let forged = URL_SAFE_NO_PAD.encode(br#"{"PK":"T#a#G#1","secret":"x"}"#);
+        assert!(decode_cursor(&forged, PK, "T#a#G#1").is_err());
+    }
+}
