@@ -313,6 +313,12 @@ impl Variables {
         self.entries.is_empty()
     }
 
+    /// `(full name, value)` at declaration index `i`; strategies read by index (cheap) after
+    /// `score` checked that these variables belong to them.
+    pub(crate) fn entry(&self, i: usize) -> Option<(&'static str, &Value)> {
+        self.entries.get(i).map(|(n, v)| (*n, v))
+    }
+
     /// As GAME's `get_variables()` JSON object (`{"variable_basic_points": 1, ...}`).
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
