@@ -1,1 +1,5 @@
+//! Local stand-ins for what AWS runs: the dev API (API Gateway HTTP API + Lambda, in-process)
+//! and the table, created from template.yaml so local and deployed schemas are one.
 
+pub mod devapi;
+pub mod template;
