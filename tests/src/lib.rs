@@ -33,34 +33,58 @@ impl TestResponse {
     fn new(status: u16, headers: HeaderMap, bytes: &[u8]) -> Self {
         let text = String::from_utf8_lossy(bytes).into_owned();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Self { status, headers, text, body }
+        Self {
+            status,
+            headers,
+            text,
+            body,
+        }
     }
 
     pub fn content_type(&self) -> &str {
-        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default()
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
     }
 
     /// Asserts a problem+json answer with this status and code.
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
-        assert_eq!(self.content_type(), "application/problem+json", "body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "body: {}",
+            self.text
+        );
         assert_eq!(self.body["code"], code, "body: {}", self.text);
         assert_eq!(self.body["status"], status);
         let detail = self.body["detail"].as_str().unwrap_or_default();
-        assert!(detail.len() > 10 && detail.contains(' '), "detail must be a sentence: {detail:?}");
+        assert!(
+            detail.len() > 10 && detail.contains(' '),
+            "detail must be a sentence: {detail:?}"
+        );
     }
 }
 
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
 }
 
 /// The SDK client for DynamoDB Local. The test command exports the endpoint; without it the
 /// tests would silently aim at real AWS, so refuse.
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
     assert!(
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok() || std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok()
+            || std::env::var("AWS_ENDPOINT_URL").is_ok(),
         "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with `make test`, which starts DynamoDB Local"
     );
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
@@ -71,32 +95,63 @@ impl TestApp {
     pub async fn new() -> Self {
         let client = dynamodb_client().await;
         let table = unique("test");
-        game_local::template::create_table(&client, &table).await.expect("create test table");
+        game_local::template::create_table(&client, &table)
+            .await
+            .expect("create test table");
         let ctx = AppContext::new(client.clone(), Config::for_table(&table)).leak();
         let tenant = unique("tenant");
-        let api_key = auth::mint_api_key(&ctx.store, &tenant, "tests", "test key", "admin", "tests")
-            .await
-            .expect("mint key");
-        Self { ctx, client, table, tenant, api_key }
+        let api_key =
+            auth::mint_api_key(&ctx.store, &tenant, "tests", "test key", "admin", "tests")
+                .await
+                .expect("mint key");
+        Self {
+            ctx,
+            client,
+            table,
+            tenant,
+            api_key,
+        }
     }
 
     /// A key of another tenant on the same table.
     pub async fn other_tenant_key(&self) -> String {
-        auth::mint_api_key(&self.ctx.store, &unique("other"), "tests", "other tenant", "admin", "tests")
-            .await
-            .expect("mint key")
+        auth::mint_api_key(
+            &self.ctx.store,
+            &unique("other"),
+            "tests",
+            "other tenant",
+            "admin",
+            "tests",
+        )
+        .await
+        .expect("mint key")
     }
 
     /// Calls a route in-process, as API Gateway would, with this app's key.
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> TestResponse {
-        self.call_as(Some(&self.api_key), method, path, body.map(|b| b.to_string().into_bytes())).await
+        self.call_as(
+            Some(&self.api_key),
+            method,
+            path,
+            body.map(|b| b.to_string().into_bytes()),
+        )
+        .await
     }
 
-    pub async fn call_as(&self, key: Option<&str>, method: &str, path: &str, body: Option<Vec<u8>>) -> TestResponse {
+    pub async fn call_as(
+        &self,
+        key: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> TestResponse {
         let mut headers = HeaderMap::new();
         headers.insert("content-type", HeaderValue::from_static("application/json"));
         if let Some(key) = key {
-            headers.insert("x-api-key", HeaderValue::from_str(key).expect("header value"));
+            headers.insert(
+                "x-api-key",
+                HeaderValue::from_str(key).expect("header value"),
+            );
         }
         let (path, query) = match path.split_once('?') {
             Some((path, query)) => (path, Some(query)),
@@ -139,20 +194,34 @@ impl TestApp {
         if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
             body.extend(extra.clone());
         }
-        let response = self.call("POST", &format!("/api/v1/games/{game_id}/tasks"), Some(body)).await;
+        let response = self
+            .call(
+                "POST",
+                &format!("/api/v1/games/{game_id}/tasks"),
+                Some(body),
+            )
+            .await;
         assert_eq!(response.status, 201, "{}", response.text);
         response.body
     }
 
     /// Every item in this test's table, for "nothing was written" checks.
     pub async fn item_count(&self) -> usize {
-        let output = self.client.scan().table_name(&self.table).send().await.expect("scan");
+        let output = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .send()
+            .await
+            .expect("scan");
         output.items.unwrap_or_default().len()
     }
 
     /// Serves the dev API over real HTTP on an ephemeral loopback port.
     pub async fn serve_http(&self) -> SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let address = listener.local_addr().expect("address");
         let ctx = self.ctx;
         tokio::spawn(async move {
@@ -163,17 +232,38 @@ impl TestApp {
 }
 
 /// One HTTP/1.1 request over a fresh connection.
-pub async fn http_request(address: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> TestResponse {
-    let stream = tokio::net::TcpStream::connect(address).await.expect("connect");
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+pub async fn http_request(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> TestResponse {
+    let stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
     tokio::spawn(connection);
-    let mut request = hyper::Request::builder().method(method).uri(path).header("host", address.to_string());
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", address.to_string());
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = sender.send_request(request.body(Full::new(Bytes::from(body))).expect("request")).await.expect("send");
+    let response = sender
+        .send_request(request.body(Full::new(Bytes::from(body))).expect("request"))
+        .await
+        .expect("send");
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     TestResponse::new(status, headers, &bytes)
 }

@@ -54,7 +54,11 @@ pub fn event(
         header_map.insert(name.as_str().to_owned(), json!(joined));
     }
     let mut query_params: Map<String, Value> = Map::new();
-    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let (key, value) = (decode(key), decode(value));
         let joined = match query_params.get(&key).and_then(Value::as_str) {
@@ -63,7 +67,10 @@ pub fn event(
         };
         query_params.insert(key, json!(joined));
     }
-    let path_map: Map<String, Value> = path_params.iter().map(|(k, v)| (k.clone(), json!(decode(v)))).collect();
+    let path_map: Map<String, Value> = path_params
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(decode(v))))
+        .collect();
     let route_key = format!("{} {}", route.method, route.path);
     let now = time::OffsetDateTime::now_utc();
     let time_text = now
@@ -71,14 +78,23 @@ pub fn event(
             "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
         ))
         .unwrap_or_default();
-    let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    let user_agent = headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
     let (body_value, base64) = match std::str::from_utf8(body) {
         _ if body.is_empty() => (Value::Null, false),
         Ok(text) => (json!(text), false),
         Err(_) => {
             use base64::Engine as _;
-            (json!(base64::engine::general_purpose::STANDARD.encode(body)), true)
+            (
+                json!(base64::engine::general_purpose::STANDARD.encode(body)),
+                true,
+            )
         }
     };
     let mut event = json!({
@@ -133,12 +149,19 @@ pub async fn call(
     source_ip: IpAddr,
 ) -> Response<Body> {
     let Some((route, params)) = match_route(method, path) else {
-        return ApiError::not_found("route_not_found", format!("No route serves {method} {path}.")).into_response();
+        return ApiError::not_found(
+            "route_not_found",
+            format!("No route serves {method} {path}."),
+        )
+        .into_response();
     };
-    let event = event(route, &params, method, path, query, headers, body, source_ip);
+    let event = event(
+        route, &params, method, path, query, headers, body, source_ip,
+    );
     match lambda_http::request::from_str(&event.to_string()) {
         Ok(request) => dispatch(route, ctx, request).await,
-        Err(error) => ApiError::internal(format!("dev API built an unreadable event: {error}")).into_response(),
+        Err(error) => ApiError::internal(format!("dev API built an unreadable event: {error}"))
+            .into_response(),
     }
 }
 
@@ -151,7 +174,16 @@ async fn handle(
     let response = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => {
             let bytes = collected.to_bytes();
-            call(ctx, &parts.method, parts.uri.path(), parts.uri.query(), &parts.headers, &bytes, remote.ip()).await
+            call(
+                ctx,
+                &parts.method,
+                parts.uri.path(),
+                parts.uri.query(),
+                &parts.headers,
+                &bytes,
+                remote.ip(),
+            )
+            .await
         }
         Err(_) => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -176,7 +208,10 @@ pub async fn serve(listener: TcpListener, ctx: &'static AppContext) -> std::io::
         let (stream, remote) = listener.accept().await?;
         tokio::spawn(async move {
             let service = service_fn(move |request| handle(ctx, request, remote));
-            if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
                 tracing::debug!(%error, "connection closed");
             }
         });

@@ -18,8 +18,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let client = aws_sdk_dynamodb::Client::new(&sdk_config);
     game_local::template::create_table(&client, &table).await?;
-    let ctx = AppContext::new(client, Config { table_name: table.clone(), ..Config::for_table(&table) }).leak();
-    let api_key = auth::mint_api_key(&ctx.store, LOCAL_TENANT, "dev", "seeded by game-dev", "admin", "game-dev").await?;
+    let ctx = AppContext::new(
+        client,
+        Config {
+            table_name: table.clone(),
+            ..Config::for_table(&table)
+        },
+    )
+    .leak();
+    let api_key = auth::mint_api_key(
+        &ctx.store,
+        LOCAL_TENANT,
+        "dev",
+        "seeded by game-dev",
+        "admin",
+        "game-dev",
+    )
+    .await?;
     let state_dir = setting("GAME_STATE_DIR", ".local");
     std::fs::create_dir_all(&state_dir)?;
     let key_file = format!("{state_dir}/dev-api-key");

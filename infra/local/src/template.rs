@@ -131,7 +131,9 @@ pub fn functions() -> Result<Vec<TemplateFunction>, String> {
             .map(|b| text(b, "Binary"))
             .transpose()?
             .ok_or_else(|| format!("{logical_id}: no Metadata.BuildProperties.Binary"))?;
-        let properties = resource.get("Properties").ok_or_else(|| format!("{logical_id}: no Properties"))?;
+        let properties = resource
+            .get("Properties")
+            .ok_or_else(|| format!("{logical_id}: no Properties"))?;
         let events = properties
             .get("Events")
             .and_then(Value::as_mapping)
@@ -150,7 +152,9 @@ pub fn functions() -> Result<Vec<TemplateFunction>, String> {
             if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
                 continue;
             }
-            let event_properties = event.get("Properties").ok_or_else(|| format!("{logical_id}: event without Properties"))?;
+            let event_properties = event
+                .get("Properties")
+                .ok_or_else(|| format!("{logical_id}: event without Properties"))?;
             functions.push(TemplateFunction {
                 logical_id: logical_id.clone(),
                 binary: binary.clone(),
@@ -198,7 +202,11 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), String> {
             GlobalSecondaryIndex::builder()
                 .index_name(&index.name)
                 .set_key_schema(Some(key_elements(&index.keys)?))
-                .projection(Projection::builder().projection_type(ProjectionType::from(index.projection.as_str())).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(index.projection.as_str()))
+                        .build(),
+                )
                 .build()
                 .map_err(|e| e.to_string())
         })

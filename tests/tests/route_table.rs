@@ -1,0 +1,221 @@
+//! The route table is the only list of routes: the binaries, the dev API's router and
+//! template.yaml must each be exactly that table.
+
+use game_functions::routes::{ROUTES, TableAccess, match_route};
+use game_local::template;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn concrete_path(pattern: &str) -> String {
+    pattern
+        .split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "some-value"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[test]
+fn binaries_are_exactly_the_route_table() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions/src/bin");
+    let mut binaries = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let source = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            source.contains(&format!("serve(\"{name}\")")),
+            "{name}.rs must serve its own route"
+        );
+        binaries.insert(name);
+    }
+    let routes: BTreeSet<String> = ROUTES.iter().map(|r| r.name.to_owned()).collect();
+    assert_eq!(binaries, routes);
+}
+
+#[test]
+fn template_functions_are_exactly_the_route_table() {
+    let functions = template::functions().unwrap();
+    let in_template: BTreeSet<(String, String, String)> = functions
+        .iter()
+        .map(|f| (f.binary.clone(), f.method.clone(), f.path.clone()))
+        .collect();
+    let in_table: BTreeSet<(String, String, String)> = ROUTES
+        .iter()
+        .map(|r| (r.name.to_owned(), r.method.to_string(), r.path.to_owned()))
+        .collect();
+    assert_eq!(in_template, in_table);
+    assert_eq!(
+        functions.len(),
+        ROUTES.len(),
+        "one function and one event per route"
+    );
+    for route in ROUTES {
+        let function = functions.iter().find(|f| f.binary == route.name).unwrap();
+        let expected: Vec<&str> = match route.table {
+            TableAccess::None => vec![],
+            TableAccess::Read => vec!["DynamoDBReadPolicy"],
+            TableAccess::ReadWrite => vec!["DynamoDBCrudPolicy"],
+        };
+        assert_eq!(
+            function.policies, expected,
+            "{}: policies must match its table access",
+            route.name
+        );
+    }
+}
+
+#[test]
+fn dev_router_serves_exactly_the_route_table() {
+    for route in ROUTES {
+        let path = concrete_path(route.path);
+        let (matched, params) = match_route(&route.method, &path)
+            .unwrap_or_else(|| panic!("{} not routed", route.path));
+        assert_eq!(matched.name, route.name);
+        let expected: Vec<String> = route
+            .path
+            .split('/')
+            .filter_map(|s| {
+                s.strip_prefix('{')
+                    .and_then(|s| s.strip_suffix('}'))
+                    .map(str::to_owned)
+            })
+            .collect();
+        assert_eq!(
+            params.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+            expected
+        );
+    }
+    // And nothing else: a method or path outside the table is not routed.
+    for (method, path) in [
+        ("PUT", "/api/v1/games"),
+        ("GET", "/api/v1/unknown"),
+        ("GET", "/games"),
+        ("POST", "/api/v1/strategies"),
+    ] {
+        let method = method.parse().unwrap();
+        assert!(match_route(&method, path).is_none(), "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn local_table_equals_the_templates_schema() {
+    let client = game_tests::dynamodb_client().await;
+    let name = game_tests::unique("schema");
+    template::create_table(&client, &name).await.unwrap();
+    let schema = template::table_schema().unwrap();
+    let table = client
+        .describe_table()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+
+    let keys: Vec<(String, String)> = table
+        .key_schema()
+        .iter()
+        .map(|k| {
+            (
+                k.attribute_name().to_owned(),
+                k.key_type().as_str().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = schema
+        .keys
+        .iter()
+        .map(|k| (k.attribute.clone(), k.key_type.clone()))
+        .collect();
+    assert_eq!(keys, expected);
+
+    let mut attributes: Vec<(String, String)> = table
+        .attribute_definitions()
+        .iter()
+        .map(|a| {
+            (
+                a.attribute_name().to_owned(),
+                a.attribute_type().as_str().to_owned(),
+            )
+        })
+        .collect();
+    attributes.sort();
+    let mut expected_attributes = schema.attributes.clone();
+    expected_attributes.sort();
+    assert_eq!(attributes, expected_attributes);
+
+    let indexes: Vec<(String, Vec<(String, String)>, String)> = table
+        .global_secondary_indexes()
+        .iter()
+        .map(|index| {
+            (
+                index.index_name().unwrap().to_owned(),
+                index
+                    .key_schema()
+                    .iter()
+                    .map(|k| {
+                        (
+                            k.attribute_name().to_owned(),
+                            k.key_type().as_str().to_owned(),
+                        )
+                    })
+                    .collect(),
+                index
+                    .projection()
+                    .and_then(|p| p.projection_type())
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let expected_indexes: Vec<(String, Vec<(String, String)>, String)> = schema
+        .indexes
+        .iter()
+        .map(|i| {
+            (
+                i.name.clone(),
+                i.keys
+                    .iter()
+                    .map(|k| (k.attribute.clone(), k.key_type.clone()))
+                    .collect(),
+                i.projection.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(indexes, expected_indexes);
+
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let ttl = ttl.time_to_live_description().unwrap();
+    assert_eq!(ttl.attribute_name(), Some(schema.ttl_attribute.as_str()));
+    assert_eq!(
+        ttl.time_to_live_status().map(|s| s.as_str()),
+        Some("ENABLED")
+    );
+}
+
+#[test]
+fn code_uses_the_templates_key_names() {
+    use game_functions::store;
+    let schema = template::table_schema().unwrap();
+    let keys: Vec<&str> = schema.keys.iter().map(|k| k.attribute.as_str()).collect();
+    assert_eq!(keys, [store::PK, store::SK]);
+    let index = schema
+        .indexes
+        .iter()
+        .find(|i| i.name == store::GSI1)
+        .expect("GSI1 in template");
+    let index_keys: Vec<&str> = index.keys.iter().map(|k| k.attribute.as_str()).collect();
+    assert_eq!(index_keys, [store::GSI1PK, store::GSI1SK]);
+    assert_eq!(schema.ttl_attribute, store::TTL_ATTRIBUTE);
+}
