@@ -6,6 +6,9 @@ use game_local::template;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+/// (index name, [(attribute, key type)], projection)
+type IndexShape = (String, Vec<(String, String)>, String);
+
 fn concrete_path(pattern: &str) -> String {
     pattern
         .split('/')
@@ -150,7 +153,7 @@ async fn local_table_equals_the_templates_schema() {
     expected_attributes.sort();
     assert_eq!(attributes, expected_attributes);
 
-    let indexes: Vec<(String, Vec<(String, String)>, String)> = table
+    let indexes: Vec<IndexShape> = table
         .global_secondary_indexes()
         .iter()
         .map(|index| {
@@ -174,7 +177,7 @@ async fn local_table_equals_the_templates_schema() {
             )
         })
         .collect();
-    let expected_indexes: Vec<(String, Vec<(String, String)>, String)> = schema
+    let expected_indexes: Vec<IndexShape> = schema
         .indexes
         .iter()
         .map(|i| {

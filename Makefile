@@ -1,0 +1,31 @@
+# The two commands: `make dev` (the whole API locally) and `make test` (everything CI runs).
+# Both install what they need on first use (tools go to ~/.cache/game-rs-tools, see
+# infra/scripts/tools.sh) and start the local AWS stack themselves.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+SCRIPTS := infra/scripts
+
+.PHONY: dev test lint unit stack-start stack-stop tools
+
+## Serve every route on http://127.0.0.1:3000 against DynamoDB Local (Ctrl-C to stop).
+dev:
+	$(SCRIPTS)/stack.sh start
+	eval "$$($(SCRIPTS)/stack.sh env)" && cargo run -p game-local --bin game-dev
+
+## fmt, clippy, then every test against a fresh local stack that is stopped afterwards.
+test: lint
+	$(SCRIPTS)/with-stack.sh cargo test --workspace --lib --test '*'
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+tools:
+	$(SCRIPTS)/tools.sh all
+
+stack-start:
+	$(SCRIPTS)/stack.sh start
+
+stack-stop:
+	$(SCRIPTS)/stack.sh stop
