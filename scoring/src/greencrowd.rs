@@ -313,15 +313,51 @@ impl Simulation {
 /// fields in a fixed order. Strings are length-prefixed (`s<len>:<bytes>;`), integers decimal
 /// (`i<n>;`), an absent user group `n;`, so no two different simulations share an encoding.
 pub fn canonical_bytes(game_id: &str, user_id: &str, tasks: &[SimulatedTask]) -> Vec<u8> {
+    fn int(out: &mut Vec<u8>, v: i64) {
+        // Decimal without going through fmt (this runs for every verification).
+        let mut buf = [0u8; 20];
+        let mut n = v.unsigned_abs();
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        if v < 0 {
+            out.push(b'-');
+        }
+        out.extend_from_slice(&buf[i..]);
+    }
     fn s(out: &mut Vec<u8>, v: &str) {
-        out.extend_from_slice(format!("s{}:", v.len()).as_bytes());
+        out.push(b's');
+        int(out, v.len() as i64);
+        out.push(b':');
         out.extend_from_slice(v.as_bytes());
         out.push(b';');
     }
     fn i(out: &mut Vec<u8>, v: i64) {
-        out.extend_from_slice(format!("i{v};").as_bytes());
+        out.push(b'i');
+        int(out, v);
+        out.push(b';');
     }
-    let mut out = Vec::with_capacity(64 + tasks.len() * 128);
+    let mut out = Vec::with_capacity(
+        CANONICAL_TAG.len()
+            + 64
+            + game_id.len()
+            + user_id.len()
+            + tasks
+                .iter()
+                .map(|t| {
+                    150 + t.external_user_id.len()
+                        + t.external_task_id.len()
+                        + t.user_group.as_ref().map_or(0, String::len)
+                        + t.expiration_date.len()
+                })
+                .sum::<usize>(),
+    );
     out.extend_from_slice(CANONICAL_TAG);
     s(&mut out, game_id);
     s(&mut out, user_id);
@@ -474,7 +510,48 @@ impl<'a> Ctx<'a> {
     }
 
     /// GAME's `get_dynamic_values_from_tasks` for one task.
-    fn dynamic(&self, task_id: &str) -> Result<[i64; 5], StrategyError> {
+    /// DIM_PP and DIM_S depend on the user only: computed once per simulation.
+    fn user_dims(&self) -> Result<(i64, i64), StrategyError> {
+        let bf = self.basic as f64;
+        // DIM_PP: personal pace (minutes), smoothed.
+        let us = &self.snap.user_series;
+        let avg_window = if us.count >= 2 {
+            (us.last_us.saturating_sub(us.first_us) as f64 / MICROS_PER_SECOND as f64 / 60.0)
+                / (us.count - 1) as f64
+        } else {
+            0.0
+        };
+        let last_window = if us.count > 0 {
+            self.now_us.saturating_sub(us.last_us) as f64 / MICROS_PER_SECOND as f64 / 60.0
+        } else {
+            0.0
+        };
+        let dim_pp = if avg_window > 0.0 {
+            let alpha = (1.0 - last_window / avg_window).clamp(0.1, 0.5);
+            let smoothed = alpha * (avg_window - last_window) + (1.0 - alpha) * avg_window;
+            py_round((smoothed / avg_window).max(0.0) * bf)?
+        } else {
+            0
+        };
+
+        // DIM_S: GAME's streak count over the sorted distinct days, reproduced as written:
+        // #{i : days[i] >= today - i} with days ascending.
+        let mut days = self.snap.user_days.clone();
+        days.sort_unstable();
+        days.dedup();
+        let today = day_of(self.now_us);
+        let consecutive = days
+            .iter()
+            .enumerate()
+            .filter(|(i, d)| i128::from(**d) >= i128::from(today) - *i as i128)
+            .count();
+        let dim_s = py_round(bf * 2f64.powf(consecutive as f64 / 5.0))?;
+
+        Ok((dim_pp, dim_s))
+    }
+
+    /// GAME's `get_dynamic_values_from_tasks` for one task.
+    fn dynamic(&self, task_id: &str, user_dims: (i64, i64)) -> Result<[i64; 5], StrategyError> {
         let Some(poi) = poi_of(task_id) else {
             return Ok([0; 5]);
         };
@@ -516,40 +593,7 @@ impl<'a> Ctx<'a> {
             b
         };
 
-        // DIM_PP: personal pace (minutes), smoothed.
-        let us = &self.snap.user_series;
-        let avg_window = if us.count >= 2 {
-            (us.last_us.saturating_sub(us.first_us) as f64 / MICROS_PER_SECOND as f64 / 60.0)
-                / (us.count - 1) as f64
-        } else {
-            0.0
-        };
-        let last_window = if us.count > 0 {
-            self.now_us.saturating_sub(us.last_us) as f64 / MICROS_PER_SECOND as f64 / 60.0
-        } else {
-            0.0
-        };
-        let dim_pp = if avg_window > 0.0 {
-            let alpha = (1.0 - last_window / avg_window).clamp(0.1, 0.5);
-            let smoothed = alpha * (avg_window - last_window) + (1.0 - alpha) * avg_window;
-            py_round((smoothed / avg_window).max(0.0) * bf)?
-        } else {
-            0
-        };
-
-        // DIM_S: GAME's streak count over the sorted distinct days, reproduced as written:
-        // #{i : days[i] >= today - i} with days ascending.
-        let mut days = self.snap.user_days.clone();
-        days.sort_unstable();
-        days.dedup();
-        let today = day_of(self.now_us);
-        let consecutive = days
-            .iter()
-            .enumerate()
-            .filter(|(i, d)| i128::from(**d) >= i128::from(today) - *i as i128)
-            .count();
-        let dim_s = py_round(bf * 2f64.powf(consecutive as f64 / 5.0))?;
-
+        let (dim_pp, dim_s) = user_dims;
         Ok([dim_bp, dim_lbe, dim_td, dim_pp, dim_s])
     }
 }
@@ -582,7 +626,14 @@ pub fn simulate(
     let expiry = i64::try_from(expiry).map_err(|_| StrategyError::Overflow)?;
     let expiration_date = format_game_datetime(expiry);
 
-    let ctx = Ctx::new(snap, now_us, basic, lbe_multiplier);
+    let dynamic = match snap.group {
+        ControlGroup::DynamicCalculation => {
+            let ctx = Ctx::new(snap, now_us, basic, lbe_multiplier);
+            let user_dims = ctx.user_dims()?;
+            Some((ctx, user_dims))
+        }
+        _ => None,
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(rng_seed);
     let group = snap.group;
     let mut tasks = Vec::with_capacity(snap.tasks.len());
@@ -611,7 +662,10 @@ pub fn simulate(
                     }
                     d
                 }
-                ControlGroup::DynamicCalculation => ctx.dynamic(id)?,
+                ControlGroup::DynamicCalculation => match &dynamic {
+                    Some((ctx, user_dims)) => ctx.dynamic(id, *user_dims)?,
+                    None => [0; 5],
+                },
             }
         };
         let total = dimensions
