@@ -586,3 +586,23 @@ async fn game_strategy_shows_variables_overridden_by_game_params() {
     );
     assert!(response.body["variables"].get("unrelated").is_none());
 }
+
+#[tokio::test]
+async fn duplicate_and_strategy_reject_bad_requests() {
+    let app = TestApp::new().await;
+    let game_id = app.create_game("dup-errors", json!({})).await;
+    let path = format!("/api/v1/games/{game_id}/duplicate");
+    app.call_as(Some(&app.api_key), "POST", &path, Some(b"{]".to_vec()))
+        .await
+        .assert_problem(400, "malformed_json");
+    app.call("POST", &path, Some(json!({"platform": "web"})))
+        .await
+        .assert_problem(422, "invalid_body");
+    app.call(
+        "GET",
+        "/api/v1/games/0190a0a0-0000-7000-8000-000000000000/strategy",
+        None,
+    )
+    .await
+    .assert_problem(404, "game_not_found");
+}

@@ -460,3 +460,50 @@ async fn delete_and_duplicate() {
         200
     );
 }
+
+#[tokio::test]
+async fn bulk_and_duplicate_reject_bad_requests() {
+    let app = TestApp::new().await;
+    let game_id = app.create_game("bulk-errors", json!({})).await;
+    app.create_task(&game_id, "src", json!({})).await;
+    let baseline = app.item_count().await;
+    app.call(
+        "POST",
+        "/api/v1/games/0190a0a0-0000-7000-8000-000000000000/tasks/bulk",
+        Some(json!({"tasks": [{"externalTaskId": "a"}]})),
+    )
+    .await
+    .assert_problem(404, "game_not_found");
+    let bulk = format!("/api/v1/games/{game_id}/tasks/bulk");
+    app.call_as(
+        Some(&app.api_key),
+        "POST",
+        &bulk,
+        Some(b"{\"tasks\": [".to_vec()),
+    )
+    .await
+    .assert_problem(400, "malformed_json");
+    let duplicate = format!("/api/v1/games/{game_id}/tasks/src/duplicate");
+    app.call_as(
+        Some(&app.api_key),
+        "POST",
+        &duplicate,
+        Some(b"nope".to_vec()),
+    )
+    .await
+    .assert_problem(400, "malformed_json");
+    app.call(
+        "POST",
+        &duplicate,
+        Some(json!({"externalTaskId": "bad/id"})),
+    )
+    .await
+    .assert_problem(422, "invalid_external_task_id");
+    app.call("POST", &duplicate, Some(json!({})))
+        .await
+        .assert_problem(422, "invalid_body");
+    app.call("POST", &duplicate, Some(json!({"externalTaskId": "src"})))
+        .await
+        .assert_problem(409, "task_exists");
+    assert_eq!(app.item_count().await, baseline);
+}
