@@ -3,7 +3,7 @@
 //! No async, no I/O, no clock, no randomness that is not an input: a decision is a function of
 //! the ids, the request `data`, `now`, the effective variables and an analytics snapshot.
 //!
-//! ```ignore
+//! ```text
 //! let info = strategy(id).ok_or(..)?;                       // catalogue (GET /strategies)
 //! let vars = resolve_variables(info, &game_params, &task_params)?;
 //! let needs = strategy_needs(id).ok_or(..)?;                // load only these aggregates

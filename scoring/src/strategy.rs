@@ -1,7 +1,7 @@
 //! The scoring entry point: which analytics a strategy needs, and the decision itself.
 //!
 //! An award route does:
-//! ```ignore
+//! ```text
 //! let needs = strategy_needs(&task.strategy_id).ok_or(...)?;   // what to load
 //! let analytics = store.load(needs, ...).await?;                 // one BatchGetItem
 //! let vars = resolve_variables(info, &game_params, &task_params)?;
