@@ -9,6 +9,18 @@ pub struct Config {
     pub table_name: String,
     /// How long a verified API key is trusted before it is looked up again (revocation delay).
     pub api_key_cache_ttl: Duration,
+    /// How long an idempotency record (and so a replayable answer) is kept.
+    pub idempotency_ttl: Duration,
+}
+
+fn env_seconds(name: &str, default: u64) -> Result<Duration, String> {
+    match std::env::var(name) {
+        Ok(text) => text
+            .parse()
+            .map(Duration::from_secs)
+            .map_err(|_| format!("{name} is not a whole number of seconds: {text}")),
+        Err(_) => Ok(Duration::from_secs(default)),
+    }
 }
 
 impl Config {
@@ -21,16 +33,10 @@ impl Config {
                 Self::TABLE_ENV
             )
         })?;
-        let api_key_cache_ttl =
-            match std::env::var("GAME_API_KEY_CACHE_TTL_SECONDS") {
-                Ok(text) => Duration::from_secs(text.parse().map_err(|_| {
-                    format!("GAME_API_KEY_CACHE_TTL_SECONDS is not a number: {text}")
-                })?),
-                Err(_) => Duration::from_secs(5),
-            };
         Ok(Self {
             table_name,
-            api_key_cache_ttl,
+            api_key_cache_ttl: env_seconds("GAME_API_KEY_CACHE_TTL_SECONDS", 5)?,
+            idempotency_ttl: env_seconds("GAME_IDEMPOTENCY_TTL_SECONDS", 24 * 3600)?,
         })
     }
 
@@ -38,6 +44,7 @@ impl Config {
         Self {
             table_name: table_name.into(),
             api_key_cache_ttl: Duration::from_secs(5),
+            idempotency_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }

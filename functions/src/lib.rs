@@ -2,7 +2,9 @@
 //! A handler parses, authenticates, loads, decides (pure), commits and answers.
 
 pub mod auth;
+pub mod award;
 pub mod context;
+pub mod decimal;
 pub mod error;
 pub mod handlers;
 pub mod http;

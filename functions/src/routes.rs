@@ -3,7 +3,7 @@
 
 use crate::AppContext;
 use crate::error::ApiResult;
-use crate::handlers::{games, health, strategies, tasks};
+use crate::handlers::{games, health, points, strategies, tasks};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use std::future::Future;
@@ -135,6 +135,13 @@ pub static ROUTES: &[Route] = &[
         POST,
         "/games/{gameId}/tasks/{externalTaskId}/duplicate",
         tasks::duplicate,
+        ReadWrite
+    ),
+    route!(
+        "points_award",
+        POST,
+        "/games/{gameId}/tasks/{externalTaskId}/points",
+        points::award,
         ReadWrite
     ),
     route!(

@@ -48,6 +48,93 @@ pub mod keys {
     }
     pub const API_KEY_SK: &str = "APIKEY";
     pub const HEALTH_PK: &str = "HEALTH";
+
+    /// A task's award partition: its awards, its series and each user's aggregate on it.
+    pub fn task_awards_pk(tenant: &str, game_id: &str, external_task_id: &str) -> String {
+        format!("T#{tenant}#G#{game_id}#T#{external_task_id}")
+    }
+    pub const TASK_SERIES_SK: &str = "SERIES";
+    pub const USER_TASK_SK_PREFIX: &str = "USER#";
+    pub fn user_task_sk(external_user_id: &str) -> String {
+        format!("USER#{external_user_id}")
+    }
+    pub const AWARD_SK_PREFIX: &str = "AWARD#";
+    pub fn award_sk(external_user_id: &str, award_id: &str) -> String {
+        format!("AWARD#{external_user_id}#{award_id}")
+    }
+    /// GSI1 partition listing a user's (game, task) aggregates.
+    pub fn user_aggregates_index_pk(tenant: &str, external_user_id: &str) -> String {
+        format!("T#{tenant}#U#{external_user_id}#AGG")
+    }
+    /// A user's partition: the user (with its wallet), per-game aggregates, ledger, actions.
+    pub fn user_pk(tenant: &str, external_user_id: &str) -> String {
+        format!("T#{tenant}#U#{external_user_id}")
+    }
+    pub const USER_SK: &str = "USER";
+    pub fn user_game_sk(game_id: &str) -> String {
+        format!("GAME#{game_id}")
+    }
+    pub const LEDGER_SK_PREFIX: &str = "LEDGER#";
+    pub fn ledger_sk(id: &str) -> String {
+        format!("LEDGER#{id}")
+    }
+    pub const ACTION_SK_PREFIX: &str = "ACTION#";
+    pub fn action_sk(id: &str) -> String {
+        format!("ACTION#{id}")
+    }
+    pub fn game_minutes_pk(tenant: &str, game_id: &str) -> String {
+        format!("T#{tenant}#G#{game_id}#MINUTES")
+    }
+    pub const GAME_MINUTES_SK: &str = "MINUTES";
+    pub fn grid_pk(tenant: &str, game_id: &str) -> String {
+        format!("T#{tenant}#G#{game_id}#GRID")
+    }
+    pub const GRID_SK: &str = "GRID";
+    pub fn idempotency_pk(tenant: &str, scope: &str) -> String {
+        format!("T#{tenant}#IDEM#{scope}")
+    }
+    pub const IDEMPOTENCY_SK: &str = "IDEM";
+}
+
+/// Typed reads of item attributes written by hand (amounts are exact `N` decimals).
+pub mod attrs {
+    use super::Item;
+    use rust_decimal::Decimal;
+
+    pub fn s<'i>(item: &'i Item, name: &str) -> Option<&'i str> {
+        item.get(name)?.as_s().ok().map(String::as_str)
+    }
+    pub fn i64(item: &Item, name: &str) -> Option<i64> {
+        item.get(name)?.as_n().ok()?.parse().ok()
+    }
+    pub fn u64(item: &Item, name: &str) -> Option<u64> {
+        item.get(name)?.as_n().ok()?.parse().ok()
+    }
+    pub fn f64(item: &Item, name: &str) -> Option<f64> {
+        item.get(name)?.as_n().ok()?.parse().ok()
+    }
+    pub fn bool(item: &Item, name: &str) -> Option<bool> {
+        item.get(name)?.as_bool().ok().copied()
+    }
+    pub fn decimal(item: &Item, name: &str) -> Option<Decimal> {
+        crate::decimal::parse(item.get(name)?.as_n().ok()?)
+    }
+    pub fn i64_list(item: &Item, name: &str) -> Vec<i64> {
+        item.get(name)
+            .and_then(|v| v.as_l().ok())
+            .map(|list| {
+                list.iter()
+                    .filter_map(|v| v.as_n().ok()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    /// A JSON value stored with serde_dynamo (maps, lists, numbers, strings, bools).
+    pub fn json(item: &Item, name: &str) -> serde_json::Value {
+        item.get(name)
+            .and_then(|v| serde_dynamo::from_attribute_value(v.clone()).ok())
+            .unwrap_or(serde_json::Value::Null)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -240,6 +327,21 @@ impl Store {
         Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
+    /// Runs a transaction once and reports every cancellation reason, for callers that decide
+    /// themselves what a conflict means (the award path re-decides on fresh state).
+    pub async fn transact_once(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => Err(cancellation(error.into_service_error())),
+        }
+    }
+
     /// Runs a transaction. Items come back on condition failure (ALL_OLD) so callers can
     /// explain a conflict. A cancellation caused only by a concurrent transaction wrote
     /// nothing, so it is retried a few times before being reported.
@@ -256,18 +358,10 @@ impl Store {
                 Ok(_) => return Ok(()),
                 Err(error) => error,
             };
-            let service_error = error.into_service_error();
-            let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled) = service_error else {
-                return Err(request_error(service_error));
+            let error = cancellation(error.into_service_error());
+            let StoreError::Cancelled { reasons } = error else {
+                return Err(error);
             };
-            let reasons: Vec<CancelReason> = cancelled
-                .cancellation_reasons()
-                .iter()
-                .map(|r| CancelReason {
-                    code: r.code().filter(|c| *c != "None").map(str::to_owned),
-                    item: r.item().cloned(),
-                })
-                .collect();
             let only_conflicts = reasons
                 .iter()
                 .any(|r| r.code.as_deref() == Some("TransactionConflict"))
@@ -489,14 +583,36 @@ pub mod tx {
     }
 }
 
-async fn backoff(attempt: u32) {
-    // Jitter from the clock's sub-millisecond digits keeps racing writers apart without an RNG.
-    let jitter = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::from(d.subsec_nanos() % 7))
-        .unwrap_or(0);
-    let base = 5u64.saturating_mul(1 << attempt.min(6));
-    tokio::time::sleep(Duration::from_millis(base + jitter * attempt as u64)).await;
+fn cancellation(
+    error: aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+) -> StoreError {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    let TransactWriteItemsError::TransactionCanceledException(cancelled) = error else {
+        return request_error(error);
+    };
+    StoreError::Cancelled {
+        reasons: cancelled
+            .cancellation_reasons()
+            .iter()
+            .map(|r| CancelReason {
+                code: r.code().filter(|c| *c != "None").map(str::to_owned),
+                item: r.item().cloned(),
+            })
+            .collect(),
+    }
+}
+
+impl CancelReason {
+    pub fn conflicted(&self) -> bool {
+        self.code.as_deref() == Some("TransactionConflict")
+    }
+}
+
+pub async fn backoff(attempt: u32) {
+    // Full jitter: racing writers that collided once spread out instead of colliding again.
+    let ceiling = 5u64.saturating_mul(1 << attempt.min(6));
+    let jitter = getrandom::u64().unwrap_or(ceiling / 2) % ceiling.max(1);
+    tokio::time::sleep(Duration::from_millis(ceiling / 2 + jitter)).await;
 }
 
 fn encode_cursor(key: &Item) -> String {

@@ -91,9 +91,61 @@ pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&config)
 }
 
+/// A DynamoDB client whose every request passes through `interceptor` (fault injection,
+/// request counting).
+pub async fn dynamodb_client_with(
+    interceptor: impl aws_sdk_dynamodb::config::Intercept + 'static,
+) -> aws_sdk_dynamodb::Client {
+    let base = dynamodb_client().await;
+    let config = base.config().to_builder().interceptor(interceptor).build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// Counts DynamoDB requests by operation name (from the `x-amz-target` header).
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter(pub std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl RequestCounter {
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+pub fn operation_of(
+    request: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+) -> String {
+    request
+        .request()
+        .headers()
+        .get("x-amz-target")
+        .and_then(|target| target.split('.').next_back())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.0.lock().unwrap().push(operation_of(context));
+        Ok(())
+    }
+}
+
 impl TestApp {
     pub async fn new() -> Self {
-        let client = dynamodb_client().await;
+        Self::with_client(dynamodb_client().await).await
+    }
+
+    /// A test app on a client of the caller's (e.g. with an interceptor).
+    pub async fn with_client(client: aws_sdk_dynamodb::Client) -> Self {
         let table = unique("test");
         game_local::template::create_table(&client, &table)
             .await
@@ -145,12 +197,25 @@ impl TestApp {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> TestResponse {
-        let mut headers = HeaderMap::new();
-        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        let mut headers = vec![("content-type", "application/json".to_owned())];
         if let Some(key) = key {
+            headers.push(("x-api-key", key.to_owned()));
+        }
+        self.call_with_headers(method, path, &headers, body).await
+    }
+
+    pub async fn call_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        header_list: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> TestResponse {
+        let mut headers = HeaderMap::new();
+        for (name, value) in header_list {
             headers.insert(
-                "x-api-key",
-                HeaderValue::from_str(key).expect("header value"),
+                lambda_http::http::HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+                HeaderValue::from_str(value).expect("header value"),
             );
         }
         let (path, query) = match path.split_once('?') {

@@ -2,6 +2,7 @@
 
 pub mod games;
 pub mod health;
+pub mod points;
 pub mod strategies;
 pub mod tasks;
 

@@ -1,0 +1,236 @@
+//! `POST /games/{gameId}/tasks/{externalTaskId}/points`: load (one BatchGetItem), decide
+//! (pure, `award::decide`), commit (one TransactWriteItems), answer.
+
+use crate::AppContext;
+use crate::auth::authenticate;
+use crate::award::{
+    self, AwardKeys, AwardRequest, IdempotencyRecord, Loaded, UserRecord, UserTaskAggregate,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::handlers::games::game_not_found;
+use crate::http::{self, header_str, json_body, path_param};
+use crate::model::{self, Game, Task};
+use crate::store::{self, StoreError};
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Decide-and-commit attempts when concurrent awards keep changing the state first.
+const AWARD_ATTEMPTS: u32 = 10;
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AwardBody {
+    external_user_id: String,
+    #[serde(default)]
+    data: Option<Value>,
+    #[serde(default)]
+    is_simulated: bool,
+}
+
+/// The key that makes a write idempotent: a header (`Idempotency-Key`, GAME's
+/// `X-Idempotency-Key`) or GAME's body fields `data.eventId`, `data.idempotencyKey`,
+/// `data.correlationId`. None means no deduplication, as in GAME without a key.
+pub fn idempotency_key(req: &Request, data: &Value) -> ApiResult<Option<String>> {
+    let from_headers = ["idempotency-key", "x-idempotency-key"]
+        .iter()
+        .find_map(|name| {
+            header_str(req, name)
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned)
+        });
+    let key = from_headers.or_else(|| {
+        ["eventId", "idempotencyKey", "correlationId"]
+            .iter()
+            .find_map(|field| {
+                data.get(field)?
+                    .as_str()
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_owned)
+            })
+    });
+    if let Some(key) = &key
+        && (key.chars().count() > MAX_IDEMPOTENCY_KEY_LEN || key.chars().any(char::is_control))
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_idempotency_key",
+            format!(
+                "The idempotency key must be at most {MAX_IDEMPOTENCY_KEY_LEN} printable characters."
+            ),
+        ));
+    }
+    Ok(key)
+}
+
+/// The stored first answer, or 422 if the key was used for a different request.
+pub fn replay(record: &IdempotencyRecord, request_hash: &str) -> ApiResult<Response<Body>> {
+    if record.request_hash != request_hash {
+        return Err(ApiError::unprocessable(
+            "idempotency_key_reused",
+            "This idempotency key was already used with a different request body; use a new key for a new request.",
+        ));
+    }
+    let mut response = Response::new(Body::Text(record.body.clone()));
+    *response.status_mut() = StatusCode::from_u16(record.status).unwrap_or(StatusCode::OK);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(response)
+}
+
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn text_response(status: StatusCode, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let raw: Value = json_body(&req)?;
+    let body: AwardBody = serde_json::from_value(raw.clone()).map_err(|e| {
+        ApiError::unprocessable(
+            "invalid_body",
+            format!("The request body does not have the expected fields: {e}."),
+        )
+    })?;
+    model::validate_slug("externalUserId", &body.external_user_id)?;
+    let data = match body.data {
+        None | Some(Value::Null) => Value::Object(Default::default()),
+        Some(Value::Object(map)) => Value::Object(map),
+        Some(_) => {
+            return Err(ApiError::unprocessable(
+                "invalid_body",
+                "data must be a JSON object.",
+            ));
+        }
+    };
+    let key = idempotency_key(&req, &data)?;
+    let caller = authenticate(ctx, &req).await?;
+    let game_id = path_param(&req, "gameId")?;
+    let external_task_id = path_param(&req, "externalTaskId")?;
+    if uuid::Uuid::parse_str(&game_id).is_err() {
+        return Err(game_not_found(&game_id));
+    }
+    let request = AwardRequest {
+        external_user_id: body.external_user_id,
+        data,
+        is_simulated: body.is_simulated,
+        idempotency_key: key,
+        request_hash: award::request_hash(&raw),
+    };
+    let keys = AwardKeys::new(
+        &caller.tenant,
+        &game_id,
+        &external_task_id,
+        &request.external_user_id,
+        request.idempotency_key.as_deref(),
+    );
+    let all_keys = keys.all();
+    for attempt in 0..AWARD_ATTEMPTS {
+        let mut found = ctx.store.get_many(&all_keys).await?.into_iter();
+        let mut next = || found.next().flatten();
+        let (game, task, user, user_task, task_series, user_game, game_minutes, grid) = (
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+        );
+        let now_us = now_micros();
+        if let Some(record) = next().as_ref().and_then(IdempotencyRecord::from_item)
+            && record.live(now_us / 1_000_000)
+        {
+            return replay(&record, &request.request_hash);
+        }
+        let game: Game = store::from_item(game.ok_or_else(|| game_not_found(&game_id))?)?;
+        let task: Task = store::from_item(task.ok_or_else(|| {
+            ApiError::not_found(
+                "task_not_found",
+                format!(
+                    "Task not found with externalTaskId: {external_task_id} in gameId: {game_id}"
+                ),
+            )
+        })?)?;
+        let loaded = Loaded {
+            game,
+            task,
+            user: user.as_ref().and_then(UserRecord::from_item),
+            user_task: user_task
+                .as_ref()
+                .map(UserTaskAggregate::from_item)
+                .unwrap_or_default(),
+            task_series: task_series
+                .as_ref()
+                .map(award::task_series_from_item)
+                .unwrap_or_default(),
+            user_game: user_game
+                .as_ref()
+                .map(award::user_game_from_item)
+                .unwrap_or_default(),
+            game_minutes: game_minutes
+                .as_ref()
+                .map(award::minutes_from_item)
+                .unwrap_or_default(),
+            grid_cells: grid.as_ref().map(award::grid_from_item).unwrap_or_default(),
+        };
+        let decision = award::decide(&loaded, &request, now_us, &[])?;
+        if request.is_simulated {
+            // Scored and answered, nothing persisted (GAME persisted anyway: defect §9.3 item 3).
+            return http::ok(&decision.response);
+        }
+        let (items, index) = award::plan(
+            &ctx.store.table,
+            &caller.tenant,
+            &keys,
+            &loaded,
+            &request,
+            &decision,
+            ctx.config.idempotency_ttl.as_secs() as i64,
+        )?;
+        match ctx.store.transact_once(items).await {
+            Ok(()) => return Ok(text_response(StatusCode::OK, decision.response.to_string())),
+            Err(StoreError::Cancelled { reasons }) => {
+                if let Some(reason) = index.idempotency.and_then(|i| reasons.get(i)) {
+                    if reason.conflicted() {
+                        return Err(ApiError::conflict(
+                            "request_in_flight",
+                            "A request with this idempotency key is still being processed; retry shortly to get its result.",
+                        )
+                        .with_header("retry-after", "1"));
+                    }
+                    if reason.condition_failed() {
+                        continue; // the first request committed: the next load replays it
+                    }
+                }
+                // Someone changed what we scored on (or holds it in a transaction): re-decide.
+                store::backoff(attempt).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(ApiError::conflict(
+        "concurrent_award",
+        "Too many concurrent awards for this user and task; retry the request with the same idempotency key.",
+    )
+    .with_header("retry-after", "1"))
+}

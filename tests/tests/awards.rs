@@ -1,0 +1,643 @@
+//! The award write path against DynamoDB Local: scoring, one transaction, idempotency,
+//! concurrency and failure injection.
+
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use game_functions::store::keys;
+use game_tests::{RequestCounter, TestApp, TestResponse, json, operation_of};
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+async fn setup(app: &TestApp, strategy: &str) -> String {
+    let game_id = app
+        .create_game("award-game", json!({"strategyId": strategy}))
+        .await;
+    app.create_task(&game_id, "walk", json!({})).await;
+    game_id
+}
+
+fn points_path(game_id: &str) -> String {
+    format!("/api/v1/games/{game_id}/tasks/walk/points")
+}
+
+async fn award_with(app: &TestApp, game_id: &str, body: Value, key: Option<&str>) -> TestResponse {
+    let mut headers = vec![
+        ("content-type", "application/json".to_owned()),
+        ("x-api-key", app.api_key.clone()),
+    ];
+    if let Some(key) = key {
+        headers.push(("idempotency-key", key.to_owned()));
+    }
+    app.call_with_headers(
+        "POST",
+        &points_path(game_id),
+        &headers,
+        Some(body.to_string().into_bytes()),
+    )
+    .await
+}
+
+/// (count, pointsTotal) of a user's aggregate on the task, straight from the table.
+async fn user_task(app: &TestApp, game_id: &str, user: &str) -> Option<(u64, String)> {
+    let item = app
+        .ctx
+        .store
+        .get(
+            keys::task_awards_pk(&app.tenant, game_id, "walk"),
+            keys::user_task_sk(user),
+        )
+        .await
+        .unwrap()?;
+    Some((
+        item["count"].as_n().unwrap().parse().unwrap(),
+        item["pointsTotal"].as_n().unwrap().clone(),
+    ))
+}
+
+async fn wallet(app: &TestApp, user: &str) -> Option<String> {
+    let item = app
+        .ctx
+        .store
+        .get(keys::user_pk(&app.tenant, user), keys::USER_SK)
+        .await
+        .unwrap()?;
+    Some(item["pointsBalance"].as_n().unwrap().clone())
+}
+
+async fn count_under(app: &TestApp, pk: String, prefix: &str) -> usize {
+    app.ctx
+        .store
+        .query_all(&pk, Some(prefix))
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn awards_score_with_default_and_write_everything_once() {
+    let app = TestApp::new().await;
+    let game_id = setup(&app, "default").await;
+    let first = award_with(&app, &game_id, json!({"externalUserId": "Ana_1"}), None).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.body["points"], 1);
+    assert_eq!(first.body["caseName"], "BasicEngagement");
+    assert_eq!(first.body["isACreatedUser"], true);
+    assert_eq!(first.body["gameId"], game_id);
+    assert_eq!(first.body["externalTaskId"], "walk");
+    assert!(first.body["awardId"].as_str().is_some());
+    assert!(first.body["created_at"].as_str().unwrap().ends_with('Z'));
+
+    let second = award_with(&app, &game_id, json!({"externalUserId": "Ana_1"}), None).await;
+    assert_eq!(second.body["isACreatedUser"], false);
+    assert_eq!(
+        second.body["caseName"], "BasicEngagement",
+        "one award on the task so far (< 2)"
+    );
+    let third = award_with(&app, &game_id, json!({"externalUserId": "Ana_1"}), None).await;
+    assert_eq!(
+        third.body["caseName"], "default",
+        "two on the task, but the user's count 2 is not > 2"
+    );
+    assert_eq!(
+        user_task(&app, &game_id, "Ana_1").await,
+        Some((3, "3".into()))
+    );
+    assert_eq!(wallet(&app, "Ana_1").await.as_deref(), Some("3"));
+    assert_eq!(
+        count_under(
+            &app,
+            keys::user_pk(&app.tenant, "Ana_1"),
+            keys::LEDGER_SK_PREFIX
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count_under(
+            &app,
+            keys::task_awards_pk(&app.tenant, &game_id, "walk"),
+            keys::AWARD_SK_PREFIX
+        )
+        .await,
+        3
+    );
+}
+
+#[tokio::test]
+async fn a_happy_award_costs_exactly_one_read_and_one_transaction() {
+    let counter = RequestCounter::default();
+    let app = TestApp::with_client(game_tests::dynamodb_client_with(counter.clone()).await).await;
+    let game_id = setup(&app, "default").await;
+    for i in 0..3 {
+        counter.take();
+        let response = award_with(
+            &app,
+            &game_id,
+            json!({"externalUserId": "counted"}),
+            Some(&format!("k{i}")),
+        )
+        .await;
+        assert_eq!(response.status, 200, "{}", response.text);
+        // The API key is cached since the setup's requests.
+        assert_eq!(counter.take(), ["BatchGetItem", "TransactWriteItems"]);
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_write_nothing() {
+    let app = TestApp::new().await;
+    let game_id = setup(&app, "greengageStrategy").await;
+    let baseline = app.item_count().await;
+    award_with(&app, &game_id, json!({"externalUserId": "no spaces"}), None)
+        .await
+        .assert_problem(422, "invalid_slug");
+    award_with(&app, &game_id, json!({"externalUserId": "ab"}), None)
+        .await
+        .assert_problem(422, "invalid_slug");
+    award_with(&app, &game_id, json!({"user": "x"}), None)
+        .await
+        .assert_problem(422, "invalid_body");
+    award_with(
+        &app,
+        &game_id,
+        json!({"externalUserId": "anna", "data": [1]}),
+        None,
+    )
+    .await
+    .assert_problem(422, "invalid_body");
+    let rejected = award_with(
+        &app,
+        &game_id,
+        json!({"externalUserId": "anna", "data": {}}),
+        None,
+    )
+    .await;
+    rejected.assert_problem(422, "strategy_rejected");
+    assert_eq!(
+        rejected.body["detail"],
+        "The \"minutes\" field is required into the data"
+    );
+    let negative = award_with(
+        &app,
+        &game_id,
+        json!({"externalUserId": "anna", "data": {"minutes": "5"}}),
+        None,
+    )
+    .await;
+    negative.assert_problem(422, "strategy_rejected");
+    let long_key = "k".repeat(300);
+    award_with(
+        &app,
+        &game_id,
+        json!({"externalUserId": "anna", "data": {"minutes": 1}}),
+        Some(&long_key),
+    )
+    .await
+    .assert_problem(422, "invalid_idempotency_key");
+    let malformed = app
+        .call_as(
+            Some(&app.api_key),
+            "POST",
+            &points_path(&game_id),
+            Some(b"{".to_vec()),
+        )
+        .await;
+    malformed.assert_problem(400, "malformed_json");
+    app.call(
+        "POST",
+        "/api/v1/games/0190a0a0-0000-7000-8000-000000000000/tasks/walk/points",
+        Some(json!({"externalUserId": "anna"})),
+    )
+    .await
+    .assert_problem(404, "game_not_found");
+    app.call(
+        "POST",
+        &format!("/api/v1/games/{game_id}/tasks/ghost/points"),
+        Some(json!({"externalUserId": "anna"})),
+    )
+    .await
+    .assert_problem(404, "task_not_found");
+    let other = app.other_tenant_key().await;
+    let theirs = app
+        .call_as(
+            Some(&other),
+            "POST",
+            &points_path(&game_id),
+            Some(
+                json!({"externalUserId": "anna", "data": {"minutes": 1}})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        )
+        .await;
+    theirs.assert_problem(404, "game_not_found");
+    assert_eq!(
+        app.item_count().await,
+        baseline + 1,
+        "only the other tenant's key was written"
+    );
+}
+
+#[tokio::test]
+async fn simulated_awards_answer_and_persist_nothing() {
+    let app = TestApp::new().await;
+    let game_id = setup(&app, "default").await;
+    let baseline = app.item_count().await;
+    let response = award_with(
+        &app,
+        &game_id,
+        json!({"externalUserId": "sim-user", "isSimulated": true}),
+        Some("sim-1"),
+    )
+    .await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(response.body["points"], 1);
+    assert_eq!(response.body["isSimulated"], true);
+    assert_eq!(app.item_count().await, baseline);
+}
+
+#[tokio::test]
+async fn fractional_points_are_stored_exactly() {
+    let app = TestApp::new().await;
+    let game_id = setup(&app, "greengageStrategy").await;
+    // Personal average 15 over two awards, the game's average 20 (15, 15, 30).
+    for (user, minutes) in [("ana", 15), ("ana", 15), ("bob", 30)] {
+        let response = award_with(
+            &app,
+            &game_id,
+            json!({"externalUserId": user, "data": {"minutes": minutes}}),
+            None,
+        )
+        .await;
+        assert_eq!(response.status, 200, "{}", response.text);
+    }
+    let before = wallet(&app, "ana").await.unwrap();
+    let response = award_with(
+        &app,
+        &game_id,
+        json!({"externalUserId": "ana", "data": {"minutes": 16}}),
+        None,
+    )
+    .await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(response.body["points"], 187.5);
+    assert_eq!(response.body["caseName"], "Case 4.1 (PBP)");
+    let before: f64 = before.parse().unwrap();
+    let after = wallet(&app, "ana").await.unwrap();
+    assert_eq!(
+        after,
+        format!("{}", before + 187.5),
+        "the balance is the exact decimal sum"
+    );
+    assert!(after.ends_with(".5"));
+}
+
+#[tokio::test]
+async fn replays_return_the_first_answer_byte_for_byte() {
+    let app = TestApp::new().await;
+    let game_id = setup(&app, "default").await;
+    let body = json!({"externalUserId": "replayer", "data": {"note": "x"}});
+    let first = award_with(&app, &game_id, body.clone(), Some("evt-123")).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert!(!first.headers.contains_key("idempotent-replayed"));
+    let items = app.item_count().await;
+    // Same key, same body (keys in another order): the stored answer, nothing written.
+    let reordered =
+        serde_json::from_str::<Value>(r#"{"data": {"note": "x"}, "externalUserId": "replayer"}"#)
+            .unwrap();
+    for _ in 0..2 {
+        let replay = award_with(&app, &game_id, reordered.clone(), Some("evt-123")).await;
+        assert_eq!(replay.status, 200);
+        assert_eq!(replay.text, first.text);
+        assert_eq!(replay.headers["idempotent-replayed"], "true");
+    }
+    assert_eq!(app.item_count().await, items);
+    // GAME's header and body fields are keys too.
+    let via_x_header = app
+        .call_with_headers(
+            "POST",
+            &points_path(&game_id),
+            &[
+                ("x-api-key", app.api_key.clone()),
+                ("x-idempotency-key", "evt-123".into()),
+            ],
+            Some(reordered.to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(via_x_header.text, first.text);
+    let in_body = json!({"externalUserId": "replayer", "data": {"eventId": "evt-9"}});
+    let a = award_with(&app, &game_id, in_body.clone(), None).await;
+    let b = award_with(&app, &game_id, in_body, None).await;
+    assert_eq!(a.text, b.text);
+    assert_eq!(b.headers["idempotent-replayed"], "true");
+    // Same key, different body: 422 and nothing written.
+    let items = app.item_count().await;
+    award_with(
+        &app,
+        &game_id,
+        json!({"externalUserId": "replayer", "data": {"note": "y"}}),
+        Some("evt-123"),
+    )
+    .await
+    .assert_problem(422, "idempotency_key_reused");
+    assert_eq!(app.item_count().await, items);
+    // The key is scoped to (game, task, user): another user with the same key is a new award.
+    let other_user = award_with(
+        &app,
+        &game_id,
+        json!({"externalUserId": "someone", "data": {"note": "x"}}),
+        Some("evt-123"),
+    )
+    .await;
+    assert_eq!(other_user.status, 200);
+    assert!(!other_user.headers.contains_key("idempotent-replayed"));
+    assert_eq!(user_task(&app, &game_id, "replayer").await.unwrap().0, 2);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_duplicates_award_once() {
+    let app = Arc::new(TestApp::new().await);
+    let game_id = setup(&app, "default").await;
+    let mut handles = Vec::new();
+    for _ in 0..50 {
+        let (app, game_id) = (app.clone(), game_id.clone());
+        handles.push(tokio::spawn(async move {
+            award_with(
+                &app,
+                &game_id,
+                json!({"externalUserId": "dup-user"}),
+                Some("same-key"),
+            )
+            .await
+        }));
+    }
+    let mut bodies = std::collections::HashSet::new();
+    let mut in_flight = 0;
+    for handle in handles {
+        let response = handle.await.unwrap();
+        match response.status {
+            200 => {
+                bodies.insert(response.text.clone());
+            }
+            409 => {
+                response.assert_problem(409, "request_in_flight");
+                assert_eq!(response.headers["retry-after"], "1");
+                in_flight += 1;
+            }
+            other => panic!("unexpected {other}: {}", response.text),
+        }
+    }
+    assert_eq!(bodies.len(), 1, "every 200 is the identical stored answer");
+    assert!(in_flight < 50);
+    assert_eq!(
+        user_task(&app, &game_id, "dup-user").await.unwrap().0,
+        1,
+        "exactly one award"
+    );
+    assert_eq!(wallet(&app, "dup-user").await.as_deref(), Some("1"));
+    assert_eq!(
+        count_under(
+            &app,
+            keys::user_pk(&app.tenant, "dup-user"),
+            keys::LEDGER_SK_PREFIX
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_awards_to_one_user_lose_nothing() {
+    let app = Arc::new(TestApp::new().await);
+    let game_id = setup(&app, "constantEffortStrategy").await;
+    let mut handles = Vec::new();
+    for i in 0..100 {
+        let (app, game_id) = (app.clone(), game_id.clone());
+        handles.push(tokio::spawn(async move {
+            // A well-behaved client: on 409 it retries with the same key after Retry-After.
+            for _ in 0..20 {
+                let response = award_with(
+                    &app,
+                    &game_id,
+                    json!({"externalUserId": "busy-user"}),
+                    Some(&format!("award-{i}")),
+                )
+                .await;
+                match response.status {
+                    200 => return response,
+                    409 => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                    other => panic!("unexpected {other}: {}", response.text),
+                }
+            }
+            panic!("award {i} never went through");
+        }));
+    }
+    let mut total = rust_decimal::Decimal::ZERO;
+    for handle in handles {
+        let response = handle.await.unwrap();
+        total += response.body["points"]
+            .to_string()
+            .parse::<rust_decimal::Decimal>()
+            .unwrap();
+    }
+    let (count, points_total) = user_task(&app, &game_id, "busy-user").await.unwrap();
+    assert_eq!(count, 100);
+    assert_eq!(points_total, total.to_string());
+    assert_eq!(wallet(&app, "busy-user").await.unwrap(), total.to_string());
+    assert_eq!(
+        count_under(
+            &app,
+            keys::user_pk(&app.tenant, "busy-user"),
+            keys::LEDGER_SK_PREFIX
+        )
+        .await,
+        100
+    );
+    assert_eq!(
+        count_under(
+            &app,
+            keys::task_awards_pk(&app.tenant, &game_id, "walk"),
+            keys::AWARD_SK_PREFIX
+        )
+        .await,
+        100
+    );
+    // constantEffort scores on exact state: each award saw exactly the awards before it (all in
+    // its 5-minute window), so the total is the scoring crate's sum over counts 0..100.
+    let mut series = game_scoring::UserTaskSeries::default();
+    let info = game_scoring::strategy("constantEffortStrategy").unwrap();
+    let variables = info.default_variables();
+    let mut expected = rust_decimal::Decimal::ZERO;
+    for i in 0..100i64 {
+        let now = 1_000_000_000 + i;
+        let analytics = game_scoring::Analytics {
+            user_task: Some(series.clone()),
+            ..Default::default()
+        };
+        let outcome = game_scoring::score(
+            "constantEffortStrategy",
+            &game_scoring::ScoreInput {
+                game_id: "g",
+                task_id: "walk",
+                user_id: "busy-user",
+                data: &Value::Null,
+                now_us: now,
+                variables: &variables,
+                task_params: &[],
+                analytics: &analytics,
+                simulation_key: b"",
+                rng_seed: 0,
+            },
+        )
+        .unwrap();
+        expected += game_functions::decimal::from_points(outcome.points).unwrap();
+        series.record(now);
+    }
+    assert_eq!(
+        total, expected,
+        "each award was scored on the exact state before it"
+    );
+}
+
+/// Fails the next TransactWriteItems: before sending it, or after DynamoDB committed it.
+#[derive(Debug, Default)]
+struct FailTransaction {
+    before_send: AtomicUsize,
+    after_commit: AtomicUsize,
+    armed: AtomicBool,
+}
+
+impl Intercept for FailTransaction {
+    fn name(&self) -> &'static str {
+        "FailTransaction"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if operation_of(context) != "TransactWriteItems" {
+            return Ok(());
+        }
+        if self.before_send.load(Ordering::SeqCst) > 0 {
+            self.before_send.fetch_sub(1, Ordering::SeqCst);
+            return Err("injected: connection lost before the transaction was sent".into());
+        }
+        if self.after_commit.load(Ordering::SeqCst) > 0 {
+            self.after_commit.fetch_sub(1, Ordering::SeqCst);
+            self.armed.store(true, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        _: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            return Err("injected: the response was lost after the transaction committed".into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_failed_commit_writes_nothing_and_the_retry_completes_once() {
+    let fault = Arc::new(FailTransaction::default());
+    let app =
+        TestApp::with_client(game_tests::dynamodb_client_with(SharedFault(fault.clone())).await)
+            .await;
+    let game_id = setup(&app, "default").await;
+    let baseline = app.item_count().await;
+
+    fault.before_send.store(1, Ordering::SeqCst);
+    let failed = award_with(
+        &app,
+        &game_id,
+        json!({"externalUserId": "flaky"}),
+        Some("retry-me"),
+    )
+    .await;
+    failed.assert_problem(500, "internal_error");
+    assert_eq!(
+        app.item_count().await,
+        baseline,
+        "nothing of the award was written"
+    );
+    let retried = award_with(
+        &app,
+        &game_id,
+        json!({"externalUserId": "flaky"}),
+        Some("retry-me"),
+    )
+    .await;
+    assert_eq!(retried.status, 200, "{}", retried.text);
+    assert!(!retried.headers.contains_key("idempotent-replayed"));
+
+    // Committed, but the answer was lost: the retry replays it instead of awarding again.
+    fault.after_commit.store(1, Ordering::SeqCst);
+    let lost = award_with(
+        &app,
+        &game_id,
+        json!({"externalUserId": "flaky"}),
+        Some("second"),
+    )
+    .await;
+    assert_eq!(lost.status, 500, "{}", lost.text);
+    let again = award_with(
+        &app,
+        &game_id,
+        json!({"externalUserId": "flaky"}),
+        Some("second"),
+    )
+    .await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(
+        user_task(&app, &game_id, "flaky").await.unwrap().0,
+        2,
+        "two keys, two awards, no more"
+    );
+    assert_eq!(
+        count_under(
+            &app,
+            keys::user_pk(&app.tenant, "flaky"),
+            keys::LEDGER_SK_PREFIX
+        )
+        .await,
+        2
+    );
+}
+
+#[derive(Debug, Clone)]
+struct SharedFault(Arc<FailTransaction>);
+
+impl Intercept for SharedFault {
+    fn name(&self) -> &'static str {
+        "SharedFault"
+    }
+    fn read_before_transmit(
+        &self,
+        c: &BeforeTransmitInterceptorContextRef<'_>,
+        r: &RuntimeComponents,
+        b: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.read_before_transmit(c, r, b)
+    }
+    fn read_after_deserialization(
+        &self,
+        c: &AfterDeserializationInterceptorContextRef<'_>,
+        r: &RuntimeComponents,
+        b: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.read_after_deserialization(c, r, b)
+    }
+}
