@@ -3,7 +3,7 @@
 
 use crate::AppContext;
 use crate::error::ApiResult;
-use crate::handlers::{games, health, points, strategies, tasks};
+use crate::handlers::{actions, games, health, points, readmodels, strategies, tasks, wallet};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use std::future::Future;
@@ -143,6 +143,104 @@ pub static ROUTES: &[Route] = &[
         "/games/{gameId}/tasks/{externalTaskId}/points",
         points::award,
         ReadWrite
+    ),
+    route!(
+        "points_task_action",
+        POST,
+        "/games/{gameId}/tasks/{externalTaskId}/action",
+        actions::task_action,
+        ReadWrite
+    ),
+    route!(
+        "users_actions",
+        POST,
+        "/users/{externalUserId}/actions",
+        actions::user_action,
+        ReadWrite
+    ),
+    route!(
+        "users_wallet",
+        GET,
+        "/users/{externalUserId}/wallet",
+        wallet::wallet,
+        Read
+    ),
+    route!(
+        "users_convert_preview",
+        GET,
+        "/users/{externalUserId}/convert/preview",
+        wallet::convert_preview,
+        Read
+    ),
+    route!(
+        "users_convert",
+        POST,
+        "/users/{externalUserId}/convert",
+        wallet::convert,
+        ReadWrite
+    ),
+    route!(
+        "games_points",
+        GET,
+        "/games/{gameId}/points",
+        readmodels::game_totals,
+        Read
+    ),
+    route!(
+        "games_points_details",
+        GET,
+        "/games/{gameId}/points/details",
+        readmodels::game_details,
+        Read
+    ),
+    route!(
+        "games_users",
+        GET,
+        "/games/{gameId}/users",
+        readmodels::game_users,
+        Read
+    ),
+    route!(
+        "games_user_points",
+        GET,
+        "/games/{gameId}/users/{externalUserId}/points",
+        readmodels::game_user_totals,
+        Read
+    ),
+    route!(
+        "tasks_points",
+        GET,
+        "/games/{gameId}/tasks/{externalTaskId}/points",
+        readmodels::task_user_totals,
+        Read
+    ),
+    route!(
+        "tasks_points_details",
+        GET,
+        "/games/{gameId}/tasks/{externalTaskId}/points/details",
+        readmodels::task_details,
+        Read
+    ),
+    route!(
+        "tasks_user_points",
+        GET,
+        "/games/{gameId}/tasks/{externalTaskId}/users/{externalUserId}/points",
+        readmodels::task_user_points,
+        Read
+    ),
+    route!(
+        "users_points",
+        GET,
+        "/users/{externalUserId}/points",
+        readmodels::user_totals,
+        Read
+    ),
+    route!(
+        "users_points_query",
+        POST,
+        "/users/points/query",
+        readmodels::users_query,
+        Read
     ),
     route!(
         "strategies_list",

@@ -1,10 +1,13 @@
 //! One async function per route. Each: parse, authenticate, load, decide, commit, answer.
 
+pub mod actions;
 pub mod games;
 pub mod health;
 pub mod points;
+pub mod readmodels;
 pub mod strategies;
 pub mod tasks;
+pub mod wallet;
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::query_param;

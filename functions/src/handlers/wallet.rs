@@ -1,0 +1,377 @@
+//! Wallets: balances with their ledger, and the atomic points → coins conversion.
+
+use crate::AppContext;
+use crate::auth::authenticate;
+use crate::award::{IdempotencyRecord, UserRecord};
+use crate::decimal;
+use crate::error::{ApiError, ApiResult};
+use crate::handlers::paging;
+use crate::handlers::points::{idempotency_key, now_micros, replay};
+use crate::http::{self, json_body, path_param, query_param};
+use crate::model;
+use crate::store::{self, PK, QuerySpec, SK, StoreError, attrs, keys};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const CONVERT_ATTEMPTS: u32 = 8;
+/// Coins keep 12 decimals, rounded toward zero: a conversion never mints more than it pays for.
+pub const COIN_DECIMALS: u32 = 12;
+
+pub fn user_not_found(external_user_id: &str) -> ApiError {
+    ApiError::not_found(
+        "user_not_found",
+        format!("User not found with externalUserId: {external_user_id}"),
+    )
+}
+
+/// Another tenant's user is simply absent: the tenant is in the key.
+pub async fn load_user(
+    ctx: &AppContext,
+    tenant: &str,
+    external_user_id: &str,
+) -> ApiResult<UserRecord> {
+    if model::validate_slug("externalUserId", external_user_id).is_err() {
+        return Err(user_not_found(external_user_id)); // no such user can exist
+    }
+    let item = ctx
+        .store
+        .get(keys::user_pk(tenant, external_user_id), keys::USER_SK)
+        .await?
+        .ok_or_else(|| user_not_found(external_user_id))?;
+    UserRecord::from_item(&item).ok_or_else(|| ApiError::internal("unreadable user item"))
+}
+
+fn wallet_view(user: &UserRecord) -> Value {
+    json!({
+        "pointsBalance": decimal::to_json(user.points_balance),
+        "coinsBalance": decimal::to_json(user.coins_balance),
+        "conversionRate": user.conversion_rate,
+    })
+}
+
+fn ledger_view(item: &store::Item) -> Value {
+    let amount = |name| {
+        attrs::decimal(item, name)
+            .map(decimal::to_json)
+            .unwrap_or(json!(0))
+    };
+    json!({
+        "id": attrs::s(item, "id"),
+        "created_at": attrs::s(item, "createdAt"),
+        "transactionType": attrs::s(item, "transactionType"),
+        "points": amount("points"),
+        "coins": amount("coins"),
+        "appliedConversionRate": amount("appliedConversionRate"),
+        "data": attrs::json(item, "data"),
+    })
+}
+
+/// Balances and the ledger, newest first, paginated.
+pub async fn wallet(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let caller = authenticate(ctx, &req).await?;
+    let (page_size, next_token) = paging(&req)?;
+    let external_user_id = path_param(&req, "externalUserId")?;
+    let user = load_user(ctx, &caller.tenant, &external_user_id).await?;
+    let page = ctx
+        .store
+        .query(QuerySpec {
+            index: None,
+            partition: (PK, keys::user_pk(&caller.tenant, &external_user_id)),
+            sort_prefix: Some((SK, keys::LEDGER_SK_PREFIX)),
+            limit: page_size,
+            forward: false,
+            next_token: next_token.as_deref(),
+            filter: None,
+        })
+        .await?;
+    http::ok(&json!({
+        "userId": external_user_id,
+        "wallet": wallet_view(&user),
+        "walletTransactions": page.items.iter().map(ledger_view).collect::<Vec<_>>(),
+        "page_size": page_size,
+        "nextToken": page.next_token,
+    }))
+}
+
+/// A positive amount of points with at most 6 decimals (awards may be fractional).
+fn parse_points(value: Option<&Value>) -> ApiResult<Decimal> {
+    let invalid = || {
+        ApiError::unprocessable(
+            "invalid_points",
+            "points must be a number greater than 0 with at most 6 decimals.",
+        )
+    };
+    let text = match value {
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) => s.trim().to_owned(),
+        _ => return Err(invalid()),
+    };
+    let points = decimal::parse(&text).ok_or_else(invalid)?;
+    if points <= Decimal::ZERO || points.scale() > 6 {
+        return Err(invalid());
+    }
+    Ok(points)
+}
+
+/// Pure: what a conversion of `points` gives with this wallet.
+pub fn conversion(user: &UserRecord, points: Decimal) -> ApiResult<(Decimal, bool)> {
+    let rate = Decimal::from(user.conversion_rate);
+    if rate <= Decimal::ZERO {
+        return Err(ApiError::internal(
+            "wallet with a non-positive conversion rate",
+        ));
+    }
+    let coins = points
+        .checked_div(rate)
+        .ok_or_else(|| {
+            ApiError::unprocessable("invalid_points", "points is too large to convert.")
+        })?
+        .round_dp_with_strategy(COIN_DECIMALS, RoundingStrategy::ToZero)
+        .normalize();
+    Ok((coins, user.points_balance >= points))
+}
+
+fn conversion_view(user: &UserRecord, points: Decimal, coins: Decimal, enough: bool) -> Value {
+    json!({
+        "points": decimal::to_json(points),
+        "conversionRate": user.conversion_rate,
+        "conversionRateDate": user.created_at,
+        "convertedAmount": decimal::to_json(coins),
+        "convertedCurrency": "coins",
+        "haveEnoughPoints": enough,
+    })
+}
+
+pub async fn convert_preview(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let points = parse_points(query_param(&req, "points").map(Value::String).as_ref())?;
+    let caller = authenticate(ctx, &req).await?;
+    let external_user_id = path_param(&req, "externalUserId")?;
+    let user = load_user(ctx, &caller.tenant, &external_user_id).await?;
+    let (coins, enough) = conversion(&user, points)?;
+    http::ok(&conversion_view(&user, points, coins, enough))
+}
+
+#[derive(Deserialize)]
+struct ConvertBody {
+    points: Value,
+}
+
+fn insufficient(user: &UserRecord, points: Decimal) -> ApiError {
+    ApiError::conflict(
+        "insufficient_points",
+        format!(
+            "Not enough points: the wallet holds {} points and {} were asked to convert.",
+            user.points_balance, points
+        ),
+    )
+}
+
+/// Converts points to coins in one transaction: the balance check is the write's condition.
+pub async fn convert(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let raw: Value = json_body(&req)?;
+    let body: ConvertBody = serde_json::from_value(raw.clone()).map_err(|e| {
+        ApiError::unprocessable(
+            "invalid_body",
+            format!("The request body does not have the expected fields: {e}."),
+        )
+    })?;
+    let points = parse_points(Some(&body.points))?;
+    let key = idempotency_key(&req, &Value::Null)?;
+    let request_hash = crate::award::request_hash(&raw);
+    let caller = authenticate(ctx, &req).await?;
+    let external_user_id = path_param(&req, "externalUserId")?;
+    let user_key = (
+        keys::user_pk(&caller.tenant, &external_user_id),
+        keys::USER_SK.to_owned(),
+    );
+    let record_key = key.as_ref().map(|key| {
+        let scope = format!("CONVERT#{external_user_id}#{key}");
+        (
+            keys::idempotency_pk(&caller.tenant, &scope),
+            keys::IDEMPOTENCY_SK.to_owned(),
+        )
+    });
+    let mut read_keys = vec![user_key.clone()];
+    read_keys.extend(record_key.clone());
+    let table = &ctx.store.table;
+    for attempt in 0..CONVERT_ATTEMPTS {
+        let mut found = ctx.store.get_many(&read_keys).await?.into_iter();
+        let user_item = found.next().flatten();
+        let now_us = now_micros();
+        if let Some(record) = found
+            .next()
+            .flatten()
+            .as_ref()
+            .and_then(IdempotencyRecord::from_item)
+            && record.live(now_us / 1_000_000)
+        {
+            return replay(&record, &request_hash);
+        }
+        let user = user_item
+            .as_ref()
+            .and_then(UserRecord::from_item)
+            .ok_or_else(|| user_not_found(&external_user_id))?;
+        let (coins, enough) = conversion(&user, points)?;
+        if !enough {
+            return Err(insufficient(&user, points));
+        }
+        let transaction_id = model::new_id();
+        let created_at = crate::award::micros_to_rfc3339(now_us);
+        let mut response = conversion_view(&user, points, coins, true);
+        response["transactionId"] = json!(transaction_id);
+        let body = response.to_string();
+
+        let mut items = Vec::new();
+        let idempotency_index = record_key.as_ref().map(|_| 0);
+        if let (Some(record_key), Some(key)) = (&record_key, &key) {
+            let now_secs = now_us / 1_000_000;
+            let mut item = store::key(record_key.0.clone(), record_key.1.clone());
+            item.insert("entity".into(), store::s("idempotency"));
+            item.insert("idempotencyKey".into(), store::s(key.clone()));
+            item.insert("requestHash".into(), store::s(request_hash.clone()));
+            item.insert("status".into(), store::n(200));
+            item.insert("body".into(), store::s(body.clone()));
+            item.insert(
+                store::TTL_ATTRIBUTE.into(),
+                store::n(now_secs + ctx.config.idempotency_ttl.as_secs() as i64),
+            );
+            let put = Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK) OR expiresAt < :now")
+                .expression_attribute_values(":now", store::n(now_secs))
+                .build()
+                .map_err(ApiError::internal)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        let wallet_index = items.len();
+        let update = Update::builder()
+            .table_name(table)
+            .set_key(Some(store::key(user_key.0.clone(), user_key.1.clone())))
+            .update_expression(
+                "SET pointsBalance = pointsBalance - :p, coinsBalance = coinsBalance + :c",
+            )
+            .condition_expression("pointsBalance >= :p")
+            .expression_attribute_values(":p", decimal::attribute(points))
+            .expression_attribute_values(":c", decimal::attribute(coins))
+            .build()
+            .map_err(ApiError::internal)?;
+        items.push(TransactWriteItem::builder().update(update).build());
+        let mut ledger = store::key(user_key.0.clone(), keys::ledger_sk(&transaction_id));
+        for (name, value) in [
+            ("entity", store::s("ledger")),
+            ("id", store::s(transaction_id.clone())),
+            ("transactionType", store::s("ConvertPointsToCoins")),
+            ("points", decimal::attribute(points)),
+            ("coins", decimal::attribute(coins)),
+            ("appliedConversionRate", store::n(user.conversion_rate)),
+            ("data", serde_dynamo::to_attribute_value(json!({
+                "walletBefore": {"pointsBalance": user.points_balance.to_string(), "coinsBalance": user.coins_balance.to_string()},
+            })).map_err(ApiError::internal)?),
+            ("createdAt", store::s(created_at)),
+        ] {
+            ledger.insert(name.into(), value);
+        }
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(ledger))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(ApiError::internal)?;
+        items.push(TransactWriteItem::builder().put(put).build());
+
+        match ctx.store.transact_once(items).await {
+            Ok(()) => {
+                let mut response = Response::new(Body::Text(body));
+                *response.status_mut() = StatusCode::OK;
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                return Ok(response);
+            }
+            Err(StoreError::Cancelled { reasons }) => {
+                if let Some(reason) = idempotency_index.and_then(|i| reasons.get(i)) {
+                    if reason.conflicted() {
+                        return Err(ApiError::conflict(
+                            "request_in_flight",
+                            "A request with this idempotency key is still being processed; retry shortly to get its result.",
+                        )
+                        .with_header("retry-after", "1"));
+                    }
+                    if reason.condition_failed() {
+                        continue;
+                    }
+                }
+                // The balance changed under us (an award or another conversion): re-check it.
+                if !reasons
+                    .get(wallet_index)
+                    .is_some_and(|r| r.condition_failed())
+                {
+                    store::backoff(attempt).await;
+                }
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(ApiError::conflict(
+        "concurrent_modification",
+        "The wallet kept changing during the conversion; retry it.",
+    )
+    .with_header("retry-after", "1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(balance: i64, rate: i64) -> UserRecord {
+        UserRecord {
+            external_user_id: "u".into(),
+            created_at: String::new(),
+            points_balance: Decimal::from(balance),
+            coins_balance: Decimal::ZERO,
+            conversion_rate: rate,
+        }
+    }
+
+    #[test]
+    fn conversion_divides_by_the_rate_and_never_rounds_up() {
+        assert_eq!(
+            conversion(&user(300, 100), Decimal::from(250)).unwrap(),
+            (Decimal::new(25, 1), true)
+        );
+        let (coins, enough) = conversion(&user(0, 3), Decimal::ONE).unwrap();
+        assert!(!enough);
+        assert_eq!(coins.to_string(), "0.333333333333");
+        assert!(coins * Decimal::from(3) <= Decimal::ONE);
+    }
+
+    #[test]
+    fn points_must_be_positive_with_few_decimals() {
+        assert_eq!(parse_points(Some(&json!(5))).unwrap(), Decimal::from(5));
+        assert_eq!(
+            parse_points(Some(&json!("2.5"))).unwrap(),
+            Decimal::new(25, 1)
+        );
+        for bad in [
+            json!(0),
+            json!(-1),
+            json!("x"),
+            json!(null),
+            json!(0.0000001),
+            json!([1]),
+        ] {
+            assert_eq!(
+                parse_points(Some(&bad)).unwrap_err().code,
+                "invalid_points",
+                "{bad}"
+            );
+        }
+        assert!(parse_points(None).is_err());
+    }
+}
