@@ -110,6 +110,8 @@ pub struct Loaded {
     pub user_game: UserGame,
     pub game_minutes: MinutesAgg,
     pub grid_cells: Vec<(usize, usize, f64)>,
+    /// greencrowd's state; loaded only when the task's strategy is greencrowd.
+    pub greencrowd: Option<crate::greencrowd::Loaded>,
 }
 
 /// The keys of every item an award reads (the superset of all strategies' needs: the task's
@@ -123,6 +125,10 @@ pub struct AwardKeys {
     pub user_game: (String, String),
     pub game_minutes: (String, String),
     pub grid: (String, String),
+    pub greencrowd_game: (String, String),
+    pub greencrowd_user: (String, String),
+    /// Where a presented greencrowd simulation hash is marked used, when one is presented.
+    pub used_hash: Option<(String, String)>,
     pub idempotency: Option<(String, String)>,
 }
 
@@ -133,6 +139,7 @@ impl AwardKeys {
         external_task_id: &str,
         external_user_id: &str,
         idempotency_key: Option<&str>,
+        presented_hash: Option<&str>,
     ) -> Self {
         let task_pk = keys::task_awards_pk(tenant, game_id, external_task_id);
         let user_pk = keys::user_pk(tenant, external_user_id);
@@ -151,6 +158,11 @@ impl AwardKeys {
                 keys::GAME_MINUTES_SK.to_owned(),
             ),
             grid: (keys::grid_pk(tenant, game_id), keys::GRID_SK.to_owned()),
+            greencrowd_game: crate::greencrowd::game_key(tenant, game_id),
+            greencrowd_user: crate::greencrowd::user_key(tenant, external_user_id, game_id),
+            used_hash: presented_hash.map(|hash| {
+                crate::greencrowd::used_hash_key(tenant, game_id, external_task_id, hash)
+            }),
             idempotency: idempotency_key.map(|key| {
                 let scope = format!("AWARD#{game_id}#{external_task_id}#{external_user_id}#{key}");
                 (
@@ -171,7 +183,10 @@ impl AwardKeys {
             self.user_game.clone(),
             self.game_minutes.clone(),
             self.grid.clone(),
+            self.greencrowd_game.clone(),
+            self.greencrowd_user.clone(),
         ];
+        all.extend(self.used_hash.clone());
         all.extend(self.idempotency.clone());
         all
     }
@@ -193,6 +208,14 @@ pub fn user_game_from_item(item: &Item) -> UserGame {
             count: attrs::u64(item, "minutesCount").unwrap_or(0),
         },
     }
+}
+
+/// The user's latest award in the game, any task (kept on the user's game aggregate).
+pub fn last_award_from_item(item: &Item) -> Option<game_scoring::greencrowd::LastAward> {
+    Some(game_scoring::greencrowd::LastAward {
+        external_task_id: attrs::s(item, "lastTaskId")?.to_owned(),
+        at_us: attrs::i64(item, "lastUs")?,
+    })
 }
 
 pub fn minutes_from_item(item: &Item) -> MinutesAgg {
@@ -239,6 +262,8 @@ pub struct Decision {
     pub user_task: UserTaskAggregate,
     pub minutes: Option<f64>,
     pub cell: Option<(usize, usize)>,
+    /// greencrowd's aggregates after this award.
+    pub greencrowd: Option<(crate::greencrowd::GameState, crate::greencrowd::UserState)>,
     pub response: Value,
 }
 
@@ -288,10 +313,11 @@ pub fn decide(
                     Grid::from_cells(loaded.grid_cells.iter().copied(), cell.unwrap_or((0, 0)));
             }
             Need::Greencrowd => {
-                return Err(ApiError::unprocessable(
-                    "strategy_unavailable",
-                    "Awards with greencrowdStrategy are not available yet in this deployment; use its simulation route or another strategy.",
-                ));
+                let state = loaded
+                    .greencrowd
+                    .as_ref()
+                    .ok_or_else(|| ApiError::internal("greencrowd state was not loaded"))?;
+                analytics.greencrowd = Some(state.snapshot());
             }
         }
     }
@@ -327,6 +353,13 @@ pub fn decide(
     if let Some(callback) = &outcome.callback_data {
         data["callbackData"] = callback.clone();
     }
+    let greencrowd = loaded
+        .greencrowd
+        .as_ref()
+        .filter(|_| needs.contains(&Need::Greencrowd))
+        .map(|state| {
+            crate::greencrowd::next_states(state, Some((&task.external_task_id, now_us, &data)))
+        });
     let mut user_task = loaded.user_task.clone();
     user_task.series.record(now_us);
     user_task.points_total += points;
@@ -355,6 +388,7 @@ pub fn decide(
         user_task,
         minutes: game_scoring::analytics::minutes_of(&request.data),
         cell,
+        greencrowd,
         response,
     })
 }
@@ -556,17 +590,43 @@ pub fn plan(
         expression.push_str(", minutesSum :m, minutesCount :one");
         values.insert(":m".into(), store::n(minutes));
     }
-    expression.push_str(" SET entity = :entity, gameId = :game");
+    // The latest award only moves forward, as for the task series.
+    expression.push_str(" SET entity = :entity, gameId = :game, lastTaskId = :task, lastUs = :now");
     values.insert(":entity".into(), store::s("userGame"));
     values.insert(":game".into(), store::s(game.game_id.clone()));
+    values.insert(":task".into(), store::s(task.external_task_id.clone()));
+    values.insert(":now".into(), now.clone());
     items.push(update(
         table,
         &keys.user_game,
         &expression,
-        None,
+        Some("attribute_not_exists(lastUs) OR lastUs <= :now"),
         HashMap::from([("#count".into(), "count".into())]),
         values,
     )?);
+    if let (Some(next), Some(state)) = (&decision.greencrowd, &loaded.greencrowd) {
+        items.extend(crate::greencrowd::plan(
+            table,
+            tenant,
+            &game.game_id,
+            user,
+            state,
+            next,
+        )?);
+        if let Some(used) = &keys.used_hash {
+            let mut marker = store::key(used.0.clone(), used.1.clone());
+            marker.insert("entity".into(), store::s("usedSimulation"));
+            marker.insert("awardId".into(), store::s(decision.award_id.clone()));
+            // Unconditional: a hash presented again is simply still used.
+            let put = build(
+                Put::builder()
+                    .table_name(table)
+                    .set_item(Some(marker))
+                    .build(),
+            )?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+    }
 
     if let Some(minutes) = decision.minutes {
         items.push(update(
@@ -692,6 +752,7 @@ mod tests {
             user_game: UserGame::default(),
             game_minutes: MinutesAgg::default(),
             grid_cells: vec![],
+            greencrowd: None,
         }
     }
 
@@ -776,7 +837,7 @@ mod tests {
         let req = request(json!({"minutes": 4}));
         let decision = decide(&state, &req, 7_000_000, b"").unwrap();
         assert_eq!(decision.cell, Some((0, 1)));
-        let keys = AwardKeys::new("t", &state.game.game_id, "walk", "ana", Some("k1"));
+        let keys = AwardKeys::new("t", &state.game.game_id, "walk", "ana", Some("k1"), None);
         let (items, index) = plan("table", "t", &keys, &state, &req, &decision, 86_400).unwrap();
         // idempotency, award, user-task, task series, user-game, game minutes, grid, user, ledger
         assert_eq!(items.len(), 9);

@@ -53,6 +53,8 @@ pub struct AppContext {
     pub store: Store,
     pub config: Config,
     pub api_keys: ApiKeyCache,
+    /// HMAC key that signs greencrowd simulations (GAME's SECRET_KEY); empty = not configured.
+    pub simulation_key: Vec<u8>,
 }
 
 impl AppContext {
@@ -61,7 +63,13 @@ impl AppContext {
             store: Store::new(client, config.table_name.clone()),
             api_keys: ApiKeyCache::new(config.api_key_cache_ttl),
             config,
+            simulation_key: Vec::new(),
         }
+    }
+
+    pub fn with_simulation_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.simulation_key = key.into();
+        self
     }
 
     /// Cold start: configuration from the environment, AWS clients from the default chain

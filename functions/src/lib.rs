@@ -6,6 +6,7 @@ pub mod award;
 pub mod context;
 pub mod decimal;
 pub mod error;
+pub mod greencrowd;
 pub mod handlers;
 pub mod http;
 pub mod lambda;

@@ -3,7 +3,9 @@
 
 use crate::AppContext;
 use crate::error::ApiResult;
-use crate::handlers::{actions, games, health, points, readmodels, strategies, tasks, wallet};
+use crate::handlers::{
+    actions, games, health, points, readmodels, simulated, strategies, tasks, wallet,
+};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use std::future::Future;
@@ -234,6 +236,13 @@ pub static ROUTES: &[Route] = &[
         "/users/{externalUserId}/points",
         readmodels::user_totals,
         Read
+    ),
+    route!(
+        "games_user_points_simulated",
+        GET,
+        "/games/{gameId}/users/{externalUserId}/points/simulated",
+        simulated::simulated,
+        ReadWrite
     ),
     route!(
         "users_points_query",

@@ -13,6 +13,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 pub use serde_json::json;
 
+/// The greencrowd simulation signing key test apps use.
+pub const TEST_SIMULATION_KEY: &[u8] = b"test-simulation-signing-key";
+
 pub struct TestApp {
     pub ctx: &'static AppContext,
     pub client: aws_sdk_dynamodb::Client,
@@ -150,7 +153,9 @@ impl TestApp {
         game_local::template::create_table(&client, &table)
             .await
             .expect("create test table");
-        let ctx = AppContext::new(client.clone(), Config::for_table(&table)).leak();
+        let ctx = AppContext::new(client.clone(), Config::for_table(&table))
+            .with_simulation_key(TEST_SIMULATION_KEY.to_vec())
+            .leak();
         let tenant = unique("tenant");
         let api_key =
             auth::mint_api_key(&ctx.store, &tenant, "tests", "test key", "admin", "tests")

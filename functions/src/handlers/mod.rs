@@ -5,6 +5,7 @@ pub mod games;
 pub mod health;
 pub mod points;
 pub mod readmodels;
+pub mod simulated;
 pub mod strategies;
 pub mod tasks;
 pub mod wallet;

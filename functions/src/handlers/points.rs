@@ -7,14 +7,16 @@ use crate::award::{
     self, AwardKeys, AwardRequest, IdempotencyRecord, Loaded, UserRecord, UserTaskAggregate,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::handlers::games::game_not_found;
+use crate::greencrowd;
+use crate::handlers::games::{game_not_found, load_tasks};
 use crate::http::{self, header_str, json_body, path_param};
 use crate::model::{self, Game, Task};
-use crate::store::{self, StoreError};
+use crate::store::{self, Item, StoreError};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// Decide-and-commit attempts when concurrent awards keep changing the state first.
 const AWARD_ATTEMPTS: u32 = 10;
@@ -135,35 +137,38 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         idempotency_key: key,
         request_hash: award::request_hash(&raw),
     };
+    let presented_hash = game_scoring::greencrowd::presented_hash(&request.data).map(str::to_owned);
     let keys = AwardKeys::new(
         &caller.tenant,
         &game_id,
         &external_task_id,
         &request.external_user_id,
         request.idempotency_key.as_deref(),
+        presented_hash.as_deref(),
     );
     let all_keys = keys.all();
     for attempt in 0..AWARD_ATTEMPTS {
-        let mut found = ctx.store.get_many(&all_keys).await?.into_iter();
-        let mut next = || found.next().flatten();
-        let (game, task, user, user_task, task_series, user_game, game_minutes, grid) = (
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-        );
+        let mut found: HashMap<(String, String), Item> = all_keys
+            .iter()
+            .cloned()
+            .zip(ctx.store.get_many(&all_keys).await?)
+            .filter_map(|(key, item)| Some((key, item?)))
+            .collect();
+        let mut take = |key: &(String, String)| found.remove(key);
         let now_us = now_micros();
-        if let Some(record) = next().as_ref().and_then(IdempotencyRecord::from_item)
+        if let Some(record) = keys
+            .idempotency
+            .as_ref()
+            .and_then(&mut take)
+            .as_ref()
+            .and_then(IdempotencyRecord::from_item)
             && record.live(now_us / 1_000_000)
         {
             return replay(&record, &request.request_hash);
         }
-        let game: Game = store::from_item(game.ok_or_else(|| game_not_found(&game_id))?)?;
-        let task: Task = store::from_item(task.ok_or_else(|| {
+        let game: Game =
+            store::from_item(take(&keys.game).ok_or_else(|| game_not_found(&game_id))?)?;
+        let task: Task = store::from_item(take(&keys.task).ok_or_else(|| {
             ApiError::not_found(
                 "task_not_found",
                 format!(
@@ -171,15 +176,40 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
                 ),
             )
         })?)?;
+        let user_game = take(&keys.user_game);
+        let greencrowd = if task.strategy_id == greencrowd::STRATEGY_ID {
+            // greencrowd simulates every greencrowd task of the game: the one strategy whose
+            // decision needs the game's task list (a second read).
+            let tasks = load_tasks(ctx, &game).await?;
+            Some(greencrowd::Loaded {
+                game: take(&keys.greencrowd_game)
+                    .as_ref()
+                    .map(greencrowd::GameState::from_item)
+                    .unwrap_or_default(),
+                user: take(&keys.greencrowd_user)
+                    .as_ref()
+                    .map(greencrowd::UserState::from_item)
+                    .unwrap_or_default(),
+                tasks: tasks
+                    .into_iter()
+                    .filter(|t| t.strategy_id == greencrowd::STRATEGY_ID)
+                    .map(|t| t.external_task_id)
+                    .collect(),
+                last_award: user_game.as_ref().and_then(award::last_award_from_item),
+                simulation_used: keys.used_hash.as_ref().and_then(&mut take).is_some(),
+            })
+        } else {
+            None
+        };
         let loaded = Loaded {
             game,
             task,
-            user: user.as_ref().and_then(UserRecord::from_item),
-            user_task: user_task
+            user: take(&keys.user).as_ref().and_then(UserRecord::from_item),
+            user_task: take(&keys.user_task)
                 .as_ref()
                 .map(UserTaskAggregate::from_item)
                 .unwrap_or_default(),
-            task_series: task_series
+            task_series: take(&keys.task_series)
                 .as_ref()
                 .map(award::task_series_from_item)
                 .unwrap_or_default(),
@@ -187,13 +217,17 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
                 .as_ref()
                 .map(award::user_game_from_item)
                 .unwrap_or_default(),
-            game_minutes: game_minutes
+            game_minutes: take(&keys.game_minutes)
                 .as_ref()
                 .map(award::minutes_from_item)
                 .unwrap_or_default(),
-            grid_cells: grid.as_ref().map(award::grid_from_item).unwrap_or_default(),
+            grid_cells: take(&keys.grid)
+                .as_ref()
+                .map(award::grid_from_item)
+                .unwrap_or_default(),
+            greencrowd,
         };
-        let decision = award::decide(&loaded, &request, now_us, &[])?;
+        let decision = award::decide(&loaded, &request, now_us, &ctx.simulation_key)?;
         if request.is_simulated {
             // Scored and answered, nothing persisted (GAME persisted anyway: defect §9.3 item 3).
             return http::ok(&decision.response);

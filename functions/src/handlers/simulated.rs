@@ -1,0 +1,118 @@
+//! `GET /games/{gameId}/users/{externalUserId}/points/simulated`: greencrowd's signed
+//! projection of what each greencrowd task of the game would pay this user now. Nothing is
+//! persisted but the user's control group (assigned on first use, as GAME).
+
+use crate::AppContext;
+use crate::auth::authenticate;
+use crate::award;
+use crate::error::{ApiError, ApiResult};
+use crate::greencrowd::{self, GameState, UserState};
+use crate::handlers::games::{load_game, load_tasks};
+use crate::handlers::points::now_micros;
+use crate::http::{self, path_param};
+use crate::model;
+use crate::store::{self, keys};
+use lambda_http::{Body, Request, Response};
+use sha2::{Digest, Sha256};
+
+const GROUP_ATTEMPTS: u32 = 5;
+
+pub async fn simulated(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let caller = authenticate(ctx, &req).await?;
+    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let external_user_id = path_param(&req, "externalUserId")?;
+    model::validate_slug("externalUserId", &external_user_id)?;
+    if ctx.simulation_key.is_empty() {
+        return Err(ApiError::unavailable(
+            "simulation_unavailable",
+            "Simulations need a signing key and this deployment has none configured.",
+        ));
+    }
+    let info = model::known_strategy(greencrowd::STRATEGY_ID)?;
+    let variables = model::effective_variables(info, &game.params, &[])?;
+    let tasks: Vec<String> = load_tasks(ctx, &game)
+        .await?
+        .into_iter()
+        .filter(|t| t.strategy_id == greencrowd::STRATEGY_ID)
+        .map(|t| t.external_task_id)
+        .collect();
+    let game_key = greencrowd::game_key(&caller.tenant, &game.game_id);
+    let user_key = greencrowd::user_key(&caller.tenant, &external_user_id, &game.game_id);
+    let user_game_key = (
+        keys::user_pk(&caller.tenant, &external_user_id),
+        keys::user_game_sk(&game.game_id),
+    );
+    for attempt in 0..GROUP_ATTEMPTS {
+        let mut found = ctx
+            .store
+            .get_many(&[game_key.clone(), user_key.clone(), user_game_key.clone()])
+            .await?
+            .into_iter();
+        let loaded = greencrowd::Loaded {
+            game: found
+                .next()
+                .flatten()
+                .as_ref()
+                .map(GameState::from_item)
+                .unwrap_or_default(),
+            user: found
+                .next()
+                .flatten()
+                .as_ref()
+                .map(UserState::from_item)
+                .unwrap_or_default(),
+            tasks: tasks.clone(),
+            last_award: found
+                .next()
+                .flatten()
+                .as_ref()
+                .and_then(award::last_award_from_item),
+            simulation_used: false,
+        };
+        let now_us = now_micros();
+        // A fresh draw per request for random_range; the signature makes it tamper-proof.
+        let digest = Sha256::digest(
+            format!("{}\u{0}{external_user_id}\u{0}{now_us}", game.game_id).as_bytes(),
+        );
+        let seed = u64::from_le_bytes(digest[..8].try_into().unwrap_or_default());
+        let simulation = game_scoring::greencrowd::simulate(
+            &game.external_game_id,
+            &external_user_id,
+            now_us,
+            &variables,
+            &loaded.snapshot(),
+            seed,
+            &ctx.simulation_key,
+        )
+        .map_err(|e| {
+            if e.is_client_error() {
+                ApiError::unprocessable("strategy_rejected", e.to_string())
+            } else {
+                ApiError::internal(e)
+            }
+        })?;
+        let (_, new_group) = loaded.group();
+        if !new_group {
+            return http::ok(&simulation.to_json());
+        }
+        let next = greencrowd::next_states(&loaded, None);
+        let items = greencrowd::plan(
+            &ctx.store.table,
+            &caller.tenant,
+            &game.game_id,
+            &external_user_id,
+            &loaded,
+            &next,
+        )?;
+        match ctx.store.transact(items).await {
+            Ok(()) => return http::ok(&simulation.to_json()),
+            Err(error) if error.failed_condition().is_some() => store::backoff(attempt).await,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(ApiError::conflict(
+        "concurrent_modification",
+        "The game's greencrowd state kept changing; retry.",
+    )
+    .with_header("retry-after", "1"))
+}
