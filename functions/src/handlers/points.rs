@@ -177,6 +177,10 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
             )
         })?)?;
         let user_game = take(&keys.user_game);
+        let user_game_last_us = user_game
+            .as_ref()
+            .and_then(|item| store::attrs::i64(item, "lastUs"))
+            .unwrap_or(0);
         let greencrowd = if task.strategy_id == greencrowd::STRATEGY_ID {
             // greencrowd simulates every greencrowd task of the game: the one strategy whose
             // decision needs the game's task list (a second read).
@@ -227,6 +231,17 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
                 .unwrap_or_default(),
             greencrowd,
         };
+        // Decision time never goes behind what was already recorded: a Lambda whose clock lags
+        // another's by a few ms still records in order instead of failing the series' check.
+        let now_us = [
+            now_us,
+            loaded.task_series.last_us,
+            loaded.user_task.series.series.last_us,
+            user_game_last_us,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(now_us);
         let decision = award::decide(&loaded, &request, now_us, &ctx.simulation_key)?;
         if request.is_simulated {
             // Scored and answered, nothing persisted (GAME persisted anyway: defect §9.3 item 3).
