@@ -61,11 +61,9 @@ pub enum ParamOwner {
     Task,
 }
 
+/// Now, RFC 3339 UTC with microseconds (the precision of every stored timestamp).
 pub fn now_rfc3339() -> String {
-    use time::format_description::well_known::Rfc3339;
-    time::OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_default()
+    crate::award::micros_to_rfc3339(crate::handlers::points::now_micros())
 }
 
 pub fn new_id() -> String {
