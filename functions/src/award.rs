@@ -74,31 +74,6 @@ impl UserTaskAggregate {
     }
 }
 
-/// An idempotency record: the first response, kept for replays until `expiresAt`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IdempotencyRecord {
-    pub request_hash: String,
-    pub status: u16,
-    pub body: String,
-    pub expires_at: i64,
-}
-
-impl IdempotencyRecord {
-    pub fn from_item(item: &Item) -> Option<IdempotencyRecord> {
-        Some(IdempotencyRecord {
-            request_hash: attrs::s(item, "requestHash")?.to_owned(),
-            status: u16::try_from(attrs::u64(item, "status")?).ok()?,
-            body: attrs::s(item, "body")?.to_owned(),
-            expires_at: attrs::i64(item, store::TTL_ATTRIBUTE).unwrap_or(i64::MAX),
-        })
-    }
-
-    /// DynamoDB TTL deletes lazily; an expired record counts as gone.
-    pub fn live(&self, now_secs: i64) -> bool {
-        self.expires_at > now_secs
-    }
-}
-
 /// Everything the decision reads, from one BatchGetItem.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -164,10 +139,10 @@ impl AwardKeys {
                 crate::greencrowd::used_hash_key(tenant, game_id, external_task_id, hash)
             }),
             idempotency: idempotency_key.map(|key| {
-                let scope = format!("AWARD#{game_id}#{external_task_id}#{external_user_id}#{key}");
-                (
-                    keys::idempotency_pk(tenant, &scope),
-                    keys::IDEMPOTENCY_SK.to_owned(),
+                crate::idempotency::record_key(
+                    tenant,
+                    &format!("AWARD#{game_id}#{external_task_id}#{external_user_id}"),
+                    key,
                 )
             }),
         }
@@ -241,11 +216,6 @@ pub fn grid_from_item(item: &Item) -> Vec<(usize, usize, f64)> {
 
 fn grid_attribute(cell: (usize, usize)) -> String {
     format!("c_{}_{}", cell.0, cell.1)
-}
-
-/// The canonical form of a request body (sorted keys, no whitespace), hashed.
-pub fn request_hash(body: &Value) -> String {
-    format!("{:x}", Sha256::digest(body.to_string().as_bytes()))
 }
 
 /// The decision: what to answer and what to write.
@@ -472,23 +442,15 @@ pub fn plan(
     let mut index = PlanIndex { idempotency: None };
 
     if let (Some(key), Some(record_key)) = (&request.idempotency_key, &keys.idempotency) {
-        let now_secs = decision.now_us / 1_000_000;
-        let mut item = store::key(record_key.0.clone(), record_key.1.clone());
-        item.insert("entity".into(), store::s("idempotency"));
-        item.insert("idempotencyKey".into(), store::s(key.clone()));
-        item.insert("requestHash".into(), store::s(request.request_hash.clone()));
-        item.insert("status".into(), store::n(200));
-        item.insert("body".into(), store::s(decision.response.to_string()));
-        item.insert(
-            store::TTL_ATTRIBUTE.into(),
-            store::n(now_secs + idempotency_ttl_secs),
-        );
         index.idempotency = Some(items.len());
-        items.push(put(
+        items.push(crate::idempotency::put_record(
             table,
-            item,
-            "attribute_not_exists(PK) OR expiresAt < :now",
-            HashMap::from([(":now".to_owned(), store::n(now_secs))]),
+            record_key,
+            key,
+            &request.request_hash,
+            &decision.response.to_string(),
+            decision.now_us,
+            idempotency_ttl_secs,
         )?);
     }
 
@@ -759,7 +721,7 @@ mod tests {
     fn request(data: Value) -> AwardRequest {
         AwardRequest {
             external_user_id: "ana".into(),
-            request_hash: request_hash(&data),
+            request_hash: crate::idempotency::request_hash(&data),
             data,
             is_simulated: false,
             idempotency_key: Some("k1".into()),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod greencrowd;
 pub mod handlers;
 pub mod http;
+pub mod idempotency;
 pub mod lambda;
 pub mod logging;
 pub mod model;

@@ -14,12 +14,62 @@ use std::pin::Pin;
 pub type HandlerFuture = Pin<Box<dyn Future<Output = ApiResult<Response<Body>>> + Send>>;
 pub type Handler = fn(&'static AppContext, Request) -> HandlerFuture;
 
-/// What a route's function may do to the table (drives its IAM policy in template.yaml).
+/// A DynamoDB action a route's function calls; its IAM action is `dynamodb:<variant>`.
+/// Transactions have no permission of their own: IAM authorises each item of a
+/// `TransactWriteItems` by its kind (Put → PutItem, Update → UpdateItem, Delete → DeleteItem,
+/// ConditionCheck → ConditionCheckItem), so a route declares the kinds it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    GetItem,
+    BatchGetItem,
+    Query,
+    PutItem,
+    UpdateItem,
+    DeleteItem,
+    ConditionCheckItem,
+    BatchWriteItem,
+}
+
+impl Action {
+    pub const ALL: [Action; 8] = [
+        Action::GetItem,
+        Action::BatchGetItem,
+        Action::Query,
+        Action::PutItem,
+        Action::UpdateItem,
+        Action::DeleteItem,
+        Action::ConditionCheckItem,
+        Action::BatchWriteItem,
+    ];
+
+    /// The IAM action, as written in template.yaml.
+    pub const fn iam(self) -> &'static str {
+        match self {
+            Action::GetItem => "dynamodb:GetItem",
+            Action::BatchGetItem => "dynamodb:BatchGetItem",
+            Action::Query => "dynamodb:Query",
+            Action::PutItem => "dynamodb:PutItem",
+            Action::UpdateItem => "dynamodb:UpdateItem",
+            Action::DeleteItem => "dynamodb:DeleteItem",
+            Action::ConditionCheckItem => "dynamodb:ConditionCheckItem",
+            Action::BatchWriteItem => "dynamodb:BatchWriteItem",
+        }
+    }
+}
+
+/// Exactly what a route's function may touch. It is the function's IAM policy in template.yaml,
+/// statement for statement (tests/tests/route_table.rs compares them), and the integration tests
+/// fail any DynamoDB call a handler makes beyond it (tests/src/lib.rs, `AccessGuard`). Least
+/// privilege: declare what the handler calls, `GetItem` for API-key authentication included,
+/// and nothing more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TableAccess {
-    None,
-    Read,
-    ReadWrite,
+pub struct Access {
+    /// Actions on the table itself (IAM resource: the table's ARN).
+    pub actions: &'static [Action],
+    /// Global secondary indexes the handler queries (`dynamodb:Query` on `<table>/index/<name>`).
+    pub indexes: &'static [&'static str],
+    /// Reads the deployment secret (`secretsmanager:GetSecretValue` on GAME_SECRET_ARN).
+    pub secret: bool,
 }
 
 pub struct Route {
@@ -29,7 +79,7 @@ pub struct Route {
     /// API Gateway route path; `{name}` segments are path parameters.
     pub path: &'static str,
     pub handler: Handler,
-    pub table: TableAccess,
+    pub access: Access,
 }
 
 macro_rules! handler {
@@ -38,240 +88,61 @@ macro_rules! handler {
     };
 }
 
+/// `route!(name, METHOD, "/path", handler, [Action, ...])`, then optionally
+/// `query: [INDEX, ...]` (the GSIs it queries) and `secret: true` (it reads the secret).
 macro_rules! route {
-    ($name:literal, $method:ident, $path:literal, $f:path, $table:ident) => {
+    ($name:literal, $method:ident, $path:literal, $f:path, [$($action:ident),* $(,)?]
+     $(, query: [$($index:ident),* $(,)?])? $(, secret: $secret:literal)? $(,)?) => {
         Route {
             name: $name,
             method: Method::$method,
             path: concat!("/api/v1", $path),
             handler: handler!($f),
-            table: TableAccess::$table,
+            access: Access {
+                actions: &[$(Action::$action),*],
+                indexes: &[$($(stringify!($index)),*)?],
+                secret: false $(|| $secret)?,
+            },
         }
     };
 }
 
 pub static ROUTES: &[Route] = &[
-    route!(
-        "kpi_health_check",
-        GET,
-        "/kpi/health_check",
-        health::kpi_health_check,
-        None
-    ),
-    route!("health", GET, "/health", health::health, Read),
-    route!("games_create", POST, "/games", games::create, ReadWrite),
-    route!("games_list", GET, "/games", games::list, Read),
-    route!("games_get", GET, "/games/{gameId}", games::get, Read),
-    route!(
-        "games_patch",
-        PATCH,
-        "/games/{gameId}",
-        games::patch,
-        ReadWrite
-    ),
-    route!(
-        "games_delete",
-        DELETE,
-        "/games/{gameId}",
-        games::delete,
-        ReadWrite
-    ),
-    route!(
-        "games_duplicate",
-        POST,
-        "/games/{gameId}/duplicate",
-        games::duplicate,
-        ReadWrite
-    ),
-    route!(
-        "games_strategy",
-        GET,
-        "/games/{gameId}/strategy",
-        games::strategy,
-        Read
-    ),
-    route!(
-        "tasks_create",
-        POST,
-        "/games/{gameId}/tasks",
-        tasks::create,
-        ReadWrite
-    ),
-    route!(
-        "tasks_bulk",
-        POST,
-        "/games/{gameId}/tasks/bulk",
-        tasks::bulk,
-        ReadWrite
-    ),
-    route!(
-        "tasks_list",
-        GET,
-        "/games/{gameId}/tasks",
-        tasks::list,
-        Read
-    ),
-    route!(
-        "tasks_get",
-        GET,
-        "/games/{gameId}/tasks/{externalTaskId}",
-        tasks::get,
-        Read
-    ),
-    route!(
-        "tasks_patch",
-        PATCH,
-        "/games/{gameId}/tasks/{externalTaskId}",
-        tasks::patch,
-        ReadWrite
-    ),
-    route!(
-        "tasks_delete",
-        DELETE,
-        "/games/{gameId}/tasks/{externalTaskId}",
-        tasks::delete,
-        ReadWrite
-    ),
-    route!(
-        "tasks_duplicate",
-        POST,
-        "/games/{gameId}/tasks/{externalTaskId}/duplicate",
-        tasks::duplicate,
-        ReadWrite
-    ),
-    route!(
-        "points_award",
-        POST,
-        "/games/{gameId}/tasks/{externalTaskId}/points",
-        points::award,
-        ReadWrite
-    ),
-    route!(
-        "points_task_action",
-        POST,
-        "/games/{gameId}/tasks/{externalTaskId}/action",
-        actions::task_action,
-        ReadWrite
-    ),
-    route!(
-        "users_actions",
-        POST,
-        "/users/{externalUserId}/actions",
-        actions::user_action,
-        ReadWrite
-    ),
-    route!(
-        "users_wallet",
-        GET,
-        "/users/{externalUserId}/wallet",
-        wallet::wallet,
-        Read
-    ),
-    route!(
-        "users_convert_preview",
-        GET,
-        "/users/{externalUserId}/convert/preview",
-        wallet::convert_preview,
-        Read
-    ),
-    route!(
-        "users_convert",
-        POST,
-        "/users/{externalUserId}/convert",
-        wallet::convert,
-        ReadWrite
-    ),
-    route!(
-        "games_points",
-        GET,
-        "/games/{gameId}/points",
-        readmodels::game_totals,
-        Read
-    ),
-    route!(
-        "games_points_details",
-        GET,
-        "/games/{gameId}/points/details",
-        readmodels::game_details,
-        Read
-    ),
-    route!(
-        "games_users",
-        GET,
-        "/games/{gameId}/users",
-        readmodels::game_users,
-        Read
-    ),
-    route!(
-        "games_user_points",
-        GET,
-        "/games/{gameId}/users/{externalUserId}/points",
-        readmodels::game_user_totals,
-        Read
-    ),
-    route!(
-        "tasks_points",
-        GET,
-        "/games/{gameId}/tasks/{externalTaskId}/points",
-        readmodels::task_user_totals,
-        Read
-    ),
-    route!(
-        "tasks_points_details",
-        GET,
-        "/games/{gameId}/tasks/{externalTaskId}/points/details",
-        readmodels::task_details,
-        Read
-    ),
-    route!(
-        "tasks_user_points",
-        GET,
-        "/games/{gameId}/tasks/{externalTaskId}/users/{externalUserId}/points",
-        readmodels::task_user_points,
-        Read
-    ),
-    route!(
-        "users_points",
-        GET,
-        "/users/{externalUserId}/points",
-        readmodels::user_totals,
-        Read
-    ),
-    route!(
-        "games_user_points_simulated",
-        GET,
-        "/games/{gameId}/users/{externalUserId}/points/simulated",
-        simulated::simulated,
-        ReadWrite
-    ),
-    route!(
-        "users_points_query",
-        POST,
-        "/users/points/query",
-        readmodels::users_query,
-        Read
-    ),
-    route!(
-        "strategies_list",
-        GET,
-        "/strategies",
-        strategies::list,
-        None
-    ),
-    route!(
-        "strategies_get",
-        GET,
-        "/strategies/{id}",
-        strategies::get,
-        None
-    ),
-    route!(
-        "strategies_schema",
-        GET,
-        "/strategies/{id}/schema",
-        strategies::schema,
-        None
-    ),
+    route!("kpi_health_check", GET, "/kpi/health_check", health::kpi_health_check, []),
+    route!("health", GET, "/health", health::health, [GetItem]),
+    route!("games_create", POST, "/games", games::create, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("games_list", GET, "/games", games::list, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("games_get", GET, "/games/{gameId}", games::get, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("games_patch", PATCH, "/games/{gameId}", games::patch, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("games_delete", DELETE, "/games/{gameId}", games::delete, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("games_duplicate", POST, "/games/{gameId}/duplicate", games::duplicate, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("games_strategy", GET, "/games/{gameId}/strategy", games::strategy, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("tasks_create", POST, "/games/{gameId}/tasks", tasks::create, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("tasks_bulk", POST, "/games/{gameId}/tasks/bulk", tasks::bulk, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("tasks_list", GET, "/games/{gameId}/tasks", tasks::list, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("tasks_get", GET, "/games/{gameId}/tasks/{externalTaskId}", tasks::get, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("tasks_patch", PATCH, "/games/{gameId}/tasks/{externalTaskId}", tasks::patch, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("tasks_delete", DELETE, "/games/{gameId}/tasks/{externalTaskId}", tasks::delete, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("tasks_duplicate", POST, "/games/{gameId}/tasks/{externalTaskId}/duplicate", tasks::duplicate, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("points_award", POST, "/games/{gameId}/tasks/{externalTaskId}/points", points::award, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("points_task_action", POST, "/games/{gameId}/tasks/{externalTaskId}/action", actions::task_action, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("users_actions", POST, "/users/{externalUserId}/actions", actions::user_action, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("users_wallet", GET, "/users/{externalUserId}/wallet", wallet::wallet, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("users_convert_preview", GET, "/users/{externalUserId}/convert/preview", wallet::convert_preview, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("users_convert", POST, "/users/{externalUserId}/convert", wallet::convert, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("games_points", GET, "/games/{gameId}/points", readmodels::game_totals, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("games_points_details", GET, "/games/{gameId}/points/details", readmodels::game_details, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("games_users", GET, "/games/{gameId}/users", readmodels::game_users, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("games_user_points", GET, "/games/{gameId}/users/{externalUserId}/points", readmodels::game_user_totals, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("tasks_points", GET, "/games/{gameId}/tasks/{externalTaskId}/points", readmodels::task_user_totals, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("tasks_points_details", GET, "/games/{gameId}/tasks/{externalTaskId}/points/details", readmodels::task_details, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("tasks_user_points", GET, "/games/{gameId}/tasks/{externalTaskId}/users/{externalUserId}/points", readmodels::task_user_points, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("users_points", GET, "/users/{externalUserId}/points", readmodels::user_totals, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("games_user_points_simulated", GET, "/games/{gameId}/users/{externalUserId}/points/simulated", simulated::simulated, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("users_points_query", POST, "/users/points/query", readmodels::users_query, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!("strategies_list", GET, "/strategies", strategies::list, []),
+    route!("strategies_get", GET, "/strategies/{id}", strategies::get, []),
+    route!("strategies_schema", GET, "/strategies/{id}/schema", strategies::schema, []),
 ];
 
 pub fn by_name(name: &str) -> Option<&'static Route> {

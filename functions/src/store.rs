@@ -425,14 +425,25 @@ impl Store {
 
     /// Every item of a partition (optionally under a sort-key prefix), following pages.
     pub async fn query_all(&self, pk: &str, sort_prefix: Option<&str>) -> ApiResult<Vec<Item>> {
+        self.query_every(None, (PK, pk.to_owned()), sort_prefix.map(|p| (SK, p)))
+            .await
+    }
+
+    /// Every item a key condition selects, on the table or an index, following pages.
+    pub async fn query_every(
+        &self,
+        index: Option<&str>,
+        partition: (&str, String),
+        sort_prefix: Option<(&str, &str)>,
+    ) -> ApiResult<Vec<Item>> {
         let mut items = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let page = self
                 .query(QuerySpec {
-                    index: None,
-                    partition: (PK, pk.to_owned()),
-                    sort_prefix: sort_prefix.map(|p| (SK, p)),
+                    index,
+                    partition: partition.clone(),
+                    sort_prefix,
                     limit: 1000,
                     forward: true,
                     next_token: token.as_deref(),

@@ -3,16 +3,15 @@
 
 use crate::AppContext;
 use crate::auth::authenticate;
-use crate::award::{
-    self, AwardKeys, AwardRequest, IdempotencyRecord, Loaded, UserRecord, UserTaskAggregate,
-};
+use crate::award::{self, AwardKeys, AwardRequest, Loaded, UserRecord, UserTaskAggregate};
 use crate::error::{ApiError, ApiResult};
 use crate::greencrowd;
 use crate::handlers::games::{game_not_found, load_tasks};
-use crate::http::{self, header_str, json_body, path_param};
+use crate::http::{self, json_body, path_param};
+use crate::idempotency::{self, Collision};
 use crate::model::{self, Game, Task};
 use crate::store::{self, Item, StoreError};
-use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::Value;
@@ -20,8 +19,6 @@ use std::collections::HashMap;
 
 /// Decide-and-commit attempts when concurrent awards keep changing the state first.
 const AWARD_ATTEMPTS: u32 = 10;
-pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AwardBody {
@@ -32,76 +29,11 @@ struct AwardBody {
     is_simulated: bool,
 }
 
-/// The key that makes a write idempotent: a header (`Idempotency-Key`, GAME's
-/// `X-Idempotency-Key`) or GAME's body fields `data.eventId`, `data.idempotencyKey`,
-/// `data.correlationId`. None means no deduplication, as in GAME without a key.
-pub fn idempotency_key(req: &Request, data: &Value) -> ApiResult<Option<String>> {
-    let from_headers = ["idempotency-key", "x-idempotency-key"]
-        .iter()
-        .find_map(|name| {
-            header_str(req, name)
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .map(str::to_owned)
-        });
-    let key = from_headers.or_else(|| {
-        ["eventId", "idempotencyKey", "correlationId"]
-            .iter()
-            .find_map(|field| {
-                data.get(field)?
-                    .as_str()
-                    .map(str::trim)
-                    .filter(|k| !k.is_empty())
-                    .map(str::to_owned)
-            })
-    });
-    if let Some(key) = &key
-        && (key.chars().count() > MAX_IDEMPOTENCY_KEY_LEN || key.chars().any(char::is_control))
-    {
-        return Err(ApiError::unprocessable(
-            "invalid_idempotency_key",
-            format!(
-                "The idempotency key must be at most {MAX_IDEMPOTENCY_KEY_LEN} printable characters."
-            ),
-        ));
-    }
-    Ok(key)
-}
-
-/// The stored first answer, or 422 if the key was used for a different request.
-pub fn replay(record: &IdempotencyRecord, request_hash: &str) -> ApiResult<Response<Body>> {
-    if record.request_hash != request_hash {
-        return Err(ApiError::unprocessable(
-            "idempotency_key_reused",
-            "This idempotency key was already used with a different request body; use a new key for a new request.",
-        ));
-    }
-    let mut response = Response::new(Body::Text(record.body.clone()));
-    *response.status_mut() = StatusCode::from_u16(record.status).unwrap_or(StatusCode::OK);
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
-    Ok(response)
-}
-
 pub fn now_micros() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
         .unwrap_or(0)
-}
-
-fn text_response(status: StatusCode, body: String) -> Response<Body> {
-    let mut response = Response::new(Body::Text(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
 }
 
 pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
@@ -123,7 +55,7 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
             ));
         }
     };
-    let key = idempotency_key(&req, &data)?;
+    let key = idempotency::key_from(&req, &data)?;
     let caller = authenticate(ctx, &req).await?;
     let game_id = path_param(&req, "gameId")?;
     let external_task_id = path_param(&req, "externalTaskId")?;
@@ -135,7 +67,7 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         data,
         is_simulated: body.is_simulated,
         idempotency_key: key,
-        request_hash: award::request_hash(&raw),
+        request_hash: idempotency::request_hash(&raw),
     };
     let presented_hash = game_scoring::greencrowd::presented_hash(&request.data).map(str::to_owned);
     let keys = AwardKeys::new(
@@ -156,15 +88,11 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
             .collect();
         let mut take = |key: &(String, String)| found.remove(key);
         let now_us = now_micros();
-        if let Some(record) = keys
-            .idempotency
-            .as_ref()
-            .and_then(&mut take)
-            .as_ref()
-            .and_then(IdempotencyRecord::from_item)
-            && record.live(now_us / 1_000_000)
-        {
-            return replay(&record, &request.request_hash);
+        if let Some(record) = idempotency::live_record(
+            keys.idempotency.as_ref().and_then(&mut take).as_ref(),
+            now_us,
+        ) {
+            return record.replay(&request.request_hash);
         }
         let game: Game =
             store::from_item(take(&keys.game).ok_or_else(|| game_not_found(&game_id))?)?;
@@ -257,22 +185,19 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
             ctx.config.idempotency_ttl.as_secs() as i64,
         )?;
         match ctx.store.transact_once(items).await {
-            Ok(()) => return Ok(text_response(StatusCode::OK, decision.response.to_string())),
+            Ok(()) => {
+                return Ok(idempotency::json_text(
+                    StatusCode::OK,
+                    decision.response.to_string(),
+                ));
+            }
             Err(StoreError::Cancelled { reasons }) => {
-                if let Some(reason) = index.idempotency.and_then(|i| reasons.get(i)) {
-                    if reason.conflicted() {
-                        return Err(ApiError::conflict(
-                            "request_in_flight",
-                            "A request with this idempotency key is still being processed; retry shortly to get its result.",
-                        )
-                        .with_header("retry-after", "1"));
-                    }
-                    if reason.condition_failed() {
-                        continue; // the first request committed: the next load replays it
-                    }
+                match idempotency::collision(index.idempotency.and_then(|i| reasons.get(i))) {
+                    Some(Collision::InFlight) => return Err(idempotency::in_flight()),
+                    Some(Collision::Committed) => continue, // the next load replays the first answer
+                    // Someone changed what we scored on (or holds it in a transaction): re-decide.
+                    None => store::backoff(attempt).await,
                 }
-                // Someone changed what we scored on (or holds it in a transaction): re-decide.
-                store::backoff(attempt).await;
             }
             Err(error) => return Err(error.into()),
         }

@@ -9,7 +9,7 @@ use crate::handlers::games::{load_game, load_tasks};
 use crate::handlers::wallet::{load_user, user_not_found};
 use crate::http::{self, json_body, path_param};
 use crate::model::{Game, Task};
-use crate::store::{self, GSI1, GSI1PK, GSI1SK, Item, QuerySpec, attrs, keys};
+use crate::store::{self, GSI1, GSI1PK, GSI1SK, Item, attrs, keys};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -209,31 +209,17 @@ async fn user_aggregates(
     external_user_id: &str,
     game_id: Option<&str>,
 ) -> ApiResult<Vec<Item>> {
-    let mut items = Vec::new();
-    let mut token: Option<String> = None;
     let prefix = game_id.map(|g| format!("{g}#"));
-    loop {
-        let page = ctx
-            .store
-            .query(QuerySpec {
-                index: Some(GSI1),
-                partition: (
-                    GSI1PK,
-                    keys::user_aggregates_index_pk(tenant, external_user_id),
-                ),
-                sort_prefix: prefix.as_deref().map(|p| (GSI1SK, p)),
-                limit: 1000,
-                forward: true,
-                next_token: token.as_deref(),
-                filter: None,
-            })
-            .await?;
-        items.extend(page.items);
-        match page.next_token {
-            Some(next) => token = Some(next),
-            None => return Ok(items),
-        }
-    }
+    ctx.store
+        .query_every(
+            Some(GSI1),
+            (
+                GSI1PK,
+                keys::user_aggregates_index_pk(tenant, external_user_id),
+            ),
+            prefix.as_deref().map(|p| (GSI1SK, p)),
+        )
+        .await
 }
 
 /// `GET /games/{gameId}/users/{externalUserId}/points`: the user's total on each task of the game.

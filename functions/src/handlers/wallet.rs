@@ -2,16 +2,17 @@
 
 use crate::AppContext;
 use crate::auth::authenticate;
-use crate::award::{IdempotencyRecord, UserRecord};
+use crate::award::UserRecord;
 use crate::decimal;
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::paging;
-use crate::handlers::points::{idempotency_key, now_micros, replay};
+use crate::handlers::points::now_micros;
 use crate::http::{self, json_body, path_param, query_param};
+use crate::idempotency::{self, Collision};
 use crate::model;
 use crate::store::{self, PK, QuerySpec, SK, StoreError, attrs, keys};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
-use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Deserialize;
@@ -180,8 +181,8 @@ pub async fn convert(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
         )
     })?;
     let points = parse_points(Some(&body.points))?;
-    let key = idempotency_key(&req, &Value::Null)?;
-    let request_hash = crate::award::request_hash(&raw);
+    let key = idempotency::key_from(&req, &Value::Null)?;
+    let request_hash = idempotency::request_hash(&raw);
     let caller = authenticate(ctx, &req).await?;
     let external_user_id = path_param(&req, "externalUserId")?;
     let user_key = (
@@ -189,11 +190,7 @@ pub async fn convert(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
         keys::USER_SK.to_owned(),
     );
     let record_key = key.as_ref().map(|key| {
-        let scope = format!("CONVERT#{external_user_id}#{key}");
-        (
-            keys::idempotency_pk(&caller.tenant, &scope),
-            keys::IDEMPOTENCY_SK.to_owned(),
-        )
+        idempotency::record_key(&caller.tenant, &format!("CONVERT#{external_user_id}"), key)
     });
     let mut read_keys = vec![user_key.clone()];
     read_keys.extend(record_key.clone());
@@ -202,14 +199,8 @@ pub async fn convert(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
         let mut found = ctx.store.get_many(&read_keys).await?.into_iter();
         let user_item = found.next().flatten();
         let now_us = now_micros();
-        if let Some(record) = found
-            .next()
-            .flatten()
-            .as_ref()
-            .and_then(IdempotencyRecord::from_item)
-            && record.live(now_us / 1_000_000)
-        {
-            return replay(&record, &request_hash);
+        if let Some(record) = idempotency::live_record(found.next().flatten().as_ref(), now_us) {
+            return record.replay(&request_hash);
         }
         let user = user_item
             .as_ref()
@@ -228,25 +219,16 @@ pub async fn convert(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
         let mut items = Vec::new();
         let idempotency_index = record_key.as_ref().map(|_| 0);
         if let (Some(record_key), Some(key)) = (&record_key, &key) {
-            let now_secs = now_us / 1_000_000;
-            let mut item = store::key(record_key.0.clone(), record_key.1.clone());
-            item.insert("entity".into(), store::s("idempotency"));
-            item.insert("idempotencyKey".into(), store::s(key.clone()));
-            item.insert("requestHash".into(), store::s(request_hash.clone()));
-            item.insert("status".into(), store::n(200));
-            item.insert("body".into(), store::s(body.clone()));
-            item.insert(
-                store::TTL_ATTRIBUTE.into(),
-                store::n(now_secs + ctx.config.idempotency_ttl.as_secs() as i64),
-            );
-            let put = Put::builder()
-                .table_name(table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK) OR expiresAt < :now")
-                .expression_attribute_values(":now", store::n(now_secs))
-                .build()
-                .map_err(ApiError::internal)?;
-            items.push(TransactWriteItem::builder().put(put).build());
+            let ttl = ctx.config.idempotency_ttl.as_secs() as i64;
+            items.push(idempotency::put_record(
+                table,
+                record_key,
+                key,
+                &request_hash,
+                &body,
+                now_us,
+                ttl,
+            )?);
         }
         let wallet_index = items.len();
         let update = Update::builder()
@@ -285,27 +267,12 @@ pub async fn convert(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
         items.push(TransactWriteItem::builder().put(put).build());
 
         match ctx.store.transact_once(items).await {
-            Ok(()) => {
-                let mut response = Response::new(Body::Text(body));
-                *response.status_mut() = StatusCode::OK;
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                return Ok(response);
-            }
+            Ok(()) => return Ok(idempotency::json_text(StatusCode::OK, body)),
             Err(StoreError::Cancelled { reasons }) => {
-                if let Some(reason) = idempotency_index.and_then(|i| reasons.get(i)) {
-                    if reason.conflicted() {
-                        return Err(ApiError::conflict(
-                            "request_in_flight",
-                            "A request with this idempotency key is still being processed; retry shortly to get its result.",
-                        )
-                        .with_header("retry-after", "1"));
-                    }
-                    if reason.condition_failed() {
-                        continue;
-                    }
+                match idempotency::collision(idempotency_index.and_then(|i| reasons.get(i))) {
+                    Some(Collision::InFlight) => return Err(idempotency::in_flight()),
+                    Some(Collision::Committed) => continue,
+                    None => {}
                 }
                 // The balance changed under us (an award or another conversion): re-check it.
                 if !reasons
