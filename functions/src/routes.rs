@@ -108,41 +108,209 @@ macro_rules! route {
 }
 
 pub static ROUTES: &[Route] = &[
-    route!("kpi_health_check", GET, "/kpi/health_check", health::kpi_health_check, []),
+    route!(
+        "kpi_health_check",
+        GET,
+        "/kpi/health_check",
+        health::kpi_health_check,
+        []
+    ),
     route!("health", GET, "/health", health::health, [GetItem]),
-    route!("games_create", POST, "/games", games::create, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("games_list", GET, "/games", games::list, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("games_get", GET, "/games/{gameId}", games::get, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("games_patch", PATCH, "/games/{gameId}", games::patch, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("games_delete", DELETE, "/games/{gameId}", games::delete, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("games_duplicate", POST, "/games/{gameId}/duplicate", games::duplicate, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("games_strategy", GET, "/games/{gameId}/strategy", games::strategy, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("tasks_create", POST, "/games/{gameId}/tasks", tasks::create, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("tasks_bulk", POST, "/games/{gameId}/tasks/bulk", tasks::bulk, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("tasks_list", GET, "/games/{gameId}/tasks", tasks::list, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("tasks_get", GET, "/games/{gameId}/tasks/{externalTaskId}", tasks::get, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("tasks_patch", PATCH, "/games/{gameId}/tasks/{externalTaskId}", tasks::patch, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("tasks_delete", DELETE, "/games/{gameId}/tasks/{externalTaskId}", tasks::delete, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("tasks_duplicate", POST, "/games/{gameId}/tasks/{externalTaskId}/duplicate", tasks::duplicate, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("points_award", POST, "/games/{gameId}/tasks/{externalTaskId}/points", points::award, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("points_task_action", POST, "/games/{gameId}/tasks/{externalTaskId}/action", actions::task_action, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("users_actions", POST, "/users/{externalUserId}/actions", actions::user_action, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("users_wallet", GET, "/users/{externalUserId}/wallet", wallet::wallet, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("users_convert_preview", GET, "/users/{externalUserId}/convert/preview", wallet::convert_preview, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("users_convert", POST, "/users/{externalUserId}/convert", wallet::convert, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("games_points", GET, "/games/{gameId}/points", readmodels::game_totals, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("games_points_details", GET, "/games/{gameId}/points/details", readmodels::game_details, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("games_users", GET, "/games/{gameId}/users", readmodels::game_users, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("games_user_points", GET, "/games/{gameId}/users/{externalUserId}/points", readmodels::game_user_totals, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("tasks_points", GET, "/games/{gameId}/tasks/{externalTaskId}/points", readmodels::task_user_totals, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("tasks_points_details", GET, "/games/{gameId}/tasks/{externalTaskId}/points/details", readmodels::task_details, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("tasks_user_points", GET, "/games/{gameId}/tasks/{externalTaskId}/users/{externalUserId}/points", readmodels::task_user_points, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("users_points", GET, "/users/{externalUserId}/points", readmodels::user_totals, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("games_user_points_simulated", GET, "/games/{gameId}/users/{externalUserId}/points/simulated", simulated::simulated, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
-    route!("users_points_query", POST, "/users/points/query", readmodels::users_query, [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem, ConditionCheckItem, BatchWriteItem], query: [GSI1]),
+    route!(
+        "games_create",
+        POST,
+        "/games",
+        games::create,
+        [GetItem, PutItem]
+    ),
+    route!("games_list", GET, "/games", games::list, [GetItem], query: [GSI1]),
+    route!("games_get", GET, "/games/{gameId}", games::get, [GetItem]),
+    route!(
+        "games_patch",
+        PATCH,
+        "/games/{gameId}",
+        games::patch,
+        [GetItem, PutItem, DeleteItem]
+    ),
+    route!(
+        "games_delete",
+        DELETE,
+        "/games/{gameId}",
+        games::delete,
+        [GetItem, Query, DeleteItem, BatchWriteItem]
+    ),
+    route!(
+        "games_duplicate",
+        POST,
+        "/games/{gameId}/duplicate",
+        games::duplicate,
+        [GetItem, Query, PutItem, BatchWriteItem]
+    ),
+    route!(
+        "games_strategy",
+        GET,
+        "/games/{gameId}/strategy",
+        games::strategy,
+        [GetItem]
+    ),
+    route!(
+        "tasks_create",
+        POST,
+        "/games/{gameId}/tasks",
+        tasks::create,
+        [GetItem, PutItem, ConditionCheckItem]
+    ),
+    route!(
+        "tasks_bulk",
+        POST,
+        "/games/{gameId}/tasks/bulk",
+        tasks::bulk,
+        [GetItem, PutItem, ConditionCheckItem]
+    ),
+    route!(
+        "tasks_list",
+        GET,
+        "/games/{gameId}/tasks",
+        tasks::list,
+        [GetItem, Query]
+    ),
+    route!(
+        "tasks_get",
+        GET,
+        "/games/{gameId}/tasks/{externalTaskId}",
+        tasks::get,
+        [GetItem, BatchGetItem]
+    ),
+    route!(
+        "tasks_patch",
+        PATCH,
+        "/games/{gameId}/tasks/{externalTaskId}",
+        tasks::patch,
+        [GetItem, BatchGetItem, PutItem, ConditionCheckItem]
+    ),
+    route!(
+        "tasks_delete",
+        DELETE,
+        "/games/{gameId}/tasks/{externalTaskId}",
+        tasks::delete,
+        [GetItem, BatchGetItem, DeleteItem]
+    ),
+    route!(
+        "tasks_duplicate",
+        POST,
+        "/games/{gameId}/tasks/{externalTaskId}/duplicate",
+        tasks::duplicate,
+        [GetItem, BatchGetItem, PutItem, ConditionCheckItem]
+    ),
+    route!(
+        "points_award",
+        POST,
+        "/games/{gameId}/tasks/{externalTaskId}/points",
+        points::award,
+        [GetItem, BatchGetItem, Query, PutItem, UpdateItem]
+    ),
+    route!(
+        "points_task_action",
+        POST,
+        "/games/{gameId}/tasks/{externalTaskId}/action",
+        actions::task_action,
+        [GetItem, BatchGetItem, PutItem, ConditionCheckItem]
+    ),
+    route!(
+        "users_actions",
+        POST,
+        "/users/{externalUserId}/actions",
+        actions::user_action,
+        [GetItem, PutItem, ConditionCheckItem]
+    ),
+    route!(
+        "users_wallet",
+        GET,
+        "/users/{externalUserId}/wallet",
+        wallet::wallet,
+        [GetItem, Query]
+    ),
+    route!(
+        "users_convert_preview",
+        GET,
+        "/users/{externalUserId}/convert/preview",
+        wallet::convert_preview,
+        [GetItem]
+    ),
+    route!(
+        "users_convert",
+        POST,
+        "/users/{externalUserId}/convert",
+        wallet::convert,
+        [GetItem, BatchGetItem, PutItem, UpdateItem]
+    ),
+    route!(
+        "games_points",
+        GET,
+        "/games/{gameId}/points",
+        readmodels::game_totals,
+        [GetItem, Query]
+    ),
+    route!(
+        "games_points_details",
+        GET,
+        "/games/{gameId}/points/details",
+        readmodels::game_details,
+        [GetItem, Query]
+    ),
+    route!(
+        "games_users",
+        GET,
+        "/games/{gameId}/users",
+        readmodels::game_users,
+        [GetItem, BatchGetItem, Query]
+    ),
+    route!("games_user_points", GET, "/games/{gameId}/users/{externalUserId}/points", readmodels::game_user_totals, [GetItem], query: [GSI1]),
+    route!(
+        "tasks_points",
+        GET,
+        "/games/{gameId}/tasks/{externalTaskId}/points",
+        readmodels::task_user_totals,
+        [GetItem, Query]
+    ),
+    route!(
+        "tasks_points_details",
+        GET,
+        "/games/{gameId}/tasks/{externalTaskId}/points/details",
+        readmodels::task_details,
+        [GetItem, Query]
+    ),
+    route!(
+        "tasks_user_points",
+        GET,
+        "/games/{gameId}/tasks/{externalTaskId}/users/{externalUserId}/points",
+        readmodels::task_user_points,
+        [GetItem]
+    ),
+    route!("users_points", GET, "/users/{externalUserId}/points", readmodels::user_totals, [GetItem, BatchGetItem], query: [GSI1]),
+    route!(
+        "games_user_points_simulated",
+        GET,
+        "/games/{gameId}/users/{externalUserId}/points/simulated",
+        simulated::simulated,
+        [GetItem, BatchGetItem, Query, PutItem]
+    ),
+    route!("users_points_query", POST, "/users/points/query", readmodels::users_query, [GetItem, Query], query: [GSI1]),
     route!("strategies_list", GET, "/strategies", strategies::list, []),
-    route!("strategies_get", GET, "/strategies/{id}", strategies::get, []),
-    route!("strategies_schema", GET, "/strategies/{id}/schema", strategies::schema, []),
+    route!(
+        "strategies_get",
+        GET,
+        "/strategies/{id}",
+        strategies::get,
+        []
+    ),
+    route!(
+        "strategies_schema",
+        GET,
+        "/strategies/{id}/schema",
+        strategies::schema,
+        []
+    ),
 ];
 
 pub fn by_name(name: &str) -> Option<&'static Route> {

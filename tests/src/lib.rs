@@ -13,6 +13,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 pub use serde_json::json;
 
+pub mod access;
+
 /// The greencrowd simulation signing key test apps use.
 pub const TEST_SIMULATION_KEY: &[u8] = b"test-simulation-signing-key";
 
@@ -22,6 +24,8 @@ pub struct TestApp {
     pub table: String,
     pub tenant: String,
     pub api_key: String,
+    /// DynamoDB calls a route made beyond its declared access (see `access`).
+    pub access_violations: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 #[derive(Debug)]
@@ -153,7 +157,15 @@ impl TestApp {
         game_local::template::create_table(&client, &table)
             .await
             .expect("create test table");
-        let ctx = AppContext::new(client.clone(), Config::for_table(&table))
+        let guard = access::AccessGuard {
+            table: table.clone(),
+            violations: Default::default(),
+        };
+        let access_violations = guard.violations.clone();
+        let guarded = aws_sdk_dynamodb::Client::from_conf(
+            client.config().to_builder().interceptor(guard).build(),
+        );
+        let ctx = AppContext::new(guarded, Config::for_table(&table))
             .with_simulation_key(TEST_SIMULATION_KEY.to_vec())
             .leak();
         let tenant = unique("tenant");
@@ -167,6 +179,7 @@ impl TestApp {
             table,
             tenant,
             api_key,
+            access_violations,
         }
     }
 
@@ -228,7 +241,7 @@ impl TestApp {
             None => (path, None),
         };
         let method = Method::from_bytes(method.as_bytes()).expect("method");
-        let response = game_local::devapi::call(
+        let call = game_local::devapi::call(
             self.ctx,
             &method,
             path,
@@ -236,8 +249,14 @@ impl TestApp {
             &headers,
             body.as_deref().unwrap_or_default(),
             IpAddr::V4(Ipv4Addr::LOCALHOST),
-        )
-        .await;
+        );
+        // Every DynamoDB request the handler makes is checked against its route's Access.
+        let response = match game_functions::routes::match_route(&method, path) {
+            Some((route, _)) => access::CURRENT_ROUTE.scope(route, call).await,
+            None => call.await,
+        };
+        let violations = std::mem::take(&mut *self.access_violations.lock().unwrap());
+        assert!(violations.is_empty(), "{}", violations.join("\n"));
         let (parts, body) = response.into_parts();
         let bytes: Vec<u8> = match body {
             Body::Empty => Vec::new(),

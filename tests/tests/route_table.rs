@@ -1,8 +1,9 @@
 //! The route table is the only list of routes: the binaries, the dev API's router and
 //! template.yaml must each be exactly that table.
 
-use game_functions::routes::{ROUTES, TableAccess, match_route};
+use game_functions::routes::{ROUTES, Route, match_route};
 use game_local::template;
+use game_local::template::PolicyStatement;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -58,18 +59,98 @@ fn template_functions_are_exactly_the_route_table() {
         ROUTES.len(),
         "one function and one event per route"
     );
+}
+
+/// The inline policy a route's Access stands for: its table actions on the table, `Query` on
+/// each index it reads, `GetSecretValue` on the secret. Nothing else.
+fn expected_statements(route: &Route) -> Vec<PolicyStatement> {
+    let allow = |actions: Vec<&str>, resource: String| PolicyStatement {
+        effect: "Allow".into(),
+        actions: actions.into_iter().map(str::to_owned).collect(),
+        resources: vec![resource],
+    };
+    let mut statements = Vec::new();
+    if !route.access.actions.is_empty() {
+        let mut actions: Vec<&str> = route.access.actions.iter().map(|a| a.iam()).collect();
+        actions.sort();
+        statements.push(allow(actions, "!GetAtt Table.Arn".into()));
+    }
+    for index in route.access.indexes {
+        statements.push(allow(
+            vec!["dynamodb:Query"],
+            format!("!Sub ${{Table.Arn}}/index/{index}"),
+        ));
+    }
+    if route.access.secret {
+        statements.push(allow(
+            vec!["secretsmanager:GetSecretValue"],
+            "!Ref Secret".into(),
+        ));
+    }
+    statements.sort();
+    statements
+}
+
+/// The Policies block to paste into template.yaml for a route (shown when they differ).
+fn policies_yaml(route: &Route) -> String {
+    let statements = expected_statements(route);
+    if statements.is_empty() {
+        return "      (no Policies: the function touches no AWS resource)\n".into();
+    }
+    let mut yaml =
+        String::from("      Policies:\n        - Version: \"2012-10-17\"\n          Statement:\n");
+    for statement in statements {
+        yaml.push_str(&format!(
+            "            - Effect: Allow\n              Action: [{}]\n              Resource: {}\n",
+            statement.actions.join(", "),
+            match statement.resources[0].strip_prefix("!Sub ") {
+                Some(text) => format!("!Sub \"{text}\""),
+                None => statement.resources[0].clone(),
+            }
+        ));
+    }
+    yaml
+}
+
+#[test]
+fn each_function_is_granted_exactly_its_routes_access() {
+    let functions = template::functions().unwrap();
+    let schema = template::table_schema().unwrap();
     for route in ROUTES {
-        let function = functions.iter().find(|f| f.binary == route.name).unwrap();
-        let expected: Vec<&str> = match route.table {
-            TableAccess::None => vec![],
-            TableAccess::Read => vec!["DynamoDBReadPolicy"],
-            TableAccess::ReadWrite => vec!["DynamoDBCrudPolicy"],
-        };
-        assert_eq!(
-            function.policies, expected,
-            "{}: policies must match its table access",
-            route.name
+        for index in route.access.indexes {
+            assert!(
+                schema.indexes.iter().any(|i| i.name == *index),
+                "{}: index {index} is not in the table",
+                route.name
+            );
+        }
+        let function = functions
+            .iter()
+            .find(|f| f.binary == route.name)
+            .unwrap_or_else(|| panic!("{} has no function in template.yaml", route.name));
+        assert!(
+            function.other_policies.is_empty(),
+            "{}: only inline statements derived from the route table, not {:?}",
+            route.name,
+            function.other_policies
         );
+        assert_eq!(
+            function.statements,
+            expected_statements(route),
+            "{} ({}): its policy must be exactly its route's Access; expected\n{}",
+            route.name,
+            function.logical_id,
+            policies_yaml(route)
+        );
+        // Runtime, architecture, memory, logging, tracing and environment come from Globals,
+        // so every function is deployed the same way.
+        for property in &function.properties {
+            assert!(
+                ["Policies", "Events"].contains(&property.as_str()),
+                "{}: {property} belongs in Globals",
+                route.name
+            );
+        }
     }
 }
 

@@ -102,6 +102,15 @@ pub fn table_schema() -> Result<TableSchema, String> {
     })
 }
 
+/// One statement of a function's inline policy, normalised for comparison: actions sorted,
+/// resources as written (`!GetAtt Table.Arn`, `!Sub ${Table.Arn}/index/GSI1`, `!Ref Secret`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PolicyStatement {
+    pub effect: String,
+    pub actions: Vec<String>,
+    pub resources: Vec<String>,
+}
+
 /// A function of the template as the route-table check needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateFunction {
@@ -109,8 +118,67 @@ pub struct TemplateFunction {
     pub binary: String,
     pub method: String,
     pub path: String,
-    /// Names of the SAM policy templates it is granted (e.g. DynamoDBReadPolicy).
-    pub policies: Vec<String>,
+    /// Its inline policy statements, sorted.
+    pub statements: Vec<PolicyStatement>,
+    /// Any other policy it is given (SAM policy templates, managed policy ARNs), by name.
+    pub other_policies: Vec<String>,
+    /// The keys of its Properties (the rest comes from Globals).
+    pub properties: Vec<String>,
+}
+
+/// A scalar or a short-form intrinsic (`!GetAtt X.Arn`) as text.
+fn render(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Tagged(tagged) => format!("{} {}", tagged.tag, render(&tagged.value)),
+        Value::Sequence(items) => items.iter().map(render).collect::<Vec<_>>().join(" "),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+    }
+}
+
+/// A string or a list of them (IAM accepts both for Action and Resource).
+fn one_or_many(value: Option<&Value>) -> Vec<String> {
+    match value {
+        None => Vec::new(),
+        Some(Value::Sequence(items)) => items.iter().map(render).collect(),
+        Some(other) => vec![render(other)],
+    }
+}
+
+fn policies(properties: &Value) -> (Vec<PolicyStatement>, Vec<String>) {
+    let mut statements = Vec::new();
+    let mut others = Vec::new();
+    let entries = match properties.get("Policies") {
+        None => Vec::new(),
+        Some(Value::Sequence(items)) => items.clone(),
+        Some(other) => vec![other.clone()],
+    };
+    for policy in entries {
+        match policy.get("Statement").and_then(Value::as_sequence) {
+            Some(list) => {
+                for statement in list {
+                    let mut actions = one_or_many(statement.get("Action"));
+                    actions.sort();
+                    let mut resources = one_or_many(statement.get("Resource"));
+                    resources.sort();
+                    statements.push(PolicyStatement {
+                        effect: statement.get("Effect").map(render).unwrap_or_default(),
+                        actions,
+                        resources,
+                    });
+                }
+            }
+            None => others.push(match policy.as_mapping() {
+                Some(map) => map.keys().map(render).collect::<Vec<_>>().join(","),
+                None => render(&policy),
+            }),
+        }
+    }
+    statements.sort();
+    (statements, others)
 }
 
 pub fn functions() -> Result<Vec<TemplateFunction>, String> {
@@ -138,15 +206,10 @@ pub fn functions() -> Result<Vec<TemplateFunction>, String> {
             .get("Events")
             .and_then(Value::as_mapping)
             .ok_or_else(|| format!("{logical_id}: no Events"))?;
-        let policies: Vec<String> = properties
-            .get("Policies")
-            .and_then(Value::as_sequence)
-            .map(|policies| {
-                policies
-                    .iter()
-                    .filter_map(|p| p.as_mapping()?.keys().next()?.as_str().map(str::to_owned))
-                    .collect()
-            })
+        let (statements, other_policies) = policies(properties);
+        let property_names: Vec<String> = properties
+            .as_mapping()
+            .map(|map| map.keys().map(render).collect())
             .unwrap_or_default();
         for event in events.values() {
             if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
@@ -160,7 +223,9 @@ pub fn functions() -> Result<Vec<TemplateFunction>, String> {
                 binary: binary.clone(),
                 method: text(event_properties, "Method")?,
                 path: text(event_properties, "Path")?,
-                policies: policies.clone(),
+                statements: statements.clone(),
+                other_policies: other_policies.clone(),
+                properties: property_names.clone(),
             });
         }
     }
