@@ -388,6 +388,55 @@ pub fn resolve_variables(
     Ok(vars)
 }
 
+/// `base` (variables already resolved for `info`) with `overrides` applied on a copy: GAME's
+/// `set_variables` on a copy of the parent instance, used by DSL_EXTEND's `parent_variables`.
+/// Keys are full or bare variable names; a value must fit the variable's type ([`coerce`]);
+/// keys naming no variable are ignored, like GAME (the DSL validator rejects them up front).
+pub fn override_variables(
+    info: &StrategyInfo,
+    base: &Variables,
+    overrides: &[(&str, &Value)],
+) -> Result<Variables, ParamError> {
+    let mut vars = base.clone();
+    for (key, value) in overrides {
+        let Some(idx) = info
+            .variables
+            .iter()
+            .position(|v| v.name == *key || v.bare_name() == *key)
+        else {
+            continue;
+        };
+        let spec = &info.variables[idx];
+        match (coerce(spec.ty, value), vars.entries.get_mut(idx)) {
+            (Some(v), Some(slot)) if slot.0 == spec.name => slot.1 = v,
+            (Some(_), _) => {
+                return Err(ParamError {
+                    key: (*key).to_string(),
+                    expected: spec.ty,
+                    message: format!(
+                        "Variables resolved for strategy {} cannot take overrides for {}.",
+                        base.strategy, info.id
+                    ),
+                });
+            }
+            (None, _) => {
+                return Err(ParamError {
+                    key: (*key).to_string(),
+                    expected: spec.ty,
+                    message: format!(
+                        "Variable \"{}\" must be {} for strategy {}, got {}.",
+                        key,
+                        spec.ty.with_article(),
+                        info.id,
+                        shown(value)
+                    ),
+                });
+            }
+        }
+    }
+    Ok(vars)
+}
+
 /// The value as compact JSON, cut to a readable length for error messages.
 fn shown(value: &Value) -> String {
     let s = value.to_string();

@@ -15,6 +15,7 @@
 pub mod analytics;
 pub mod catalog;
 pub mod constant_effort;
+pub mod dsl;
 pub mod enhanced;
 pub mod gi_star;
 pub mod greencrowd;

@@ -4,7 +4,8 @@
 //! by a snapshot of aggregates that derives exactly those values (see `common`), and the
 //! decision goes through the public `score` entry point.
 //!
-//! Not applicable to this crate: rows 9–10 and 33–44 (the DSL), 45 (abuse prevention),
+//! Rows 9–10 and 33–44 (the custom-strategy language) are in `dsl.rs`. Not applicable to this
+//! crate: 45 (abuse prevention),
 //! 48 (conversion), 49 (idempotency).
 
 mod common;
