@@ -1,28 +1,77 @@
-//! API-key authentication. Keys look like `gme_live_<8>.<32>`; only the SHA-256 of the
-//! whole key is stored, under the public prefix, and compared in constant time.
+//! Who is calling: an API key (`X-API-Key`) or an OIDC bearer token (`Authorization: Bearer`),
+//! resolved to a tenant. Keys look like `gme_live_<8>.<32>`; only an HMAC-SHA256 of the whole
+//! key under a pepper from the deployment secret is stored, under the public prefix, and
+//! compared in constant time. Tokens are verified by [`crate::jwt`].
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::header_str;
 use crate::store::{Store, StoreError, from_item, keys, to_item};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use lambda_http::Request;
+use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
-const PREFIX_HEAD: &str = "gme_live_";
+pub const AUTHORIZATION_HEADER: &str = "authorization";
+pub const PREFIX_HEAD: &str = "gme_live_";
+const PREFIX_RANDOM_LEN: usize = 8;
+const SECRET_LEN: usize = 32;
+pub const ROLE_ADMIN: &str = "admin";
+pub const ROLE_CLIENT: &str = "client";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    ApiKey,
+    Bearer,
+}
 
 /// Who is calling: the tenant every key and read is scoped to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub tenant: String,
-    pub key_prefix: String,
+    /// The API key's public prefix; `None` for a bearer caller.
+    pub key_prefix: Option<String>,
+    /// The key prefix, or the token's subject (`sub`, then GAME's fallbacks).
+    pub subject: String,
     pub is_admin: bool,
+    pub method: AuthMethod,
+}
+
+impl Caller {
+    /// The identity a per-key rate limit counts: the key, or the token's subject.
+    pub fn principal(&self) -> String {
+        match &self.key_prefix {
+            Some(prefix) => format!("key:{prefix}"),
+            None => format!("sub:{}", self.subject),
+        }
+    }
+}
+
+/// Admin-only routes call this after [`authenticate`]: an authenticated non-admin is 403.
+pub fn require_admin(caller: &Caller) -> ApiResult<()> {
+    if caller.is_admin {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_required",
+            "This route is for administrators: use an admin API key or a token with the admin role.",
+        ))
+    }
+}
+
+/// Tenants name key partitions (`T#<tenant>#...`), so they never contain `#` or odd bytes.
+pub fn valid_tenant(tenant: &str) -> bool {
+    (1..=128).contains(&tenant.len())
+        && tenant
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:@".contains(&b))
 }
 
 /// The stored form of an API key. Never holds the plaintext.
@@ -30,6 +79,7 @@ pub struct Caller {
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyRecord {
     pub prefix: String,
+    /// HMAC-SHA256(pepper, plaintext), hex.
     pub key_hash: String,
     pub tenant: String,
     pub client: String,
@@ -38,10 +88,17 @@ pub struct ApiKeyRecord {
     pub active: bool,
     pub created_at: String,
     pub created_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
 }
 
-pub fn hash_key(plaintext: &str) -> String {
-    format!("{:x}", Sha256::digest(plaintext.as_bytes()))
+/// The keyed hash stored for a key. Without the pepper (in Secrets Manager, not the table), a
+/// copy of the table does not let anyone test guesses offline.
+pub fn hash_key(pepper: &[u8], plaintext: &str) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(pepper).expect("HMAC takes any key length");
+    mac.update(plaintext.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn random_token(bytes: usize) -> Result<String, String> {
@@ -57,51 +114,122 @@ pub fn generate_key() -> Result<(String, String), String> {
     Ok((prefix, plaintext))
 }
 
+fn url_safe(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The prefix of a well-formed key, `None` for anything else (no lookup is made for junk).
+pub fn key_prefix(plaintext: &str) -> Option<&str> {
+    let (prefix, secret) = plaintext.split_once('.')?;
+    let random = prefix.strip_prefix(PREFIX_HEAD)?;
+    (random.len() == PREFIX_RANDOM_LEN
+        && url_safe(random)
+        && secret.len() == SECRET_LEN
+        && url_safe(secret))
+    .then_some(prefix)
+}
+
+/// GSI1 partition listing a tenant's keys (newest last by `createdAt#prefix`).
+pub fn api_keys_index_pk(tenant: &str) -> String {
+    format!("T#{tenant}#APIKEYS")
+}
+
+/// Creates and stores a key; answers its record and the plaintext, which is never stored
+/// or shown again.
+pub async fn create_api_key(
+    store: &Store,
+    pepper: &[u8],
+    tenant: &str,
+    client: &str,
+    description: &str,
+    role: &str,
+    created_by: &str,
+) -> Result<(ApiKeyRecord, String), StoreError> {
+    if pepper.is_empty() {
+        return Err(StoreError::Request(
+            "the API-key pepper is not loaded (no deployment secret)".into(),
+        ));
+    }
+    if !valid_tenant(tenant) {
+        return Err(StoreError::Request(format!(
+            "tenant {tenant:?} is not 1-128 characters of A-Z a-z 0-9 - _ . : @"
+        )));
+    }
+    if role != ROLE_ADMIN && role != ROLE_CLIENT {
+        return Err(StoreError::Request(format!(
+            "role must be {ROLE_ADMIN} or {ROLE_CLIENT}"
+        )));
+    }
+    // GAME regenerates until the prefix is unused; 48 random bits make a retry a curiosity.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let (prefix, plaintext) = generate_key().map_err(StoreError::Request)?;
+        let record = ApiKeyRecord {
+            prefix: prefix.clone(),
+            key_hash: hash_key(pepper, &plaintext),
+            tenant: tenant.to_owned(),
+            client: client.to_owned(),
+            description: description.to_owned(),
+            role: role.to_owned(),
+            active: true,
+            created_at: crate::model::now_rfc3339(),
+            created_by: created_by.to_owned(),
+            revoked_at: None,
+        };
+        let item = to_item(
+            &record,
+            "apikey",
+            &[
+                ("PK", keys::api_key_pk(&prefix)),
+                ("SK", keys::API_KEY_SK.to_owned()),
+                ("GSI1PK", api_keys_index_pk(tenant)),
+                ("GSI1SK", format!("{}#{prefix}", record.created_at)),
+            ],
+        )?;
+        let result = store
+            .client
+            .put_item()
+            .table_name(&store.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => return Ok((record, plaintext)),
+            Err(error) => {
+                let collided = error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception());
+                if !collided || attempts >= 3 {
+                    return Err(StoreError::Request(error.to_string()));
+                }
+            }
+        }
+    }
+}
+
 /// Creates and stores a key; returns the plaintext, which is never stored or shown again.
 pub async fn mint_api_key(
     store: &Store,
+    pepper: &[u8],
     tenant: &str,
     client: &str,
     description: &str,
     role: &str,
     created_by: &str,
 ) -> Result<String, StoreError> {
-    let (prefix, plaintext) = generate_key().map_err(StoreError::Request)?;
-    let record = ApiKeyRecord {
-        prefix: prefix.clone(),
-        key_hash: hash_key(&plaintext),
-        tenant: tenant.to_owned(),
-        client: client.to_owned(),
-        description: description.to_owned(),
-        role: role.to_owned(),
-        active: true,
-        created_at: crate::model::now_rfc3339(),
-        created_by: created_by.to_owned(),
-    };
-    let item = to_item(
-        &record,
-        "apikey",
-        &[
-            ("PK", keys::api_key_pk(&prefix)),
-            ("SK", keys::API_KEY_SK.to_owned()),
-        ],
-    )?;
-    store
-        .client
-        .put_item()
-        .table_name(&store.table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(PK)")
-        .send()
+    create_api_key(store, pepper, tenant, client, description, role, created_by)
         .await
-        .map_err(|e| StoreError::Request(e.to_string()))?;
-    Ok(plaintext)
+        .map(|(_, plaintext)| plaintext)
 }
 
-/// Verified keys per warm Lambda, keyed by the key's hash, for at most `ttl`.
+/// Verified keys per warm Lambda, keyed by the key's hash, for at most `ttl` (the documented
+/// revocation delay). Only successes are cached.
 pub struct ApiKeyCache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, Caller)>>,
+    entries: Mutex<HashMap<String, (i64, Caller)>>,
 }
 
 impl ApiKeyCache {
@@ -112,18 +240,30 @@ impl ApiKeyCache {
         }
     }
 
-    fn get(&self, hash: &str) -> Option<Caller> {
+    fn ttl_ms(&self) -> i64 {
+        i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    fn get(&self, hash: &str, now_ms: i64) -> Option<Caller> {
         let entries = self.entries.lock().ok()?;
         entries
             .get(hash)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .filter(|(at, _)| now_ms.saturating_sub(*at) < self.ttl_ms())
             .map(|(_, caller)| caller.clone())
     }
 
-    fn put(&self, hash: String, caller: Caller) {
+    fn put(&self, hash: String, caller: Caller, now_ms: i64) {
+        let ttl = self.ttl_ms();
         if let Ok(mut entries) = self.entries.lock() {
-            entries.retain(|_, (at, _)| at.elapsed() < self.ttl);
-            entries.insert(hash, (Instant::now(), caller));
+            entries.retain(|_, (at, _)| now_ms.saturating_sub(*at) < ttl);
+            entries.insert(hash, (now_ms, caller));
+        }
+    }
+
+    /// Forgets a key at once in this container (others follow within the TTL).
+    pub fn evict_prefix(&self, prefix: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (_, caller)| caller.key_prefix.as_deref() != Some(prefix));
         }
     }
 }
@@ -135,23 +275,59 @@ fn invalid_key() -> ApiError {
     )
 }
 
-/// Requires a valid `X-API-Key` and answers the caller it belongs to.
+/// A header's value; present but not visible ASCII counts as present (and then fails).
+fn header_value<'r>(req: &'r Request, name: &str) -> Option<Result<&'r str, ()>> {
+    req.headers()
+        .get(name)
+        .map(|value| value.to_str().map_err(|_| ()))
+}
+
+/// Requires a valid `X-API-Key` or `Authorization: Bearer` token and answers the caller.
+/// When both are sent, both must be valid and name the same tenant (GAME validates any bearer
+/// that is present, too); the key then decides who the caller is.
 pub async fn authenticate(ctx: &crate::AppContext, req: &Request) -> ApiResult<Caller> {
-    let Some(plaintext) = header_str(req, API_KEY_HEADER) else {
-        return Err(ApiError::unauthorized(
+    let api_key = header_value(req, API_KEY_HEADER);
+    let bearer = header_value(req, AUTHORIZATION_HEADER);
+    match (api_key, bearer) {
+        (None, None) => Err(ApiError::unauthorized(
             "missing_credentials",
-            "This route needs an API key in the X-API-Key header.",
-        ));
-    };
-    let hash = hash_key(plaintext);
-    if let Some(caller) = ctx.api_keys.get(&hash) {
-        return Ok(caller);
+            "This route needs an API key in the X-API-Key header or a bearer token in the Authorization header.",
+        )
+        .with_header(
+            "www-authenticate",
+            "Bearer realm=\"GAME\", ApiKey header=\"X-API-Key\"",
+        )),
+        (Some(key), None) => authenticate_key(ctx, key.map_err(|()| invalid_key())?).await,
+        (None, Some(authorization)) => authenticate_bearer(ctx, authorization).await,
+        (Some(key), Some(authorization)) => {
+            let caller = authenticate_key(ctx, key.map_err(|()| invalid_key())?).await?;
+            let bearer = authenticate_bearer(ctx, authorization).await?;
+            if bearer.tenant != caller.tenant {
+                return Err(ApiError::unauthorized(
+                    "conflicting_credentials",
+                    "The API key and the bearer token belong to different tenants; send one credential.",
+                ));
+            }
+            Ok(caller)
+        }
     }
-    let Some((prefix, _)) = plaintext.split_once('.') else {
+}
+
+async fn authenticate_key(ctx: &crate::AppContext, plaintext: &str) -> ApiResult<Caller> {
+    let pepper = &ctx.secrets.api_key_pepper;
+    if pepper.is_empty() {
+        // A route that authenticates must declare `secret: true`; fail closed if it did not.
+        return Err(ApiError::internal(
+            "API key presented but the pepper is not loaded (route without secret access)",
+        ));
+    }
+    let Some(prefix) = key_prefix(plaintext) else {
         return Err(invalid_key());
     };
-    if !prefix.starts_with(PREFIX_HEAD) {
-        return Err(invalid_key());
+    let hash = hash_key(pepper, plaintext);
+    let now_ms = ctx.clock.now_ms();
+    if let Some(caller) = ctx.api_keys.get(&hash, now_ms) {
+        return Ok(caller);
     }
     let Some(item) = ctx
         .store
@@ -162,16 +338,50 @@ pub async fn authenticate(ctx: &crate::AppContext, req: &Request) -> ApiResult<C
     };
     let record: ApiKeyRecord = from_item(item)?;
     let matches: bool = record.key_hash.as_bytes().ct_eq(hash.as_bytes()).into();
-    if !matches || !record.active {
+    if !matches || !record.active || !valid_tenant(&record.tenant) {
         return Err(invalid_key());
     }
     let caller = Caller {
         tenant: record.tenant,
-        key_prefix: record.prefix,
-        is_admin: record.role == "admin",
+        key_prefix: Some(record.prefix.clone()),
+        subject: record.prefix,
+        is_admin: record.role == ROLE_ADMIN,
+        method: AuthMethod::ApiKey,
     };
-    ctx.api_keys.put(hash, caller.clone());
+    ctx.api_keys.put(hash, caller.clone(), now_ms);
     Ok(caller)
+}
+
+async fn authenticate_bearer(
+    ctx: &crate::AppContext,
+    authorization: Result<&str, ()>,
+) -> ApiResult<Caller> {
+    let token = authorization
+        .ok()
+        .and_then(|value| {
+            let (scheme, token) = value.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| {
+            crate::jwt::JwtError::invalid(
+                "invalid_authorization",
+                "The Authorization header must be \"Bearer <token>\".",
+            )
+            .into_api_error()
+        })?;
+    let verified = ctx
+        .jwt
+        .verify(token, ctx.clock.now_secs())
+        .await
+        .map_err(crate::jwt::JwtError::into_api_error)?;
+    Ok(Caller {
+        tenant: verified.tenant,
+        key_prefix: None,
+        subject: verified.subject,
+        is_admin: verified.is_admin,
+        method: AuthMethod::Bearer,
+    })
 }
 
 #[cfg(test)]
@@ -186,14 +396,40 @@ mod tests {
         let (head, secret) = plaintext.split_once('.').unwrap();
         assert_eq!(head, prefix);
         assert_eq!(secret.len(), 32);
+        assert_eq!(key_prefix(&plaintext), Some(prefix.as_str()));
         assert_ne!(generate_key().unwrap().1, plaintext);
     }
 
     #[test]
-    fn stored_hash_is_sha256_hex() {
+    fn malformed_keys_have_no_prefix() {
+        for junk in [
+            "",
+            "gme_live_abcdefgh",
+            "gme_live_abcdefgh.short",
+            "gme_test_abcdefgh.0123456789abcdef0123456789abcdef",
+            "gme_live_abc#efgh.0123456789abcdef0123456789abcdef",
+            "gme_live_abcdefgh.0123456789abcdef0123456789abcde/",
+        ] {
+            assert_eq!(key_prefix(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn stored_hash_is_hmac_sha256_hex_under_the_pepper() {
+        // RFC 4231 test case 2.
         assert_eq!(
-            hash_key("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            hash_key(b"Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+        assert_ne!(hash_key(b"one", "key"), hash_key(b"two", "key"));
+    }
+
+    #[test]
+    fn tenants_never_contain_key_separators() {
+        assert!(valid_tenant("acme"));
+        assert!(valid_tenant("eu-west-1_AbC"));
+        assert!(!valid_tenant("a#b"));
+        assert!(!valid_tenant(""));
+        assert!(!valid_tenant(&"x".repeat(129)));
     }
 }

@@ -79,6 +79,17 @@ pub fn with_message(view: &impl Serialize, message: String) -> ApiResult<serde_j
     Ok(value)
 }
 
+/// The client's address as API Gateway saw it (`requestContext.http.sourceIp`). Never read
+/// from a header a client can set (X-Forwarded-For).
+pub fn source_ip(req: &Request) -> String {
+    use lambda_http::request::RequestContext;
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    }
+    .unwrap_or_default()
+}
+
 /// The API Gateway request id, for log lines and error reports.
 pub fn request_id(req: &Request) -> String {
     use lambda_http::request::RequestContext;

@@ -32,7 +32,8 @@ pub async fn serve(route_name: &str) -> Result<(), lambda_http::Error> {
     logging::init_json();
     let route =
         routes::by_name(route_name).ok_or_else(|| format!("no route named {route_name}"))?;
-    let ctx = match AppContext::from_env().await {
+    // Only routes that authenticate read the secret (their IAM policy allows it; others' not).
+    let ctx = match AppContext::from_env_with(route.access.secret).await {
         Ok(ctx) => ctx.leak(),
         Err(message) => {
             tracing::error!(route = route_name, error = %message, "init failed");

@@ -10,11 +10,13 @@ pub mod greencrowd;
 pub mod handlers;
 pub mod http;
 pub mod idempotency;
+pub mod jwt;
 pub mod lambda;
 pub mod logging;
 pub mod model;
+pub mod rate_limit;
 pub mod routes;
 pub mod store;
 
-pub use context::{AppContext, Config};
+pub use context::{AppContext, Config, Secrets};
 pub use error::{ApiError, ApiResult};

@@ -4,7 +4,7 @@
 use crate::AppContext;
 use crate::error::ApiResult;
 use crate::handlers::{
-    actions, games, health, points, readmodels, simulated, strategies, tasks, wallet,
+    actions, apikeys, games, health, points, readmodels, simulated, strategies, tasks, wallet,
 };
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
@@ -121,181 +121,231 @@ pub static ROUTES: &[Route] = &[
         POST,
         "/games",
         games::create,
-        [GetItem, PutItem]
+        [GetItem, PutItem],
+        secret: true
     ),
-    route!("games_list", GET, "/games", games::list, [GetItem], query: [GSI1]),
-    route!("games_get", GET, "/games/{gameId}", games::get, [GetItem]),
+    route!("games_list", GET, "/games", games::list, [GetItem], query: [GSI1], secret: true),
+    route!("games_get", GET, "/games/{gameId}", games::get, [GetItem], secret: true),
     route!(
         "games_patch",
         PATCH,
         "/games/{gameId}",
         games::patch,
-        [GetItem, PutItem, DeleteItem]
+        [GetItem, PutItem, DeleteItem],
+        secret: true
     ),
     route!(
         "games_delete",
         DELETE,
         "/games/{gameId}",
         games::delete,
-        [GetItem, Query, DeleteItem, BatchWriteItem]
+        [GetItem, Query, DeleteItem, BatchWriteItem],
+        secret: true
     ),
     route!(
         "games_duplicate",
         POST,
         "/games/{gameId}/duplicate",
         games::duplicate,
-        [GetItem, Query, PutItem, BatchWriteItem]
+        [GetItem, Query, PutItem, BatchWriteItem],
+        secret: true
     ),
     route!(
         "games_strategy",
         GET,
         "/games/{gameId}/strategy",
         games::strategy,
-        [GetItem]
+        [GetItem],
+        secret: true
     ),
     route!(
         "tasks_create",
         POST,
         "/games/{gameId}/tasks",
         tasks::create,
-        [GetItem, PutItem, ConditionCheckItem]
+        [GetItem, PutItem, ConditionCheckItem],
+        secret: true
     ),
     route!(
         "tasks_bulk",
         POST,
         "/games/{gameId}/tasks/bulk",
         tasks::bulk,
-        [GetItem, PutItem, ConditionCheckItem]
+        [GetItem, PutItem, ConditionCheckItem],
+        secret: true
     ),
     route!(
         "tasks_list",
         GET,
         "/games/{gameId}/tasks",
         tasks::list,
-        [GetItem, Query]
+        [GetItem, Query],
+        secret: true
     ),
     route!(
         "tasks_get",
         GET,
         "/games/{gameId}/tasks/{externalTaskId}",
         tasks::get,
-        [GetItem, BatchGetItem]
+        [GetItem, BatchGetItem],
+        secret: true
     ),
     route!(
         "tasks_patch",
         PATCH,
         "/games/{gameId}/tasks/{externalTaskId}",
         tasks::patch,
-        [GetItem, BatchGetItem, PutItem, ConditionCheckItem]
+        [GetItem, BatchGetItem, PutItem, ConditionCheckItem],
+        secret: true
     ),
     route!(
         "tasks_delete",
         DELETE,
         "/games/{gameId}/tasks/{externalTaskId}",
         tasks::delete,
-        [GetItem, BatchGetItem, DeleteItem]
+        [GetItem, BatchGetItem, DeleteItem],
+        secret: true
     ),
     route!(
         "tasks_duplicate",
         POST,
         "/games/{gameId}/tasks/{externalTaskId}/duplicate",
         tasks::duplicate,
-        [GetItem, BatchGetItem, PutItem, ConditionCheckItem]
+        [GetItem, BatchGetItem, PutItem, ConditionCheckItem],
+        secret: true
     ),
     route!(
         "points_award",
         POST,
         "/games/{gameId}/tasks/{externalTaskId}/points",
         points::award,
-        [GetItem, BatchGetItem, Query, PutItem, UpdateItem]
+        [GetItem, BatchGetItem, Query, PutItem, UpdateItem],
+        secret: true
     ),
     route!(
         "points_task_action",
         POST,
         "/games/{gameId}/tasks/{externalTaskId}/action",
         actions::task_action,
-        [GetItem, BatchGetItem, PutItem, ConditionCheckItem]
+        [GetItem, BatchGetItem, PutItem, UpdateItem, ConditionCheckItem],
+        secret: true
     ),
     route!(
         "users_actions",
         POST,
         "/users/{externalUserId}/actions",
         actions::user_action,
-        [GetItem, PutItem, ConditionCheckItem]
+        [GetItem, PutItem, UpdateItem, ConditionCheckItem],
+        secret: true
     ),
     route!(
         "users_wallet",
         GET,
         "/users/{externalUserId}/wallet",
         wallet::wallet,
-        [GetItem, Query]
+        [GetItem, Query],
+        secret: true
     ),
     route!(
         "users_convert_preview",
         GET,
         "/users/{externalUserId}/convert/preview",
         wallet::convert_preview,
-        [GetItem]
+        [GetItem],
+        secret: true
     ),
     route!(
         "users_convert",
         POST,
         "/users/{externalUserId}/convert",
         wallet::convert,
-        [GetItem, BatchGetItem, PutItem, UpdateItem]
+        [GetItem, BatchGetItem, PutItem, UpdateItem],
+        secret: true
     ),
     route!(
         "games_points",
         GET,
         "/games/{gameId}/points",
         readmodels::game_totals,
-        [GetItem, Query]
+        [GetItem, Query],
+        secret: true
     ),
     route!(
         "games_points_details",
         GET,
         "/games/{gameId}/points/details",
         readmodels::game_details,
-        [GetItem, Query]
+        [GetItem, Query],
+        secret: true
     ),
     route!(
         "games_users",
         GET,
         "/games/{gameId}/users",
         readmodels::game_users,
-        [GetItem, BatchGetItem, Query]
+        [GetItem, BatchGetItem, Query],
+        secret: true
     ),
-    route!("games_user_points", GET, "/games/{gameId}/users/{externalUserId}/points", readmodels::game_user_totals, [GetItem], query: [GSI1]),
+    route!("games_user_points", GET, "/games/{gameId}/users/{externalUserId}/points", readmodels::game_user_totals, [GetItem], query: [GSI1], secret: true),
     route!(
         "tasks_points",
         GET,
         "/games/{gameId}/tasks/{externalTaskId}/points",
         readmodels::task_user_totals,
-        [GetItem, Query]
+        [GetItem, Query],
+        secret: true
     ),
     route!(
         "tasks_points_details",
         GET,
         "/games/{gameId}/tasks/{externalTaskId}/points/details",
         readmodels::task_details,
-        [GetItem, Query]
+        [GetItem, Query],
+        secret: true
     ),
     route!(
         "tasks_user_points",
         GET,
         "/games/{gameId}/tasks/{externalTaskId}/users/{externalUserId}/points",
         readmodels::task_user_points,
-        [GetItem]
+        [GetItem],
+        secret: true
     ),
-    route!("users_points", GET, "/users/{externalUserId}/points", readmodels::user_totals, [GetItem, BatchGetItem], query: [GSI1]),
+    route!("users_points", GET, "/users/{externalUserId}/points", readmodels::user_totals, [GetItem, BatchGetItem], query: [GSI1], secret: true),
     route!(
         "games_user_points_simulated",
         GET,
         "/games/{gameId}/users/{externalUserId}/points/simulated",
         simulated::simulated,
-        [GetItem, BatchGetItem, Query, PutItem]
+        [GetItem, BatchGetItem, Query, PutItem],
+        secret: true
     ),
-    route!("users_points_query", POST, "/users/points/query", readmodels::users_query, [GetItem, Query], query: [GSI1]),
+    route!("users_points_query", POST, "/users/points/query", readmodels::users_query, [GetItem, Query], query: [GSI1], secret: true),
+    route!(
+        "apikey_create",
+        POST,
+        "/apikey/create",
+        apikeys::create,
+        [GetItem, PutItem],
+        secret: true
+    ),
+    route!(
+        "apikey_list",
+        GET,
+        "/apikey",
+        apikeys::list,
+        [GetItem],
+        query: [GSI1],
+        secret: true
+    ),
+    route!(
+        "apikey_revoke",
+        DELETE,
+        "/apikey/{prefix}",
+        apikeys::revoke,
+        [GetItem, UpdateItem],
+        secret: true
+    ),
     route!("strategies_list", GET, "/strategies", strategies::list, []),
     route!(
         "strategies_get",

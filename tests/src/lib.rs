@@ -3,7 +3,8 @@
 //! in-process path or over real HTTP.
 
 use bytes::Bytes;
-use game_functions::{AppContext, Config, auth};
+use game_functions::rate_limit::RateLimits;
+use game_functions::{AppContext, Config, Secrets, auth};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;
@@ -17,6 +18,27 @@ pub mod access;
 
 /// The greencrowd simulation signing key test apps use.
 pub const TEST_SIMULATION_KEY: &[u8] = b"test-simulation-signing-key";
+/// The API-key pepper test apps use.
+pub const TEST_PEPPER: &[u8] = b"test-api-key-pepper-0123456789abcdef";
+/// The HS256 bearer-token key test apps use.
+pub const TEST_HS256_KEY: &[u8] = b"test-hs256-shared-key-0123456789abcdef";
+
+/// Key material given directly (the secret-loading path has its own test against moto).
+pub fn test_secrets() -> Secrets {
+    Secrets::new(TEST_PEPPER, TEST_HS256_KEY, TEST_SIMULATION_KEY)
+}
+
+/// Rate limits on, but far above what any test sends unless it lowers them: the counters
+/// are exercised on every award and action without getting in the way.
+pub fn generous_rate_limits() -> RateLimits {
+    RateLimits {
+        per_key: 1_000_000,
+        per_ip: 1_000_000,
+        per_user: 1_000_000,
+        daily_per_key: 1_000_000,
+        ..RateLimits::default()
+    }
+}
 
 pub struct TestApp {
     pub ctx: &'static AppContext,
@@ -153,6 +175,18 @@ impl TestApp {
 
     /// A test app on a client of the caller's (e.g. with an interceptor).
     pub async fn with_client(client: aws_sdk_dynamodb::Client) -> Self {
+        Self::with_config(client, |_| {}).await
+    }
+
+    /// A test app whose configuration the test adjusts (rate limits, token issuers, ...).
+    pub async fn configured(configure: impl FnOnce(&mut Config)) -> Self {
+        Self::with_config(dynamodb_client().await, configure).await
+    }
+
+    pub async fn with_config(
+        client: aws_sdk_dynamodb::Client,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let table = unique("test");
         game_local::template::create_table(&client, &table)
             .await
@@ -165,14 +199,22 @@ impl TestApp {
         let guarded = aws_sdk_dynamodb::Client::from_conf(
             client.config().to_builder().interceptor(guard).build(),
         );
-        let ctx = AppContext::new(guarded, Config::for_table(&table))
-            .with_simulation_key(TEST_SIMULATION_KEY.to_vec())
-            .leak();
+        let mut config = Config::for_table(&table);
+        config.rate_limits = generous_rate_limits();
+        configure(&mut config);
+        let ctx = AppContext::new(guarded, config, test_secrets()).leak();
         let tenant = unique("tenant");
-        let api_key =
-            auth::mint_api_key(&ctx.store, &tenant, "tests", "test key", "admin", "tests")
-                .await
-                .expect("mint key");
+        let api_key = auth::mint_api_key(
+            &ctx.store,
+            TEST_PEPPER,
+            &tenant,
+            "tests",
+            "test key",
+            "admin",
+            "tests",
+        )
+        .await
+        .expect("mint key");
         Self {
             ctx,
             client,
@@ -183,18 +225,24 @@ impl TestApp {
         }
     }
 
-    /// A key of another tenant on the same table.
-    pub async fn other_tenant_key(&self) -> String {
+    /// A new key of `tenant` with `role` ("admin" or "client") on this app's table.
+    pub async fn mint_key(&self, tenant: &str, role: &str) -> String {
         auth::mint_api_key(
             &self.ctx.store,
-            &unique("other"),
+            TEST_PEPPER,
+            tenant,
             "tests",
-            "other tenant",
-            "admin",
+            "minted by a test",
+            role,
             "tests",
         )
         .await
         .expect("mint key")
+    }
+
+    /// A key of another tenant on the same table.
+    pub async fn other_tenant_key(&self) -> String {
+        self.mint_key(&unique("other"), "admin").await
     }
 
     /// Calls a route in-process, as API Gateway would, with this app's key.
@@ -229,6 +277,25 @@ impl TestApp {
         header_list: &[(&str, String)],
         body: Option<Vec<u8>>,
     ) -> TestResponse {
+        self.call_from(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            method,
+            path,
+            header_list,
+            body,
+        )
+        .await
+    }
+
+    /// As [`Self::call_with_headers`], from `source_ip` (API Gateway's sourceIp).
+    pub async fn call_from(
+        &self,
+        source_ip: IpAddr,
+        method: &str,
+        path: &str,
+        header_list: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> TestResponse {
         let mut headers = HeaderMap::new();
         for (name, value) in header_list {
             headers.insert(
@@ -248,7 +315,7 @@ impl TestApp {
             query,
             &headers,
             body.as_deref().unwrap_or_default(),
-            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            source_ip,
         );
         // Every DynamoDB request the handler makes is checked against its route's Access.
         let response = match game_functions::routes::match_route(&method, path) {
@@ -294,16 +361,43 @@ impl TestApp {
         response.body
     }
 
-    /// Every item in this test's table, for "nothing was written" checks.
+    /// Every item in this test's table, for "nothing was written" checks. Rate-limit counters
+    /// are not counted: every well-formed award or action is charged to them, whatever its
+    /// outcome (that is their point; tests/tests/rate_limits.rs checks them).
     pub async fn item_count(&self) -> usize {
-        let output = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .send()
+        self.items()
             .await
-            .expect("scan");
-        output.items.unwrap_or_default().len()
+            .iter()
+            .filter(|item| {
+                item.get("entity")
+                    .and_then(|e| e.as_s().ok())
+                    .map(String::as_str)
+                    != Some("ratelimit")
+            })
+            .count()
+    }
+
+    /// Every item in this test's table (all scan pages).
+    pub async fn items(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
     }
 
     /// Serves the dev API over real HTTP on an ephemeral loopback port.

@@ -130,7 +130,12 @@ async fn awards_score_with_default_and_write_everything_once() {
 #[tokio::test]
 async fn a_happy_award_costs_exactly_one_read_and_one_transaction() {
     let counter = RequestCounter::default();
-    let app = TestApp::with_client(game_tests::dynamodb_client_with(counter.clone()).await).await;
+    // The award itself; the rate-limit counters' cost is counted in tests/tests/rate_limits.rs.
+    let app = TestApp::with_config(
+        game_tests::dynamodb_client_with(counter.clone()).await,
+        |c| c.rate_limits = game_functions::rate_limit::RateLimits::disabled(),
+    )
+    .await;
     let game_id = setup(&app, "default").await;
     for i in 0..3 {
         counter.take();

@@ -148,7 +148,12 @@ async fn events_carry_api_gateway_v2_semantics() {
 #[tokio::test]
 async fn health_is_503_when_the_table_is_unreachable() {
     let client = game_tests::dynamodb_client().await;
-    let ctx = AppContext::new(client, Config::for_table("no-such-table")).leak();
+    let ctx = AppContext::new(
+        client,
+        Config::for_table("no-such-table"),
+        game_tests::test_secrets(),
+    )
+    .leak();
     let response = devapi::call(
         ctx,
         &Method::GET,

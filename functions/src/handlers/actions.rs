@@ -9,6 +9,7 @@ use crate::handlers::games::game_not_found;
 use crate::handlers::points::now_micros;
 use crate::http::{self, json_body, path_param};
 use crate::model::{self, Game, Task};
+use crate::rate_limit;
 use crate::store::{self, Item, StoreError, keys};
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 use lambda_http::http::StatusCode;
@@ -181,6 +182,7 @@ pub async fn task_action(ctx: &'static AppContext, req: Request) -> ApiResult<Re
     check_action(&body.type_action, &body.data)?;
     model::validate_slug("externalUserId", &body.external_user_id)?;
     let caller = authenticate(ctx, &req).await?;
+    rate_limit::charge(ctx, &caller, &http::source_ip(&req), &body.external_user_id).await?;
     let game_id = path_param(&req, "gameId")?;
     let external_task_id = path_param(&req, "externalTaskId")?;
     if uuid::Uuid::parse_str(&game_id).is_err() {
@@ -264,6 +266,7 @@ pub async fn user_action(ctx: &'static AppContext, req: Request) -> ApiResult<Re
     let caller = authenticate(ctx, &req).await?;
     let external_user_id = path_param(&req, "externalUserId")?;
     model::validate_slug("externalUserId", &external_user_id)?;
+    rate_limit::charge(ctx, &caller, &http::source_ip(&req), &external_user_id).await?;
     let record = ActionRecord {
         tenant: &caller.tenant,
         external_user_id: &external_user_id,

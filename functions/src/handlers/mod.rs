@@ -1,6 +1,7 @@
 //! One async function per route. Each: parse, authenticate, load, decide, commit, answer.
 
 pub mod actions;
+pub mod apikeys;
 pub mod games;
 pub mod health;
 pub mod points;

@@ -10,6 +10,7 @@ use crate::handlers::games::{game_not_found, load_tasks};
 use crate::http::{self, json_body, path_param};
 use crate::idempotency::{self, Collision};
 use crate::model::{self, Game, Task};
+use crate::rate_limit;
 use crate::store::{self, Item, StoreError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -57,6 +58,8 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
     };
     let key = idempotency::key_from(&req, &data)?;
     let caller = authenticate(ctx, &req).await?;
+    // Before any read: a rejected request costs one round trip (docs/security.md).
+    rate_limit::charge(ctx, &caller, &http::source_ip(&req), &body.external_user_id).await?;
     let game_id = path_param(&req, "gameId")?;
     let external_task_id = path_param(&req, "externalTaskId")?;
     if uuid::Uuid::parse_str(&game_id).is_err() {

@@ -2,4 +2,5 @@
 //! and the table, created from template.yaml so local and deployed schemas are one.
 
 pub mod devapi;
+pub mod secret;
 pub mod template;

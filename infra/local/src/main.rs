@@ -18,16 +18,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let client = aws_sdk_dynamodb::Client::new(&sdk_config);
     game_local::template::create_table(&client, &table).await?;
-    let ctx = AppContext::new(
-        client,
-        Config {
-            table_name: table.clone(),
-            ..Config::for_table(&table)
-        },
-    )
-    .leak();
+    let secret_id = std::env::var(Config::SECRET_ENV)
+        .unwrap_or_else(|_| game_local::secret::LOCAL_SECRET_ID.into());
+    let secrets_client = aws_sdk_secretsmanager::Client::new(&sdk_config);
+    if game_local::secret::ensure_secret(&secrets_client, &secret_id).await? {
+        println!("created secret {secret_id} (random key material) in the local Secrets Manager");
+    }
+    let mut config = Config::from_env_with_table(&table)?;
+    config.secret_id = Some(secret_id);
+    // The production loading path: the secret is read and checked exactly as at a cold start.
+    let ctx = AppContext::load(&sdk_config, config, true).await?.leak();
     let api_key = auth::mint_api_key(
         &ctx.store,
+        &ctx.secrets.api_key_pepper,
         LOCAL_TENANT,
         "dev",
         "seeded by game-dev",
