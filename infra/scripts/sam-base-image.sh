@@ -4,7 +4,7 @@
 # interface emulator on top, with a Dockerfile that runs `mv` and `chmod`). The Rust bootstraps
 # need only glibc (libc, libm, libgcc_s for unwinding, the loader).
 #
-#   sam-base-image.sh <docker args...> <image tag> <a bootstrap to take libraries for>
+#   sam-base-image.sh <image tag> <a bootstrap whose libraries the image must hold>
 set -euo pipefail
 (($# >= 2)) || { echo "usage: sam-base-image.sh <image tag> <bootstrap>" >&2; exit 2; }
 tag=$1 bootstrap=$2
