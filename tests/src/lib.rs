@@ -187,6 +187,15 @@ impl TestApp {
         client: aws_sdk_dynamodb::Client,
         configure: impl FnOnce(&mut Config),
     ) -> Self {
+        Self::build(client, configure, test_secrets()).await
+    }
+
+    /// The general constructor: client, configuration adjustments and key material.
+    pub async fn build(
+        client: aws_sdk_dynamodb::Client,
+        configure: impl FnOnce(&mut Config),
+        secrets: Secrets,
+    ) -> Self {
         let table = unique("test");
         game_local::template::create_table(&client, &table)
             .await
@@ -202,11 +211,11 @@ impl TestApp {
         let mut config = Config::for_table(&table);
         config.rate_limits = generous_rate_limits();
         configure(&mut config);
-        let ctx = AppContext::new(guarded, config, test_secrets()).leak();
+        let ctx = AppContext::new(guarded, config, secrets).leak();
         let tenant = unique("tenant");
         let api_key = auth::mint_api_key(
             &ctx.store,
-            TEST_PEPPER,
+            &ctx.secrets.api_key_pepper,
             &tenant,
             "tests",
             "test key",
@@ -229,7 +238,7 @@ impl TestApp {
     pub async fn mint_key(&self, tenant: &str, role: &str) -> String {
         auth::mint_api_key(
             &self.ctx.store,
-            TEST_PEPPER,
+            &self.ctx.secrets.api_key_pepper,
             tenant,
             "tests",
             "minted by a test",
