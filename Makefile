@@ -13,9 +13,11 @@ dev:
 	$(SCRIPTS)/stack.sh start
 	eval "$$($(SCRIPTS)/stack.sh env)" && cargo run -p game-local --bin game-dev
 
-## fmt, clippy, then every test against a fresh local stack that is stopped afterwards.
+## fmt, clippy, then every test against a fresh local stack that is stopped afterwards, then
+## the deployment checks (sam validate --lint, release builds, sizes, cold starts, the real
+## binaries under cargo lambda watch and sam local; GAME_SKIP_SAM_LOCAL=1 skips sam local).
 test: lint
-	$(SCRIPTS)/with-stack.sh cargo test --workspace --lib --test '*'
+	$(SCRIPTS)/with-stack.sh bash -c "cargo test --workspace --lib --test '*' && $(SCRIPTS)/lambda-checks.sh"
 
 lint:
 	cargo fmt --all --check

@@ -44,7 +44,7 @@ AWS_EC2_METADATA_DISABLED=true
 EOF
 
 # --ignore-changes: other edits in the tree must not restart functions mid-test.
-setsid cargo lambda watch --ignore-changes -a 127.0.0.1 -P "$PORT" --env-file "$STATE/env" \
+setsid cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$PORT" --env-file "$STATE/env" \
   >"$STATE/watch.log" 2>&1 &
 watch_pid=$!
 # shellcheck disable=SC2329 # invoked by the EXIT trap

@@ -151,7 +151,8 @@ game_id=$(python -c 'import json,sys; print(json.loads(sys.argv[1])["gameId"])' 
 request 200 GET "/games/$game_id" | grep -q '"externalGameId":"sam-smoke"' ||
   die "GET /games/$game_id did not return the game"
 # The award route is added by another part of the project; smoke it once it exists.
-if grep -q '"/games/{gameId}/tasks/{externalTaskId}/points", points::award' "$REPO_DIR/functions/src/routes.rs"; then
+if python -c 'import re,sys; sys.exit(not re.search(r"\"/games/\{gameId\}/tasks/\{externalTaskId\}/points\",\s*points::award", open(sys.argv[1]).read()))' \
+  "$REPO_DIR/functions/src/routes.rs"; then
   request 201 POST "/games/$game_id/tasks" '{"externalTaskId":"walk-1"}' >/dev/null
   award=$(request 200 POST "/games/$game_id/tasks/walk-1/points" '{"externalUserId":"ana"}')
   [[ $award == *points* ]] || die "the award answer has no points: $award"
