@@ -180,30 +180,33 @@ impl Walker {
 
     /// Required keys present, nothing but `type`, `id`, required and `extra` keys.
     fn keys(node: &Obj, required: &[&str], extra: &[&str], id: &str) -> Result<(), DslError> {
-        let ty = shown(node.get("type"));
+        // The type's text is only built for an error message.
+        let ty = || shown(node.get("type"));
         for k in required {
             if !node.contains_key(*k) {
                 return Err(err(
                     DslCode::MissingKey,
                     id,
-                    format!("Node '{ty}' missing required key '{k}'."),
+                    format!("Node '{}' missing required key '{k}'.", ty()),
                 ));
             }
+        }
+        let allowed =
+            |k: &str| required.contains(&k) || extra.contains(&k) || k == "type" || k == "id";
+        if node.keys().all(|k| allowed(k)) {
+            return Ok(());
         }
         let mut extras: Vec<&str> = node
             .keys()
             .map(String::as_str)
-            .filter(|k| !required.contains(k) && !extra.contains(k) && *k != "type" && *k != "id")
+            .filter(|k| !allowed(k))
             .collect();
-        if !extras.is_empty() {
-            extras.sort_unstable();
-            return Err(err(
-                DslCode::UnexpectedKey,
-                id,
-                format!("Node '{ty}' has unexpected keys: {}.", py_list(&extras)),
-            ));
-        }
-        Ok(())
+        extras.sort_unstable();
+        Err(err(
+            DslCode::UnexpectedKey,
+            id,
+            format!("Node '{}' has unexpected keys: {}.", ty(), py_list(&extras)),
+        ))
     }
 
     fn program(&mut self, node: &Obj) -> Result<Program, DslError> {
