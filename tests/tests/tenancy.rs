@@ -79,7 +79,9 @@ async fn not_a(app: &TestApp) -> Vec<String> {
         .filter(|item| {
             let pk = game_functions::store::attrs::s(item, "PK").unwrap_or_default();
             let tenant = game_functions::store::attrs::s(item, "tenant").unwrap_or_default();
-            !pk.starts_with(&a_prefix) && !(pk.starts_with("APIKEY#") && tenant == app.tenant)
+            let a_owns =
+                pk.starts_with(&a_prefix) || (pk.starts_with("APIKEY#") && tenant == app.tenant);
+            !a_owns
         })
         .map(|item| {
             let mut pairs: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
