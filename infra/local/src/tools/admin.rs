@@ -3,6 +3,7 @@
 //!
 //!   game-admin mint-key --table <table> --secret <secret> --tenant <tenant> --client <client> [--description <text>]
 //!   game-admin create-table --table <table>     (local stacks: the table from template.yaml)
+//!   game-admin create-secret --secret <name>    (local stacks: the secret, random key material)
 //!
 //! Mints an admin API key for <tenant> and prints it once on stdout: creating keys through the
 //! API needs an admin key, so a fresh deployment's first one is made here. Only its hash is
@@ -15,7 +16,7 @@ use game_functions::store::Store;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: game-admin mint-key --table <table> [--secret <secret>] --tenant <tenant> --client <client> [--description <text>]\n       game-admin create-table --table <table>"
+        "usage: game-admin mint-key --table <table> [--secret <secret>] --tenant <tenant> --client <client> [--description <text>]\n       game-admin create-table --table <table>\n       game-admin create-secret --secret <name>"
     );
     std::process::exit(2);
 }
@@ -46,6 +47,18 @@ async fn main() {
             eprintln!("game-admin: {error}");
             std::process::exit(1);
         }
+        return;
+    }
+    if command == "create-secret" {
+        // Local stacks (moto): the deployment secret with fresh random key material, unless it
+        // exists. Prints its name for GAME_SECRET_ARN.
+        let Some(secret) = secret else { usage() };
+        let client = aws_sdk_secretsmanager::Client::new(&config);
+        if let Err(error) = game_local::secret::ensure_secret(&client, &secret).await {
+            eprintln!("game-admin: {error}");
+            std::process::exit(1);
+        }
+        println!("{secret}");
         return;
     }
     if command != "mint-key" {
