@@ -6,7 +6,7 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 SCRIPTS := infra/scripts
 
-.PHONY: dev test lint unit stack-start stack-stop tools
+.PHONY: dev test lint unit stack-start stack-stop tools coldstart
 
 ## Serve every route on http://127.0.0.1:3000 against DynamoDB Local (Ctrl-C to stop).
 dev:
@@ -14,7 +14,7 @@ dev:
 	eval "$$($(SCRIPTS)/stack.sh env)" && cargo run -p game-local --bin game-dev
 
 ## fmt, clippy, then every test against a fresh local stack that is stopped afterwards, then
-## the deployment checks (sam validate --lint, release builds, sizes, cold starts, the real
+## the deployment checks (sam validate --lint, the arm64 release build and its sizes, the real
 ## binaries under cargo lambda watch and sam local; GAME_SKIP_SAM_LOCAL=1 skips sam local).
 test: lint
 	$(SCRIPTS)/with-stack.sh bash -c "cargo test --workspace --lib --test '*' && $(SCRIPTS)/lambda-checks.sh"
@@ -31,3 +31,9 @@ stack-start:
 
 stack-stop:
 	$(SCRIPTS)/stack.sh stop
+
+## Benchmark: each function's init time and RSS (x86_64 release build, docs/benchmarks.md).
+coldstart:
+	$(SCRIPTS)/lambda-build.sh x86_64
+	cargo build --quiet --workspace --bins
+	$(SCRIPTS)/with-stack.sh bash -c 'target/debug/game-admin create-secret --secret game/coldstart >/dev/null && GAME_SECRET_ARN=game/coldstart target/debug/game-coldstart target-lambda/lambda-x86_64 5'

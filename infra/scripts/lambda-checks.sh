@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The deployment checks `make test` runs after the cargo tests (under with-stack.sh):
 #   1. `sam validate --lint`: template.yaml has no errors and no warnings;
-#   2. release builds of every function, arm64 (what is deployed) and x86_64 (the host's),
-#      built once and reused by the next steps;
-#   3. package sizes (fails above 5 MB zipped) and cold starts (reported, never asserted);
-#   4. the real binaries under `cargo lambda watch`, then under `sam local start-api`
-#      (GAME_SKIP_SAM_LOCAL=1 skips the latter where no container engine can run).
+#   2. the arm64 release build of every function (what is deployed) and its package sizes
+#      (fails above 5 MB zipped);
+#   3. the real binaries (the shared debug build) under `cargo lambda watch`, then under
+#      `sam local start-api` (GAME_SKIP_SAM_LOCAL=1 skips the latter where no container engine
+#      can run).
+# Cold starts are a benchmark, not a check: `make coldstart` (docs/benchmarks.md).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,16 +21,9 @@ lint=$(sam validate --lint 2>&1) || { echo "$lint" >&2; exit 1; }
 [[ $lint == *"is a valid SAM Template"* && $(grep -vc "is a valid SAM Template" <<<"$lint") == 0 ]] ||
   { echo "$lint" >&2; echo "sam validate --lint: warnings or errors" >&2; exit 1; }
 
-step "release builds"
-"$SCRIPT_DIR/lambda-build.sh" arm64 x86_64
-
-step "package sizes (arm64)"
+step "release build (arm64, what template.yaml deploys) and package sizes"
+"$SCRIPT_DIR/lambda-build.sh" arm64
 python3 "$SCRIPT_DIR/lambda-sizes.py" target-lambda/lambda-arm64 5
-
-step "cold starts (x86_64, the host's architecture)"
-# The harness only spawns and times the bootstraps: its own debug build is fine.
-cargo build --quiet --workspace --bins
-target/debug/game-coldstart target-lambda/lambda-x86_64 3
 
 step "cargo lambda watch"
 "$SCRIPT_DIR/lambda-watch.sh"

@@ -30,11 +30,15 @@ started=$SECONDS
 
 cargo build --quiet --workspace --bins
 table=game-watch-$(date +%s)-$$
+secret=game/lambda-watch
 target/debug/game-admin create-table --table "$table"
-key=$(target/debug/game-admin mint-key --table "$table" --tenant watch --client smoke 2>/dev/null)
+target/debug/game-admin create-secret --secret "$secret" >/dev/null
+key=$(target/debug/game-admin mint-key --table "$table" --secret "$secret" --tenant watch --client smoke 2>/dev/null)
 
 cat >"$STATE/env" <<EOF
 GAME_TABLE_NAME=$table
+GAME_SECRET_ARN=$secret
+AWS_ENDPOINT_URL_SECRETS_MANAGER=$AWS_ENDPOINT_URL_SECRETS_MANAGER
 GAME_LOG_LEVEL=warn
 AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB
 AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-dummy}

@@ -23,6 +23,12 @@ done | sort -u | while read -r lib; do
   mkdir -p "$root$(dirname "$lib")"
   cp -L "$lib" "$root$lib"
 done
+# CA certificates, as provided.al2023 has them: the AWS SDK's TLS stack refuses to start
+# without a trust store, even when every endpoint it will call is plain HTTP on loopback.
+if [[ -d /etc/ssl/certs ]]; then
+  mkdir -p "$root/etc/ssl"
+  cp -rL /etc/ssl/certs "$root/etc/ssl/certs" 2>/dev/null || true
+fi
 echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
 echo 'root:x:0:' >"$root/etc/group"
 tar -C "$root" -c . | docker import --change 'ENV PATH=/bin' - "$tag" >/dev/null

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Smoke test of the real release binaries under `sam local start-api`, loopback only:
+# Smoke test of the real Lambda binaries under `sam local start-api`, loopback only:
 # health, create a game, read it back, and award points if the route table has the award route.
 #
-#   sam-local.sh            (run by `make test`; uses target-lambda/lambda-x86_64, building it
-#                            with lambda-build.sh if missing)
+#   sam-local.sh            (run by `make test`: the debug binaries of the shared build, staged
+#                            as <function>/bootstrap; GAME_SAM_RELEASE=1 uses the x86_64 release
+#                            build in target-lambda/lambda-x86_64, building it if missing)
 #
 # Needs a container engine. It starts a private Docker engine (Debian's docker.io `dockerd`, as
 # root) with no bridge and no iptables rules, so no container address exists: SAM's Lambda
@@ -27,10 +28,17 @@ if [[ ${GAME_SKIP_SAM_LOCAL:-} == 1 ]]; then
   log "skipped (GAME_SKIP_SAM_LOCAL=1)"
   exit 0
 fi
-command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1 ||
-  die "no container engine: 'dockerd'/'docker' not found. Install Debian's docker.io (apt-get install docker.io), or set GAME_SKIP_SAM_LOCAL=1 to skip the sam local smoke test on this machine."
 [[ $(id -u) == 0 ]] ||
   die "no container engine can be started: a private dockerd needs root. Run as root, or set GAME_SKIP_SAM_LOCAL=1 to skip the sam local smoke test on this machine."
+if ! command -v dockerd >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  # A fresh machine has at most the docker client: install Debian's engine (once).
+  log "installing Debian's docker.io (the container engine sam local needs)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null 2>&1; } ||
+    die "could not install docker.io with apt-get; install a container engine or set GAME_SKIP_SAM_LOCAL=1 to skip the sam local smoke test on this machine."
+fi
+command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1 ||
+  die "no container engine: 'dockerd'/'docker' not found. Install Debian's docker.io (apt-get install docker.io), or set GAME_SKIP_SAM_LOCAL=1 to skip the sam local smoke test on this machine."
 
 # DynamoDB Local (and the tools venv) come from with-stack.sh; re-run under it if not there.
 if [[ -z ${AWS_ENDPOINT_URL_DYNAMODB:-} ]]; then
@@ -39,7 +47,7 @@ fi
 eval "$("$SCRIPT_DIR/tools.sh" env)"
 
 STATE=$REPO_DIR/.local/sam-local
-LAMBDA_DIR=$REPO_DIR/target-lambda/lambda-x86_64
+LAMBDA_DIR=$STATE/functions
 PORT=${GAME_SAM_PORT:-3100}
 IMAGE=game-sam-base:local
 SOCK=$STATE/docker.sock
@@ -47,11 +55,21 @@ export DOCKER_HOST=unix://$SOCK
 API=http://127.0.0.1:$PORT/api/v1
 started=$SECONDS
 
-if [[ ! -x $LAMBDA_DIR/health/bootstrap ]]; then
-  "$SCRIPT_DIR/lambda-build.sh" x86_64
-fi
-
 mkdir -p "$STATE"
+cargo build --quiet --workspace --bins
+if [[ ${GAME_SAM_RELEASE:-} == 1 ]]; then
+  LAMBDA_DIR=$REPO_DIR/target-lambda/lambda-x86_64
+  [[ -x $LAMBDA_DIR/health/bootstrap ]] || "$SCRIPT_DIR/lambda-build.sh" x86_64
+else
+  # Each route's debug binary as <route>/bootstrap: hard links, so nothing is copied.
+  rm -rf "$LAMBDA_DIR"
+  for source in "$REPO_DIR"/functions/src/bin/*.rs; do
+    route=$(basename "$source" .rs)
+    mkdir -p "$LAMBDA_DIR/$route"
+    ln -f "$REPO_DIR/target/debug/$route" "$LAMBDA_DIR/$route/bootstrap" 2>/dev/null ||
+      cp "$REPO_DIR/target/debug/$route" "$LAMBDA_DIR/$route/bootstrap"
+  done
+fi
 dockerd_pid= sam_pid=
 cleanup() {
   if [[ -n $sam_pid ]]; then
@@ -75,6 +93,9 @@ trap 'exit 143' TERM
 
 # --- the engine -------------------------------------------------------------------------------
 rm -f "$SOCK"
+# A fresh engine state per run: SAM derives its own image from the base and would otherwise
+# reuse one built from an older base image.
+rm -rf "$STATE/data"
 dockerd --data-root "$STATE/data" --exec-root "$STATE/exec" --pidfile "$STATE/dockerd.pid" \
   -H "$DOCKER_HOST" --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
   >"$STATE/dockerd.log" 2>&1 &
@@ -90,15 +111,17 @@ docker info >/dev/null 2>&1 || die "dockerd did not answer within 10 s (see $STA
 # --- the base image and the template ------------------------------------------------------------
 "$SCRIPT_DIR/sam-base-image.sh" "$IMAGE" "$LAMBDA_DIR/health/bootstrap"
 python "$SCRIPT_DIR/sam_loopback.py" derive "$REPO_DIR/template.yaml" "$STATE/template.yaml" \
-  "$LAMBDA_DIR" "$AWS_ENDPOINT_URL_DYNAMODB"
+  "$LAMBDA_DIR" "$AWS_ENDPOINT_URL_DYNAMODB" "$AWS_ENDPOINT_URL_SECRETS_MANAGER"
 table=game-sam-$(date +%s)-$$
-printf '{"Parameters": {"GAME_TABLE_NAME": "%s", "GAME_LOG_LEVEL": "warn"}}\n' "$table" >"$STATE/env.json"
+secret=game/sam-local
+printf '{"Parameters": {"GAME_TABLE_NAME": "%s", "GAME_SECRET_ARN": "%s", "GAME_LOG_LEVEL": "warn"}}\n' \
+  "$table" "$secret" >"$STATE/env.json"
 
 # A fresh table from the template's schema and an admin key for it (game-admin on the local
 # endpoint, exactly as an operator would on a deployed table).
-cargo build --quiet --workspace --bins
 "$REPO_DIR/target/debug/game-admin" create-table --table "$table"
-key=$("$REPO_DIR/target/debug/game-admin" mint-key --table "$table" --tenant sam-local --client smoke 2>/dev/null)
+"$REPO_DIR/target/debug/game-admin" create-secret --secret "$secret" >/dev/null
+key=$("$REPO_DIR/target/debug/game-admin" mint-key --table "$table" --secret "$secret" --tenant sam-local --client smoke 2>/dev/null)
 
 # --- SAM ----------------------------------------------------------------------------------------
 # No credentials in SAM's own environment: with them it asks STS for the account on every

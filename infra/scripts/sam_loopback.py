@@ -67,7 +67,7 @@ def patch_docker():
     build_api.BuildApiMixin.build = build
 
 
-def derive(template_path, out_path, lambda_dir, endpoint):
+def derive(template_path, out_path, lambda_dir, endpoint, secrets_endpoint):
     from samcli.yamlhelper import yaml_dump, yaml_parse
 
     with open(template_path) as f:
@@ -78,6 +78,8 @@ def derive(template_path, out_path, lambda_dir, endpoint):
     # Local runs have no CloudWatch log group to write to.
     function_globals.pop("LoggingConfig", None)
     function_globals["Environment"]["Variables"]["AWS_ENDPOINT_URL"] = endpoint
+    # The deployment secret comes from the local Secrets Manager (moto), not the catch-all.
+    function_globals["Environment"]["Variables"]["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = secrets_endpoint
     for resource in template["Resources"].values():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue

@@ -4,6 +4,10 @@
 //! AppContext) and its resident memory at that moment.
 //!
 //!   game-coldstart <lambda dir with <binary>/bootstrap> [runs per binary, default 5]
+//!   make coldstart     (builds the x86_64 release, starts the local stack, creates the secret)
+//!
+//! Functions that authenticate read the deployment secret during init, so their time includes
+//! one Secrets Manager round trip (here to moto on loopback; in Lambda to the regional service).
 //!
 //! Prints a Markdown table (median and worst init, RSS). Only binaries of the host's
 //! architecture can run, so CI measures the x86_64 build; the arm64 ones are the same code.
@@ -39,8 +43,11 @@ fn measure(name: &str, bootstrap: &Path) -> Result<Sample, String> {
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let started = Instant::now();
-    // The environment Lambda gives a function, and nothing from ours (no real credentials or
-    // endpoints: nothing may be contacted during init).
+    // The environment Lambda gives a function, and nothing from ours but the deployment secret's
+    // name and the local Secrets Manager: init reads the secret, as it does in Lambda.
+    let passthrough = ["GAME_SECRET_ARN", "AWS_ENDPOINT_URL_SECRETS_MANAGER"]
+        .into_iter()
+        .filter_map(|name| Some((name, std::env::var(name).ok()?)));
     let mut child = Command::new(bootstrap)
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
@@ -55,6 +62,7 @@ fn measure(name: &str, bootstrap: &Path) -> Result<Sample, String> {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("GAME_TABLE_NAME", "coldstart")
         .env("GAME_LOG_LEVEL", "warn")
+        .envs(passthrough)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
