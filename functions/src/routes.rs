@@ -4,7 +4,8 @@
 use crate::AppContext;
 use crate::error::ApiResult;
 use crate::handlers::{
-    actions, apikeys, games, health, points, readmodels, simulated, strategies, tasks, wallet,
+    actions, apikeys, custom, games, health, points, readmodels, simulated, strategies, tasks,
+    wallet,
 };
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
@@ -361,6 +362,16 @@ pub static ROUTES: &[Route] = &[
         strategies::schema,
         []
     ),
+    route!("custom_create", POST, "/strategies/custom", custom::create, [GetItem, PutItem], secret: true),
+    route!("custom_list", GET, "/strategies/custom", custom::list, [GetItem], query: [GSI1], secret: true),
+    route!("custom_templates", GET, "/strategies/custom/templates", custom::templates, [GetItem], secret: true),
+    route!("custom_import", POST, "/strategies/custom/import", custom::import, [GetItem, PutItem], secret: true),
+    route!("custom_get", GET, "/strategies/custom/{id}", custom::get, [GetItem], secret: true),
+    route!("custom_update", PUT, "/strategies/custom/{id}", custom::update, [GetItem, BatchGetItem, PutItem], secret: true),
+    route!("custom_publish", POST, "/strategies/custom/{id}/publish", custom::publish, [GetItem, BatchGetItem, PutItem], secret: true),
+    route!("custom_archive", POST, "/strategies/custom/{id}/archive", custom::archive, [GetItem, BatchGetItem, PutItem], secret: true),
+    route!("custom_versions", GET, "/strategies/custom/{id}/versions", custom::versions, [GetItem, Query], secret: true),
+    route!("custom_rollback", POST, "/strategies/custom/{id}/rollback/{version}", custom::rollback, [GetItem, BatchGetItem, PutItem], secret: true),
 ];
 
 pub fn by_name(name: &str) -> Option<&'static Route> {

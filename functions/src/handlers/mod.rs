@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod apikeys;
+pub mod custom;
 pub mod games;
 pub mod health;
 pub mod points;

@@ -1,0 +1,921 @@
+//! Custom strategies (GAME §1.7, §4.6): storage and lifecycle of tenant-written programs.
+//!
+//! Items (docs/data-model.md, "Custom strategies"):
+//! * family `T#<tenant>#CS#<familyId>` / `FAMILY`: name, maxVersion, the published version and a
+//!   copy of its program (what games and tasks run, resolved at load time), `rev`;
+//! * version `T#<tenant>#CS#<familyId>` / `V#<version, 10 digits>`: one per (family, version),
+//!   created with `attribute_not_exists`, so (tenant, name, version) is unique by construction;
+//!   GSI1 `T#<tenant>#CUSTOM` / `<name>\x01<inverted version>` lists them by name, newest first;
+//! * name marker `T#<tenant>#CSN#<name>` / `CSN`: makes a name unique within a tenant.
+//!
+//! A version's id is `<familyId>.<version>`: reading it is one GetItem, and a game's
+//! `custom:<familyId>` or `custom:<id>` names the family, whose published version runs.
+
+use crate::AppContext;
+use crate::auth::{Caller, authenticate, require_admin};
+use crate::error::{ApiError, ApiResult};
+use crate::handlers::paging;
+use crate::http::{self, json_body, path_param, query_param};
+use crate::model;
+use crate::store::{self, Filter, GSI1, GSI1PK, GSI1SK, Item, PK, QuerySpec, SK, StoreError, tx};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use game_scoring::StrategyKind;
+use game_scoring::dsl::{CustomStrategy, DslError, DslKind};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub const DRAFT: &str = "DRAFT";
+pub const PUBLISHED: &str = "PUBLISHED";
+pub const ARCHIVED: &str = "ARCHIVED";
+/// The prefix of a custom strategy in a game's or task's `strategyId`.
+pub const CUSTOM_PREFIX: &str = "custom:";
+
+const MAX_NAME: usize = 200;
+const MAX_DESCRIPTION: usize = 2000;
+const MAX_TAG: usize = 200;
+/// Optimistic-concurrency retries of a lifecycle write before 409.
+const ATTEMPTS: usize = 5;
+
+pub mod keys {
+    pub fn family_pk(tenant: &str, family_id: &str) -> String {
+        format!("T#{tenant}#CS#{family_id}")
+    }
+    pub const FAMILY_SK: &str = "FAMILY";
+    pub const VERSION_SK_PREFIX: &str = "V#";
+    pub fn version_sk(version: u64) -> String {
+        format!("V#{version:010}")
+    }
+    pub fn name_pk(tenant: &str, name: &str) -> String {
+        format!("T#{tenant}#CSN#{name}")
+    }
+    pub const NAME_SK: &str = "CSN";
+    pub fn list_index_pk(tenant: &str) -> String {
+        format!("T#{tenant}#CUSTOM")
+    }
+    pub fn list_index_sk(name: &str, version: u64) -> String {
+        format!(
+            "{name}\u{1}{:010}",
+            9_999_999_999u64.saturating_sub(version)
+        )
+    }
+}
+
+/// One version of a custom strategy (GAME's `StrategyDefinition` row).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Definition {
+    pub tenant: String,
+    pub family_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub parent_strategy_id: Option<String>,
+    /// The normalised AST as compact JSON text (kept as text so ints stay ints and floats
+    /// floats: DynamoDB numbers would not keep `5.0` apart from `5`).
+    pub ast_text: Option<String>,
+    pub blockly_xml: Option<String>,
+    pub version: u64,
+    pub status: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub published_at: Option<String>,
+    pub experiment_tag: Option<String>,
+    /// Bumped on every write (optimistic concurrency); `version` is the strategy's version.
+    pub rev: u64,
+}
+
+impl Definition {
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.family_id, self.version)
+    }
+}
+
+/// A family: every version of one (tenant, name), and which one is published.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Family {
+    pub tenant: String,
+    pub family_id: String,
+    pub name: String,
+    pub max_version: u64,
+    pub published_version: Option<u64>,
+    /// Copy of the published version's program, so an award reads the family item only.
+    pub published_type: Option<String>,
+    pub published_parent: Option<String>,
+    pub published_ast: Option<String>,
+    pub rev: u64,
+}
+
+impl Family {
+    fn publish(&mut self, def: &Definition) {
+        self.published_version = Some(def.version);
+        self.published_type = Some(def.kind.clone());
+        self.published_parent.clone_from(&def.parent_strategy_id);
+        self.published_ast.clone_from(&def.ast_text);
+    }
+
+    fn unpublish(&mut self) {
+        self.published_version = None;
+        self.published_type = None;
+        self.published_parent = None;
+        self.published_ast = None;
+    }
+
+    /// The published program, validated; `None` when nothing is published.
+    pub fn published_strategy(&self) -> Option<Result<CustomStrategy, ApiError>> {
+        self.published_version?;
+        let kind = self.published_type.as_deref()?;
+        Some(program(
+            kind,
+            self.published_parent.as_deref(),
+            self.published_ast.as_deref(),
+        ))
+    }
+}
+
+/// Validates a stored or submitted program for its type.
+pub fn program(
+    kind: &str,
+    parent: Option<&str>,
+    ast_text: Option<&str>,
+) -> ApiResult<CustomStrategy> {
+    let dsl_kind = dsl_kind(kind, parent)?;
+    let Some(text) = ast_text else {
+        return Err(ApiError::unprocessable(
+            "custom_strategy_without_program",
+            "This custom strategy has no program (astJson) to run.",
+        ));
+    };
+    let ast: Value = serde_json::from_str(text).map_err(ApiError::internal)?;
+    CustomStrategy::new(&ast, dsl_kind).map_err(|e| dsl_error(&e))
+}
+
+fn dsl_kind(kind: &str, parent: Option<&str>) -> ApiResult<DslKind> {
+    match (kind, parent) {
+        ("DSL_FULL", None) => Ok(DslKind::Full),
+        ("DSL_FULL", Some(_)) => Err(ApiError::bad_request(
+            "parent_not_allowed",
+            "A DSL_FULL strategy must not have a parentStrategyId.",
+        )),
+        ("DSL_EXTEND", None) => Err(ApiError::bad_request(
+            "parent_required",
+            "A DSL_EXTEND strategy needs a parentStrategyId (a built-in strategy id).",
+        )),
+        ("DSL_EXTEND", Some(p)) => StrategyKind::from_id(p).map(DslKind::Extend).ok_or_else(|| {
+            ApiError::not_found(
+                "parent_strategy_not_found",
+                format!(
+                    "Parent strategy \"{p}\" is not a built-in strategy; GET /api/v1/strategies lists them."
+                ),
+            )
+        }),
+        (other, _) => Err(ApiError::unprocessable(
+            "invalid_strategy_type",
+            format!("type must be DSL_FULL or DSL_EXTEND, got \"{other}\"."),
+        )),
+    }
+}
+
+/// A validator or runtime error as problem+json: its `DSL_*` code, node id and sentence.
+pub fn dsl_error(error: &DslError) -> ApiError {
+    let status =
+        StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    let mut api = ApiError::new(status, error.code.as_str(), error.message.clone());
+    if api.detail.trim().is_empty() {
+        api.detail = format!("The custom strategy failed with {}.", error.code.as_str());
+    }
+    api.with(
+        "nodeId",
+        error.node_id.clone().map_or(Value::Null, Value::String),
+    )
+}
+
+pub fn view(def: &Definition) -> Value {
+    let ast = def
+        .ast_text
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .unwrap_or(Value::Null);
+    json!({
+        "id": def.id(),
+        "strategyId": format!("{CUSTOM_PREFIX}{}", def.id()),
+        "familyId": def.family_id,
+        "realmId": def.tenant,
+        "name": def.name,
+        "description": def.description,
+        "type": def.kind,
+        "parentStrategyId": def.parent_strategy_id,
+        "astJson": ast,
+        "blocklyXml": def.blockly_xml,
+        "version": def.version,
+        "status": def.status,
+        "createdBy": def.created_by,
+        "created_at": def.created_at,
+        "updated_at": def.updated_at,
+        "publishedAt": def.published_at,
+        "experimentTag": def.experiment_tag,
+    })
+}
+
+fn definition_item(def: &Definition) -> Result<Item, StoreError> {
+    store::to_item(
+        def,
+        "customStrategy",
+        &[
+            (PK, keys::family_pk(&def.tenant, &def.family_id)),
+            (SK, keys::version_sk(def.version)),
+            (GSI1PK, keys::list_index_pk(&def.tenant)),
+            (GSI1SK, keys::list_index_sk(&def.name, def.version)),
+        ],
+    )
+}
+
+fn family_item(family: &Family) -> Result<Item, StoreError> {
+    store::to_item(
+        family,
+        "customStrategyFamily",
+        &[
+            (PK, keys::family_pk(&family.tenant, &family.family_id)),
+            (SK, keys::FAMILY_SK.to_owned()),
+        ],
+    )
+}
+
+fn name_item(tenant: &str, name: &str, family_id: &str) -> Item {
+    let mut item = store::key(keys::name_pk(tenant, name), keys::NAME_SK);
+    item.insert("entity".into(), store::s("customStrategyName"));
+    item.insert("familyId".into(), store::s(family_id));
+    item
+}
+
+/// Put that replaces an item only if its `rev` is still the one we read.
+fn put_if_rev(table: &str, item: Item, rev: u64) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("#r = :r")
+        .expression_attribute_names("#r", "rev")
+        .expression_attribute_values(":r", store::n(rev))
+        .build()
+        .map_err(|e| StoreError::Request(e.to_string()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+pub fn not_found(id: &str) -> ApiError {
+    ApiError::not_found(
+        "custom_strategy_not_found",
+        format!("Custom strategy not found: {id}"),
+    )
+}
+
+/// `<familyId>.<version>` → (familyId, version); anything else is nobody's id.
+pub fn parse_id(id: &str) -> Option<(String, u64)> {
+    let (family, version) = id.rsplit_once('.')?;
+    uuid::Uuid::parse_str(family).ok()?;
+    if version.is_empty()
+        || !version.bytes().all(|b| b.is_ascii_digit())
+        || version.starts_with('0')
+    {
+        return None;
+    }
+    let version: u64 = version.parse().ok()?;
+    Some((family.to_owned(), version))
+}
+
+/// `custom:<familyId>` or `custom:<familyId>.<version>` → the family id.
+pub fn family_of_strategy_id(strategy_id: &str) -> Option<String> {
+    let rest = strategy_id.strip_prefix(CUSTOM_PREFIX)?;
+    if uuid::Uuid::parse_str(rest).is_ok() {
+        return Some(rest.to_owned());
+    }
+    parse_id(rest).map(|(family, _)| family)
+}
+
+async fn load_definition(ctx: &AppContext, caller: &Caller, id: &str) -> ApiResult<Definition> {
+    let (family, version) = parse_id(id).ok_or_else(|| not_found(id))?;
+    let item = ctx
+        .store
+        .get(
+            keys::family_pk(&caller.tenant, &family),
+            keys::version_sk(version),
+        )
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    Ok(store::from_item(item)?)
+}
+
+pub async fn load_family(
+    ctx: &AppContext,
+    tenant: &str,
+    family_id: &str,
+) -> ApiResult<Option<Family>> {
+    let item = ctx
+        .store
+        .get(keys::family_pk(tenant, family_id), keys::FAMILY_SK)
+        .await?;
+    item.map(store::from_item).transpose().map_err(Into::into)
+}
+
+/// The version and its family in one round trip.
+async fn load_with_family(
+    ctx: &AppContext,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<(Definition, Family)> {
+    let (family_id, version) = parse_id(id).ok_or_else(|| not_found(id))?;
+    let pk = keys::family_pk(&caller.tenant, &family_id);
+    let mut found = ctx
+        .store
+        .get_many(&[
+            (pk.clone(), keys::version_sk(version)),
+            (pk, keys::FAMILY_SK.to_owned()),
+        ])
+        .await?
+        .into_iter();
+    match (found.next().flatten(), found.next().flatten()) {
+        (Some(def), Some(family)) => Ok((store::from_item(def)?, store::from_item(family)?)),
+        _ => Err(not_found(id)),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateBody {
+    name: String,
+    description: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    parent_strategy_id: Option<String>,
+    ast_json: Option<Value>,
+    blockly_xml: Option<String>,
+    experiment_tag: Option<String>,
+}
+
+fn check_text(field: &str, value: Option<&str>, min: usize, max: usize) -> ApiResult<()> {
+    if let Some(v) = value {
+        let n = v.chars().count();
+        if n < min || n > max {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                format!("{field} must have {min} to {max} characters, got {n}."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Validates the program for its type; answers the normalised AST text (`None` without one).
+fn normalise(kind: &str, parent: Option<&str>, ast: Option<&Value>) -> ApiResult<Option<String>> {
+    let dsl_kind = dsl_kind(kind, parent)?;
+    match ast {
+        None | Some(Value::Null) => Ok(None),
+        Some(ast) => {
+            let strategy = CustomStrategy::new(ast, dsl_kind).map_err(|e| dsl_error(&e))?;
+            Ok(Some(strategy.validated().to_json().to_string()))
+        }
+    }
+}
+
+fn new_definition(caller: &Caller, body: CreateBody, name: String) -> ApiResult<Definition> {
+    check_text("name", Some(&name), 1, MAX_NAME)?;
+    check_text(
+        "description",
+        body.description.as_deref(),
+        0,
+        MAX_DESCRIPTION,
+    )?;
+    check_text("experimentTag", body.experiment_tag.as_deref(), 0, MAX_TAG)?;
+    let kind = body.kind.unwrap_or_else(|| "DSL_FULL".to_owned());
+    let ast_text = normalise(
+        &kind,
+        body.parent_strategy_id.as_deref(),
+        body.ast_json.as_ref(),
+    )?;
+    let now = model::now_rfc3339();
+    Ok(Definition {
+        tenant: caller.tenant.clone(),
+        family_id: uuid::Uuid::now_v7().to_string(),
+        name,
+        description: body.description,
+        kind,
+        parent_strategy_id: body.parent_strategy_id,
+        ast_text,
+        blockly_xml: body.blockly_xml,
+        version: 1,
+        status: DRAFT.to_owned(),
+        created_by: caller.subject.clone(),
+        created_at: now.clone(),
+        updated_at: now,
+        published_at: None,
+        experiment_tag: body.experiment_tag,
+        rev: 1,
+    })
+}
+
+fn name_taken(name: &str) -> ApiError {
+    ApiError::conflict(
+        "custom_strategy_name_exists",
+        format!(
+            "A custom strategy named \"{name}\" already exists; edit it (PUT) to make a new version."
+        ),
+    )
+}
+
+/// Commits a new family (marker, family, v1). `Ok(false)`: the name is taken.
+async fn commit_new(ctx: &AppContext, def: &Definition) -> ApiResult<bool> {
+    let family = Family {
+        tenant: def.tenant.clone(),
+        family_id: def.family_id.clone(),
+        name: def.name.clone(),
+        max_version: 1,
+        published_version: None,
+        published_type: None,
+        published_parent: None,
+        published_ast: None,
+        rev: 1,
+    };
+    let table = &ctx.store.table;
+    let items = vec![
+        tx::put_new(table, name_item(&def.tenant, &def.name, &def.family_id))?,
+        tx::put_new(table, family_item(&family)?)?,
+        tx::put_new(table, definition_item(def)?)?,
+    ];
+    match ctx.store.transact(items).await {
+        Ok(()) => Ok(true),
+        Err(error) => match error.failed_condition() {
+            Some((0, _)) => Ok(false),
+            _ => Err(error.into()),
+        },
+    }
+}
+
+pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let body: CreateBody = json_body(&req)?;
+    let caller = authenticate(ctx, &req).await?;
+    let name = body.name.clone();
+    let def = new_definition(&caller, body, name)?;
+    if !commit_new(ctx, &def).await? {
+        return Err(name_taken(&def.name));
+    }
+    http::created(&view(&def))
+}
+
+/// Import: like create, but `astJson` and `blocklyXml` are required, and a taken name is
+/// renamed `"<name> (importada YYYY-MM-DD)"` as GAME does.
+pub async fn import(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let body: CreateBody = json_body(&req)?;
+    if body.ast_json.as_ref().is_none_or(Value::is_null) {
+        return Err(ApiError::unprocessable(
+            "ast_required",
+            "An import needs astJson (the program).",
+        ));
+    }
+    if body.blockly_xml.as_deref().is_none_or(str::is_empty) {
+        return Err(ApiError::unprocessable(
+            "blockly_xml_required",
+            "An import needs blocklyXml (at least one character).",
+        ));
+    }
+    let caller = authenticate(ctx, &req).await?;
+    let name = body.name.clone();
+    let mut def = new_definition(&caller, body, name)?;
+    if commit_new(ctx, &def).await? {
+        return http::created(&view(&def));
+    }
+    let now = model::now_rfc3339();
+    let today = now.get(..10).unwrap_or(&now);
+    def.name = format!("{} (importada {today})", def.name);
+    check_text("name", Some(&def.name), 1, MAX_NAME)?;
+    if !commit_new(ctx, &def).await? {
+        return Err(name_taken(&def.name));
+    }
+    http::created(&view(&def))
+}
+
+pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let caller = authenticate(ctx, &req).await?;
+    let (page_size, next_token) = paging(&req)?;
+    let mut clauses = Vec::new();
+    let mut names = Vec::new();
+    let mut values = Vec::new();
+    if let Some(status) = query_param(&req, "status") {
+        if ![DRAFT, PUBLISHED, ARCHIVED].contains(&status.as_str()) {
+            return Err(ApiError::unprocessable(
+                "invalid_status",
+                format!("status must be DRAFT, PUBLISHED or ARCHIVED, got \"{status}\"."),
+            ));
+        }
+        clauses.push("#st = :st".to_owned());
+        names.push(("#st".to_owned(), "status".to_owned()));
+        values.push((":st".to_owned(), store::s(status)));
+    }
+    if let Some(kind) = query_param(&req, "type") {
+        if !["DSL_FULL", "DSL_EXTEND"].contains(&kind.as_str()) {
+            return Err(ApiError::unprocessable(
+                "invalid_strategy_type",
+                format!("type must be DSL_FULL or DSL_EXTEND, got \"{kind}\"."),
+            ));
+        }
+        clauses.push("#ty = :ty".to_owned());
+        names.push(("#ty".to_owned(), "type".to_owned()));
+        values.push((":ty".to_owned(), store::s(kind)));
+    }
+    let filter = (!clauses.is_empty()).then(|| Filter {
+        expression: clauses.join(" AND "),
+        names,
+        values,
+    });
+    let page = ctx
+        .store
+        .query(QuerySpec {
+            index: Some(GSI1),
+            partition: (GSI1PK, keys::list_index_pk(&caller.tenant)),
+            sort_prefix: None,
+            limit: page_size,
+            forward: true, // by name, then newest version first
+            next_token: next_token.as_deref(),
+            filter,
+        })
+        .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|item| store::from_item::<Definition>(item).map(|d| view(&d)))
+        .collect::<Result<Vec<_>, _>>()?;
+    http::ok(&json!({"items": items, "page_size": page_size, "nextToken": page.next_token}))
+}
+
+pub async fn templates(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    authenticate(ctx, &req).await?;
+    http::ok(&game_scoring::dsl::templates::user_templates())
+}
+
+pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let caller = authenticate(ctx, &req).await?;
+    let def = load_definition(ctx, &caller, &path_param(&req, "id")?).await?;
+    http::ok(&view(&def))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpdateBody {
+    name: Option<String>,
+    description: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    #[serde(default, with = "double_option")]
+    parent_strategy_id: Option<Option<String>>,
+    ast_json: Option<Value>,
+    blockly_xml: Option<String>,
+    experiment_tag: Option<String>,
+}
+
+/// `absent` → None, `null` → Some(None), a value → Some(Some(v)).
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
+/// Pure: the edited definition (validated). The caller decides in place or fork.
+fn apply_update(current: &Definition, body: &UpdateBody) -> ApiResult<Definition> {
+    if let Some(name) = &body.name
+        && name != &current.name
+    {
+        return Err(ApiError::unprocessable(
+            "name_immutable",
+            "A custom strategy's name names its family of versions and cannot change; create a new strategy instead.",
+        ));
+    }
+    check_text(
+        "description",
+        body.description.as_deref(),
+        0,
+        MAX_DESCRIPTION,
+    )?;
+    check_text("experimentTag", body.experiment_tag.as_deref(), 0, MAX_TAG)?;
+    let mut def = current.clone();
+    if let Some(d) = &body.description {
+        def.description = Some(d.clone());
+    }
+    if let Some(k) = &body.kind {
+        def.kind.clone_from(k);
+    }
+    if let Some(p) = &body.parent_strategy_id {
+        def.parent_strategy_id.clone_from(p);
+    }
+    if let Some(x) = &body.blockly_xml {
+        def.blockly_xml = Some(x.clone());
+    }
+    if let Some(t) = &body.experiment_tag {
+        def.experiment_tag = Some(t.clone());
+    }
+    let ast = match &body.ast_json {
+        Some(ast) => Some(ast.clone()),
+        None => current
+            .ast_text
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok()),
+    };
+    def.ast_text = normalise(&def.kind, def.parent_strategy_id.as_deref(), ast.as_ref())?;
+    def.updated_at = model::now_rfc3339();
+    Ok(def)
+}
+
+fn busy() -> ApiError {
+    ApiError::conflict(
+        "concurrent_modification",
+        "The custom strategy kept changing while this change was applied; retry it.",
+    )
+    .with_header("retry-after", "1")
+}
+
+fn archived(id: &str) -> ApiError {
+    ApiError::conflict(
+        "custom_strategy_archived",
+        format!(
+            "Custom strategy {id} is archived; an archived version cannot change or be published."
+        ),
+    )
+}
+
+pub async fn update(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let body: UpdateBody = json_body(&req)?;
+    let caller = authenticate(ctx, &req).await?;
+    let id = path_param(&req, "id")?;
+    let table = &ctx.store.table;
+    for _ in 0..ATTEMPTS {
+        let (current, family) = load_with_family(ctx, &caller, &id).await?;
+        let mut def = apply_update(&current, &body)?;
+        let items = match current.status.as_str() {
+            DRAFT => {
+                def.rev = current.rev + 1;
+                vec![put_if_rev(table, definition_item(&def)?, current.rev)?]
+            }
+            PUBLISHED => {
+                // Fork: a new DRAFT at the family's next version; the published one stays.
+                let mut next_family = family.clone();
+                next_family.max_version += 1;
+                next_family.rev += 1;
+                def.version = next_family.max_version;
+                def.status = DRAFT.to_owned();
+                def.published_at = None;
+                def.created_by = caller.subject.clone();
+                def.created_at = def.updated_at.clone();
+                def.rev = 1;
+                vec![
+                    put_if_rev(table, family_item(&next_family)?, family.rev)?,
+                    tx::put_new(table, definition_item(&def)?)?,
+                ]
+            }
+            _ => return Err(archived(&id)),
+        };
+        match ctx.store.transact(items).await {
+            Ok(()) => return http::ok(&view(&def)),
+            Err(error) if error.failed_condition().is_some() => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(busy())
+}
+
+/// Pure: the writes that publish `target` (archiving the family's published version, if any).
+/// Answers the new target, the displaced version and the new family.
+fn plan_publish(
+    target: &Definition,
+    displaced: Option<&Definition>,
+    family: &Family,
+) -> (Definition, Option<Definition>, Family) {
+    let now = model::now_rfc3339();
+    let mut promoted = target.clone();
+    promoted.status = PUBLISHED.to_owned();
+    promoted.published_at = Some(now.clone());
+    promoted.updated_at.clone_from(&now);
+    promoted.rev += 1;
+    let archived = displaced.map(|d| {
+        let mut a = d.clone();
+        a.status = ARCHIVED.to_owned();
+        a.updated_at.clone_from(&now);
+        a.rev += 1;
+        a
+    });
+    let mut next_family = family.clone();
+    next_family.publish(&promoted);
+    next_family.rev += 1;
+    (promoted, archived, next_family)
+}
+
+async fn commit_publish(
+    ctx: &AppContext,
+    target: &Definition,
+    displaced: Option<&Definition>,
+    family: &Family,
+) -> ApiResult<Option<Definition>> {
+    let table = &ctx.store.table;
+    let (promoted, archived, next_family) = plan_publish(target, displaced, family);
+    let mut items = vec![
+        put_if_rev(table, family_item(&next_family)?, family.rev)?,
+        put_if_rev(table, definition_item(&promoted)?, target.rev)?,
+    ];
+    if let (Some(a), Some(d)) = (&archived, displaced) {
+        items.push(put_if_rev(table, definition_item(a)?, d.rev)?);
+    }
+    match ctx.store.transact(items).await {
+        Ok(()) => Ok(Some(promoted)),
+        Err(error) if error.failed_condition().is_some() => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn load_version(
+    ctx: &AppContext,
+    family: &Family,
+    version: u64,
+) -> ApiResult<Option<Definition>> {
+    let item = ctx
+        .store
+        .get(
+            keys::family_pk(&family.tenant, &family.family_id),
+            keys::version_sk(version),
+        )
+        .await?;
+    item.map(store::from_item).transpose().map_err(Into::into)
+}
+
+pub async fn publish(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let caller = authenticate(ctx, &req).await?;
+    require_admin(&caller)?;
+    let id = path_param(&req, "id")?;
+    for _ in 0..ATTEMPTS {
+        let (target, family) = load_with_family(ctx, &caller, &id).await?;
+        match target.status.as_str() {
+            PUBLISHED => return http::ok(&view(&target)),
+            ARCHIVED => return Err(archived(&id)),
+            _ => {}
+        }
+        if target.ast_text.is_none() {
+            return Err(ApiError::unprocessable(
+                "custom_strategy_without_program",
+                "This custom strategy has no program (astJson); add one before publishing.",
+            ));
+        }
+        let displaced = match family.published_version {
+            Some(v) => load_version(ctx, &family, v).await?,
+            None => None,
+        };
+        if let Some(promoted) = commit_publish(ctx, &target, displaced.as_ref(), &family).await? {
+            return http::ok(&view(&promoted));
+        }
+    }
+    Err(busy())
+}
+
+pub async fn archive(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let caller = authenticate(ctx, &req).await?;
+    require_admin(&caller)?;
+    let id = path_param(&req, "id")?;
+    let table = &ctx.store.table;
+    for _ in 0..ATTEMPTS {
+        let (current, family) = load_with_family(ctx, &caller, &id).await?;
+        if current.status == ARCHIVED {
+            return http::ok(&view(&current));
+        }
+        let mut def = current.clone();
+        def.status = ARCHIVED.to_owned();
+        def.updated_at = model::now_rfc3339();
+        def.rev += 1;
+        let mut items = vec![put_if_rev(table, definition_item(&def)?, current.rev)?];
+        if family.published_version == Some(current.version) {
+            // Archiving the published version leaves the family with nothing to run.
+            let mut next_family = family.clone();
+            next_family.unpublish();
+            next_family.rev += 1;
+            items.push(put_if_rev(table, family_item(&next_family)?, family.rev)?);
+        }
+        match ctx.store.transact(items).await {
+            Ok(()) => return http::ok(&view(&def)),
+            Err(error) if error.failed_condition().is_some() => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(busy())
+}
+
+pub async fn versions(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let caller = authenticate(ctx, &req).await?;
+    let id = path_param(&req, "id")?;
+    let (family_id, _) = parse_id(&id).ok_or_else(|| not_found(&id))?;
+    let items = ctx
+        .store
+        .query_all(
+            &keys::family_pk(&caller.tenant, &family_id),
+            Some(keys::VERSION_SK_PREFIX),
+        )
+        .await?;
+    let mut defs = items
+        .into_iter()
+        .map(store::from_item::<Definition>)
+        .collect::<Result<Vec<_>, _>>()?;
+    if !defs.iter().any(|d| d.id() == id) {
+        return Err(not_found(&id));
+    }
+    defs.sort_by_key(|d| std::cmp::Reverse(d.version));
+    http::ok(&defs.iter().map(view).collect::<Vec<_>>())
+}
+
+pub async fn rollback(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let caller = authenticate(ctx, &req).await?;
+    require_admin(&caller)?;
+    let id = path_param(&req, "id")?;
+    let version_text = path_param(&req, "version")?;
+    let version = version_text
+        .parse::<u64>()
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "invalid_version",
+                format!("version must be a whole number from 1, got \"{version_text}\"."),
+            )
+        })?;
+    for _ in 0..ATTEMPTS {
+        let (_, family) = load_with_family(ctx, &caller, &id).await?;
+        let target = load_version(ctx, &family, version).await?.ok_or_else(|| {
+            ApiError::not_found(
+                "custom_strategy_version_not_found",
+                format!("Version {version} does not exist in the family of custom strategy {id}."),
+            )
+        })?;
+        if family.published_version == Some(version) {
+            return Err(ApiError::conflict(
+                "custom_strategy_already_published",
+                format!("Version {version} is already the published version."),
+            ));
+        }
+        if target.ast_text.is_none() {
+            return Err(ApiError::unprocessable(
+                "custom_strategy_without_program",
+                "That version has no program (astJson) to publish.",
+            ));
+        }
+        let displaced = match family.published_version {
+            Some(v) => load_version(ctx, &family, v).await?,
+            None => None,
+        };
+        if let Some(promoted) = commit_publish(ctx, &target, displaced.as_ref(), &family).await? {
+            return http::ok(&view(&promoted));
+        }
+    }
+    Err(busy())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_only_family_dot_version() {
+        let fam = uuid::Uuid::now_v7().to_string();
+        assert_eq!(parse_id(&format!("{fam}.3")), Some((fam.clone(), 3)));
+        assert_eq!(parse_id(&format!("{fam}.0")), None);
+        assert_eq!(parse_id(&format!("{fam}.-1")), None);
+        assert_eq!(parse_id(&format!("{fam}.+1")), None);
+        assert_eq!(parse_id("nope.1"), None);
+        assert_eq!(parse_id(&fam), None);
+        assert_eq!(
+            family_of_strategy_id(&format!("custom:{fam}")),
+            Some(fam.clone())
+        );
+        assert_eq!(
+            family_of_strategy_id(&format!("custom:{fam}.2")),
+            Some(fam.clone())
+        );
+        assert_eq!(family_of_strategy_id("default"), None);
+        assert_eq!(family_of_strategy_id("custom:default"), None);
+    }
+
+    #[test]
+    fn list_sort_key_orders_name_then_newest_version() {
+        let a1 = keys::list_index_sk("a", 1);
+        let a2 = keys::list_index_sk("a", 2);
+        let ab = keys::list_index_sk("ab", 1);
+        assert!(a2 < a1 && a1 < ab);
+    }
+
+    #[test]
+    fn dsl_errors_keep_code_node_and_status() {
+        let e = CustomStrategy::new(&json!({"type": "program", "rules": "x"}), DslKind::Full)
+            .unwrap_err();
+        let api = dsl_error(&e);
+        assert_eq!(api.code, e.code.as_str());
+        assert_eq!(api.status.as_u16(), e.http_status());
+        assert!(api.extra.contains_key("nodeId"));
+    }
+}

@@ -1,0 +1,394 @@
+//! Custom strategies: storage and lifecycle routes against DynamoDB Local.
+
+use game_tests::TestApp;
+use serde_json::{Value, json};
+
+fn program(points: i64, case: &str) -> Value {
+    json!({"type": "program", "rules": [], "default":
+        {"type": "assign_points", "value": {"type": "literal", "value": points}, "case_name": case}})
+}
+
+async fn create(app: &TestApp, name: &str, points: i64) -> Value {
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom",
+            Some(json!({"name": name, "astJson": program(points, "Flat")})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body
+}
+
+fn path(id: &Value, rest: &str) -> String {
+    format!("/api/v1/strategies/custom/{}{rest}", id.as_str().unwrap())
+}
+
+#[tokio::test]
+async fn create_reads_back_normalised_and_names_are_unique_per_tenant() {
+    let app = TestApp::new().await;
+    let created = create(&app, "flat", 3).await;
+    assert_eq!(created["version"], 1);
+    assert_eq!(created["status"], "DRAFT");
+    assert_eq!(created["type"], "DSL_FULL");
+    // The stored AST is the normalised one: ids filled in.
+    assert_eq!(created["astJson"]["id"], "p.program.0");
+    let got = app.call("GET", &path(&created["id"], ""), None).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(got.body, created);
+
+    let again = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom",
+            Some(json!({"name": "flat", "astJson": program(1, "X")})),
+        )
+        .await;
+    again.assert_problem(409, "custom_strategy_name_exists");
+
+    // Another tenant neither sees it nor collides with its name.
+    let other = app.other_tenant_key().await;
+    let theirs = app
+        .call_as(Some(&other), "GET", &path(&created["id"], ""), None)
+        .await;
+    theirs.assert_problem(404, "custom_strategy_not_found");
+    let same_name = app
+        .call_as(
+            Some(&other),
+            "POST",
+            "/api/v1/strategies/custom",
+            Some(json!({"name": "flat"}).to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(same_name.status, 201, "{}", same_name.text);
+    for bad in ["nope", "00000000-0000-0000-0000-000000000000.1", ""] {
+        let r = app
+            .call("GET", &format!("/api/v1/strategies/custom/{bad}x"), None)
+            .await;
+        r.assert_problem(404, "custom_strategy_not_found");
+    }
+}
+
+#[tokio::test]
+async fn invalid_programs_are_problem_json_with_dsl_code_and_node_id() {
+    let app = TestApp::new().await;
+    let bad_compare = json!({"type": "program", "rules": [{"type": "rule", "when":
+        {"type": "compare", "op": "~", "left": {"type": "literal", "value": 1},
+         "right": {"type": "literal", "value": 2}},
+        "then": [{"type": "assign_points", "value": {"type": "literal", "value": 1}, "case_name": "A"}]}]});
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom",
+            Some(json!({"name": "bad", "astJson": bad_compare})),
+        )
+        .await;
+    r.assert_problem(400, "DSL_COMPARE_OP_NOT_ALLOWED");
+    assert!(
+        r.body["nodeId"]
+            .as_str()
+            .unwrap()
+            .starts_with("p.program.0.rule.0")
+    );
+
+    // Too deep: a limit, 422.
+    let mut cond = json!({"type": "literal", "value": true});
+    for _ in 0..40 {
+        cond = json!({"type": "not", "arg": cond});
+    }
+    let deep = json!({"type": "program", "rules": [{"type": "rule", "when": cond,
+        "then": [{"type": "assign_points", "value": {"type": "literal", "value": 1}, "case_name": "A"}]}]});
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom",
+            Some(json!({"name": "deep", "astJson": deep})),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.body["code"].as_str().unwrap().starts_with("DSL_"),
+        "{}",
+        r.text
+    );
+    assert!(r.body.get("nodeId").is_some());
+
+    // Type rules.
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom",
+            Some(json!({"name": "x", "type": "DSL_EXTEND", "astJson": program(1, "A")})),
+        )
+        .await;
+    r.assert_problem(400, "parent_required");
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom",
+            Some(json!({"name": "x", "type": "DSL_EXTEND", "parentStrategyId": "nope"})),
+        )
+        .await;
+    r.assert_problem(404, "parent_strategy_not_found");
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom",
+            Some(json!({"name": "x", "parentStrategyId": "default"})),
+        )
+        .await;
+    r.assert_problem(400, "parent_not_allowed");
+    assert_eq!(app.item_count().await, 1, "only the test's API key exists");
+}
+
+#[tokio::test]
+async fn draft_edits_in_place_published_forks_and_publish_archives_the_previous() {
+    let app = TestApp::new().await;
+    let v1 = create(&app, "life", 1).await;
+    let edited = app
+        .call(
+            "PUT",
+            &path(&v1["id"], ""),
+            Some(json!({"astJson": program(2, "Two"), "description": "d"})),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.text);
+    assert_eq!(edited.body["id"], v1["id"], "a draft edits in place");
+    assert_eq!(edited.body["version"], 1);
+    assert_eq!(edited.body["description"], "d");
+
+    let published = app.call("POST", &path(&v1["id"], "/publish"), None).await;
+    assert_eq!(published.status, 200, "{}", published.text);
+    assert_eq!(published.body["status"], "PUBLISHED");
+    assert!(published.body["publishedAt"].is_string());
+
+    let fork = app
+        .call(
+            "PUT",
+            &path(&v1["id"], ""),
+            Some(json!({"astJson": program(3, "Three")})),
+        )
+        .await;
+    assert_eq!(fork.status, 200, "{}", fork.text);
+    assert_ne!(fork.body["id"], v1["id"]);
+    assert_eq!(fork.body["version"], 2);
+    assert_eq!(fork.body["status"], "DRAFT");
+    let still = app.call("GET", &path(&v1["id"], ""), None).await;
+    assert_eq!(still.body["status"], "PUBLISHED");
+    assert_eq!(still.body["astJson"]["default"]["value"]["value"], 2);
+
+    let p2 = app
+        .call("POST", &path(&fork.body["id"], "/publish"), None)
+        .await;
+    assert_eq!(p2.status, 200, "{}", p2.text);
+    let old = app.call("GET", &path(&v1["id"], ""), None).await;
+    assert_eq!(
+        old.body["status"], "ARCHIVED",
+        "publishing archives the previous"
+    );
+
+    let versions = app
+        .call("GET", &path(&fork.body["id"], "/versions"), None)
+        .await;
+    assert_eq!(versions.status, 200, "{}", versions.text);
+    let list: Vec<(u64, String)> = versions
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_u64().unwrap(),
+                v["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(list, [(2, "PUBLISHED".into()), (1, "ARCHIVED".into())]);
+
+    // Archived: no edits, no publish.
+    app.call(
+        "PUT",
+        &path(&v1["id"], ""),
+        Some(json!({"description": "x"})),
+    )
+    .await
+    .assert_problem(409, "custom_strategy_archived");
+    app.call("POST", &path(&v1["id"], "/publish"), None)
+        .await
+        .assert_problem(409, "custom_strategy_archived");
+    app.call(
+        "PUT",
+        &path(&v1["id"], ""),
+        Some(json!({"name": "renamed"})),
+    )
+    .await
+    .assert_problem(422, "name_immutable");
+
+    // Rollback to v1: v1 published again, v2 archived.
+    let rb = app
+        .call("POST", &path(&fork.body["id"], "/rollback/1"), None)
+        .await;
+    assert_eq!(rb.status, 200, "{}", rb.text);
+    assert_eq!(rb.body["version"], 1);
+    assert_eq!(rb.body["status"], "PUBLISHED");
+    let v2 = app.call("GET", &path(&fork.body["id"], ""), None).await;
+    assert_eq!(v2.body["status"], "ARCHIVED");
+    app.call("POST", &path(&fork.body["id"], "/rollback/1"), None)
+        .await
+        .assert_problem(409, "custom_strategy_already_published");
+    app.call("POST", &path(&fork.body["id"], "/rollback/9"), None)
+        .await
+        .assert_problem(404, "custom_strategy_version_not_found");
+    app.call("POST", &path(&fork.body["id"], "/rollback/0"), None)
+        .await
+        .assert_problem(422, "invalid_version");
+
+    // Archive is idempotent; archiving the published version leaves nothing published.
+    for _ in 0..2 {
+        let a = app.call("POST", &path(&v1["id"], "/archive"), None).await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        assert_eq!(a.body["status"], "ARCHIVED");
+    }
+    let published = app
+        .call("GET", "/api/v1/strategies/custom?status=PUBLISHED", None)
+        .await;
+    assert_eq!(published.body["items"], json!([]));
+}
+
+#[tokio::test]
+async fn publish_archive_rollback_are_admin_only() {
+    let app = TestApp::new().await;
+    let v1 = create(&app, "guarded", 1).await;
+    let client = app.mint_key(&app.tenant, "client").await;
+    for rest in ["/publish", "/archive", "/rollback/1"] {
+        let r = app
+            .call_as(Some(&client), "POST", &path(&v1["id"], rest), None)
+            .await;
+        r.assert_problem(403, "admin_required");
+    }
+    let still = app.call("GET", &path(&v1["id"], ""), None).await;
+    assert_eq!(still.body["status"], "DRAFT");
+    // A client may create and edit drafts.
+    let edit = app
+        .call_as(
+            Some(&client),
+            "PUT",
+            &path(&v1["id"], ""),
+            Some(json!({"description": "by client"}).to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(edit.status, 200, "{}", edit.text);
+}
+
+#[tokio::test]
+async fn list_filters_pages_and_does_not_collide_with_the_catalogue() {
+    let app = TestApp::new().await;
+    let a = create(&app, "alpha", 1).await;
+    create(&app, "beta", 1).await;
+    let ext = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom",
+            Some(
+                json!({"name": "gamma", "type": "DSL_EXTEND", "parentStrategyId": "default",
+                        "astJson": {"type": "program", "rules": [], "post_rules": []}}),
+            ),
+        )
+        .await;
+    assert_eq!(ext.status, 201, "{}", ext.text);
+    app.call("POST", &path(&a["id"], "/publish"), None).await;
+
+    let all = app.call("GET", "/api/v1/strategies/custom", None).await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    let names: Vec<&str> = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alpha", "beta", "gamma"]);
+
+    let published = app
+        .call("GET", "/api/v1/strategies/custom?status=PUBLISHED", None)
+        .await;
+    assert_eq!(published.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(published.body["items"][0]["name"], "alpha");
+    let extend = app
+        .call("GET", "/api/v1/strategies/custom?type=DSL_EXTEND", None)
+        .await;
+    assert_eq!(extend.body["items"][0]["name"], "gamma");
+    app.call("GET", "/api/v1/strategies/custom?status=LIVE", None)
+        .await
+        .assert_problem(422, "invalid_status");
+
+    let page1 = app
+        .call("GET", "/api/v1/strategies/custom?page_size=2", None)
+        .await;
+    assert_eq!(page1.body["items"].as_array().unwrap().len(), 2);
+    let token = page1.body["nextToken"].as_str().unwrap();
+    let page2 = app
+        .call(
+            "GET",
+            &format!("/api/v1/strategies/custom?page_size=2&nextToken={token}"),
+            None,
+        )
+        .await;
+    assert_eq!(page2.body["items"][0]["name"], "gamma");
+
+    // The built-in catalogue is unaffected.
+    let catalogue = app.call_as(None, "GET", "/api/v1/strategies", None).await;
+    assert_eq!(catalogue.status, 200);
+    assert!(catalogue.body.is_array());
+    let builtin = app
+        .call_as(None, "GET", "/api/v1/strategies/default", None)
+        .await;
+    assert_eq!(builtin.body["id"], "default");
+    // Custom routes need a caller.
+    let anonymous = app
+        .call_as(None, "GET", "/api/v1/strategies/custom", None)
+        .await;
+    assert_eq!(anonymous.status, 401, "{}", anonymous.text);
+}
+
+#[tokio::test]
+async fn templates_are_served_and_import_renames_on_collision() {
+    let app = TestApp::new().await;
+    let t = app
+        .call("GET", "/api/v1/strategies/custom/templates", None)
+        .await;
+    assert_eq!(t.status, 200, "{}", t.text);
+    let ids: Vec<&str> = t
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "bonus_extiende_default",
+            "bonus_por_velocidad",
+            "engagement_basico",
+            "recompensa_completar_tarea"
+        ]
+    );
+
+    create(&app, "imported", 1).await;
+    let body = json!({"name": "imported", "astJson": program(4, "Four"), "blocklyXml": "<xml/>"});
+    let r = app
+        .call("POST", "/api/v1/strategies/custom/import", Some(body))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let name = r.body["name"].as_str().unwrap();
+    assert!(name.starts_with("imported (importada 20"), "{name}");
+    assert_eq!(r.body["blocklyXml"], "<xml/>");
+    let missing = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom/import",
+            Some(json!({"name": "n", "astJson": program(1, "A")})),
+        )
+        .await;
+    missing.assert_problem(422, "blockly_xml_required");
+}
