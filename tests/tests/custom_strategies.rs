@@ -392,3 +392,112 @@ async fn templates_are_served_and_import_renames_on_collision() {
         .await;
     missing.assert_problem(422, "blockly_xml_required");
 }
+
+fn family(v: &Value) -> String {
+    v["familyId"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn games_and_tasks_take_custom_strategies_and_follow_the_published_version() {
+    let app = TestApp::new().await;
+    let v1 = create(&app, "assigned", 1).await;
+    let fam = family(&v1);
+    let by_family = format!("custom:{fam}");
+
+    // A draft-only family cannot be assigned.
+    let draft = app
+        .call(
+            "POST",
+            "/api/v1/games",
+            Some(json!({"externalGameId": "g-draft", "platform": "web", "strategyId": by_family})),
+        )
+        .await;
+    draft.assert_problem(422, "custom_strategy_not_published");
+    app.call("POST", &path(&v1["id"], "/publish"), None).await;
+
+    // Create (not only patch) accepts custom:<familyId>; tasks inherit it.
+    let game_id = app
+        .create_game("g-custom", json!({"strategyId": by_family}))
+        .await;
+    let task = app.create_task(&game_id, "t1", json!({})).await;
+    assert_eq!(task["strategyId"], by_family.as_str());
+    assert_eq!(task["strategy"]["name"], "assigned");
+    assert_eq!(task["strategy"]["version"], 1);
+
+    let strategy = app
+        .call("GET", &format!("/api/v1/games/{game_id}/strategy"), None)
+        .await;
+    assert_eq!(strategy.status, 200, "{}", strategy.text);
+    assert_eq!(strategy.body["id"], by_family.as_str());
+    assert_eq!(strategy.body["version"], 1);
+    assert_eq!(strategy.body["status"], "PUBLISHED");
+
+    // A new published version switches every consumer: nothing to re-point.
+    let fork = app
+        .call(
+            "PUT",
+            &path(&v1["id"], ""),
+            Some(json!({"astJson": program(9, "Nine")})),
+        )
+        .await;
+    app.call("POST", &path(&fork.body["id"], "/publish"), None)
+        .await;
+    let strategy = app
+        .call("GET", &format!("/api/v1/games/{game_id}/strategy"), None)
+        .await;
+    assert_eq!(strategy.body["version"], 2);
+    assert_eq!(strategy.body["astJson"]["default"]["value"]["value"], 9);
+    let listed = app
+        .call("GET", &format!("/api/v1/games/{game_id}/tasks"), None)
+        .await;
+    assert_eq!(listed.body["items"][0]["strategy"]["version"], 2);
+
+    // custom:<id> of a version names the same family; patching a task to it works.
+    let by_id = format!("custom:{}", v1["id"].as_str().unwrap());
+    let patched = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/games/{game_id}/tasks/t1"),
+            Some(json!({"strategyId": by_id})),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(patched.body["strategy"]["version"], 2);
+    let got = app
+        .call("GET", &format!("/api/v1/games/{game_id}/tasks/t1"), None)
+        .await;
+    assert_eq!(got.body["strategy"]["familyId"], fam.as_str());
+
+    // Another tenant cannot assign this family; unknown custom ids are 422.
+    let other = app.other_tenant_key().await;
+    let theirs = app
+        .call_as(
+            Some(&other),
+            "POST",
+            "/api/v1/games",
+            Some(
+                json!({"externalGameId": "g-other", "platform": "web", "strategyId": by_family})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        )
+        .await;
+    theirs.assert_problem(422, "unknown_strategy");
+    let patch = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/games/{game_id}"),
+            Some(json!({"strategyId": "custom:not-a-family"})),
+        )
+        .await;
+    patch.assert_problem(422, "unknown_strategy");
+    // Built-ins still validate as before.
+    let builtin = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/games/{game_id}"),
+            Some(json!({"strategyId": "nope"})),
+        )
+        .await;
+    builtin.assert_problem(422, "unknown_strategy");
+}

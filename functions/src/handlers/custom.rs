@@ -295,6 +295,107 @@ pub fn family_of_strategy_id(strategy_id: &str) -> Option<String> {
     parse_id(rest).map(|(family, _)| family)
 }
 
+/// Whether a game's or task's `strategyId` names a custom strategy.
+pub fn is_custom(strategy_id: &str) -> bool {
+    strategy_id.starts_with(CUSTOM_PREFIX)
+}
+
+fn unknown_custom(strategy_id: &str) -> ApiError {
+    ApiError::unprocessable(
+        "unknown_strategy",
+        format!(
+            "Strategy \"{strategy_id}\" does not exist; custom strategies are named custom:<familyId> or custom:<id> (GET /api/v1/strategies/custom lists them)."
+        ),
+    )
+}
+
+fn not_published(strategy_id: &str) -> ApiError {
+    ApiError::unprocessable(
+        "custom_strategy_not_published",
+        format!(
+            "Custom strategy \"{strategy_id}\" has no published version (it is a draft or archived); publish a version first."
+        ),
+    )
+}
+
+/// The family a custom `strategyId` names, in the caller's tenant, with a published version
+/// (GAME's rule at assignment time). Built-in ids are not this function's business.
+pub async fn resolve_published(
+    ctx: &AppContext,
+    tenant: &str,
+    strategy_id: &str,
+) -> ApiResult<Family> {
+    let family_id =
+        family_of_strategy_id(strategy_id).ok_or_else(|| unknown_custom(strategy_id))?;
+    let family = load_family(ctx, tenant, &family_id)
+        .await?
+        .ok_or_else(|| unknown_custom(strategy_id))?;
+    check_published(&family, strategy_id)?;
+    Ok(family)
+}
+
+/// A family with nothing published (only drafts, or its published version archived) cannot run.
+pub fn check_published(family: &Family, strategy_id: &str) -> ApiResult<()> {
+    if family.published_version.is_none() {
+        return Err(not_published(strategy_id));
+    }
+    Ok(())
+}
+
+/// Create/patch of a game or task: a custom `strategyId` must name a published family of the
+/// caller's tenant. Built-in ids pass (they are validated by `model::known_strategy`).
+pub async fn check_assignable(ctx: &AppContext, tenant: &str, strategy_id: &str) -> ApiResult<()> {
+    if is_custom(strategy_id) {
+        resolve_published(ctx, tenant, strategy_id).await?;
+    }
+    Ok(())
+}
+
+/// What `GET /games/{id}/strategy` and task views show for a custom strategy: the family and
+/// the version that runs.
+pub fn family_view(strategy_id: &str, family: Option<&Family>) -> Value {
+    let Some(family) = family else {
+        return json!({"id": strategy_id, "custom": true, "status": Value::Null});
+    };
+    let ast = family
+        .published_ast
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .unwrap_or(Value::Null);
+    let variables = family
+        .published_parent
+        .as_deref()
+        .and_then(game_scoring::strategy)
+        .map(|info| info.default_variables().to_json())
+        .unwrap_or_else(|| json!({}));
+    json!({
+        "id": strategy_id,
+        "custom": true,
+        "familyId": family.family_id,
+        "name": family.name,
+        "type": family.published_type,
+        "parentStrategyId": family.published_parent,
+        "version": family.published_version,
+        "publishedId": family.published_version.map(|v| format!("{}.{v}", family.family_id)),
+        "status": if family.published_version.is_some() { PUBLISHED } else { "UNPUBLISHED" },
+        "astJson": ast,
+        "variables": variables,
+    })
+}
+
+/// The custom strategy view for a `strategyId`, loading its family (tenant-scoped).
+pub async fn strategy_id_view(
+    ctx: &AppContext,
+    tenant: &str,
+    strategy_id: &str,
+) -> ApiResult<Value> {
+    let family = match family_of_strategy_id(strategy_id) {
+        Some(id) => load_family(ctx, tenant, &id).await?,
+        None => None,
+    };
+    Ok(family_view(strategy_id, family.as_ref()))
+}
+
 async fn load_definition(ctx: &AppContext, caller: &Caller, id: &str) -> ApiResult<Definition> {
     let (family, version) = parse_id(id).ok_or_else(|| not_found(id))?;
     let item = ctx

@@ -3,7 +3,7 @@
 use crate::AppContext;
 use crate::auth::{Caller, authenticate};
 use crate::error::{ApiError, ApiResult};
-use crate::handlers::{paging, strategies::strategy_view};
+use crate::handlers::{custom, paging, strategies::strategy_view};
 use crate::http::{self, json_body, path_param, query_param, with_message};
 use crate::model::{self, Game, ParamInput, ParamOwner, Task};
 use crate::store::{
@@ -114,6 +114,9 @@ fn validate_new_game(game: &Game) -> ApiResult<()> {
     model::validate_slug("externalGameId", &game.external_game_id)?;
     model::validate_text("platform", &game.platform, 200)?;
     model::validate_params(ParamOwner::Game, &game.params)?;
+    if custom::is_custom(&game.strategy_id) {
+        return Ok(()); // checked against the tenant's families by custom::check_assignable
+    }
     let info = model::known_strategy(&game.strategy_id)?;
     model::effective_variables(info, &game.params, &[])?;
     Ok(())
@@ -163,6 +166,7 @@ pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
         updated_at: now,
     };
     validate_new_game(&game)?;
+    custom::check_assignable(ctx, &caller.tenant, &game.strategy_id).await?;
     commit_new_game(ctx, &game).await?;
     let message = format!("Game with gameId: {} created successfully", game.game_id);
     http::created(&with_message(&game_view(&game), message)?)
@@ -274,6 +278,9 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
     for _ in 0..WRITE_ATTEMPTS {
         let current = load_game(ctx, &caller, &game_id).await?;
         let game = apply_patch(&current, &body)?;
+        if body.strategy_id.is_some() {
+            custom::check_assignable(ctx, &caller.tenant, &game.strategy_id).await?;
+        }
         let mut items = vec![tx::put_versioned(
             table,
             game_item(&game)?,
@@ -426,6 +433,9 @@ pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
 pub async fn strategy(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
     let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    if custom::is_custom(&game.strategy_id) {
+        return http::ok(&custom::strategy_id_view(ctx, &caller.tenant, &game.strategy_id).await?);
+    }
     let info = model::known_strategy(&game.strategy_id)?;
     let variables = model::effective_variables(info, &game.params, &[])?;
     http::ok(&strategy_view(info, &variables))

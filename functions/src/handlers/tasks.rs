@@ -5,7 +5,7 @@ use crate::AppContext;
 use crate::auth::{Caller, authenticate};
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::games::{WRITE_ATTEMPTS, game_key, game_not_found, load_game};
-use crate::handlers::{paging, strategies::strategy_view};
+use crate::handlers::{custom, paging, strategies::strategy_view};
 use crate::http::{self, json_body, path_param, with_message};
 use crate::model::{self, Game, ParamInput, ParamOwner, Task};
 use crate::store::{self, Item, PK, QuerySpec, SK, StoreError, keys, tx};
@@ -111,6 +111,9 @@ async fn load_game_and_task(
 fn validate_task(game: &Game, task: &Task) -> ApiResult<()> {
     model::validate_external_task_id(&task.external_task_id)?;
     model::validate_params(ParamOwner::Task, &task.params)?;
+    if custom::is_custom(&task.strategy_id) {
+        return Ok(()); // checked against the tenant's families by custom::check_assignable
+    }
     let info = model::known_strategy(&task.strategy_id)?;
     model::effective_variables(info, &game.params, &task.params)?;
     Ok(())
@@ -172,9 +175,10 @@ pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
     let task = new_task(&game, body);
     validate_task(&game, &task)?;
+    custom::check_assignable(ctx, &caller.tenant, &task.strategy_id).await?;
     commit_new_task(ctx, &game, &task).await?;
     http::created(&with_message(
-        &task_view(&game, &task),
+        &with_custom_strategy(ctx, &game, &task).await?,
         created_message(&game, &task),
     )?)
 }
@@ -210,6 +214,7 @@ pub async fn bulk(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
             })?;
             let task = new_task(&game, input);
             validate_task(&game, &task)?;
+            custom::check_assignable(ctx, &caller.tenant, &task.strategy_id).await?;
             commit_new_task(ctx, &game, &task).await?;
             with_message(&task_view(&game, &task), created_message(&game, &task))
         }
@@ -242,11 +247,30 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
             filter: None,
         })
         .await?;
-    let items = page
+    let tasks = page
         .items
         .into_iter()
-        .map(|item| store::from_item::<Task>(item).map(|task| task_view(&game, &task)))
+        .map(store::from_item::<Task>)
         .collect::<Result<Vec<_>, _>>()?;
+    // One read per distinct custom strategy on the page.
+    let mut customs: std::collections::HashMap<&str, Value> = std::collections::HashMap::new();
+    for task in &tasks {
+        if custom::is_custom(&task.strategy_id) && !customs.contains_key(task.strategy_id.as_str())
+        {
+            let view = custom::strategy_id_view(ctx, &game.tenant, &task.strategy_id).await?;
+            customs.insert(&task.strategy_id, view);
+        }
+    }
+    let items: Vec<Value> = tasks
+        .iter()
+        .map(|task| {
+            let mut view = task_view(&game, task);
+            if let Some(strategy) = customs.get(task.strategy_id.as_str()) {
+                view["strategy"] = strategy.clone();
+            }
+            view
+        })
+        .collect();
     http::ok(&json!({"items": items, "page_size": page_size, "nextToken": page.next_token}))
 }
 
@@ -259,7 +283,19 @@ pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<B
         "Task found successfully with externalTaskId: {} for gameId: {game_id}",
         task.external_task_id
     );
-    http::ok(&with_message(&task_view(&game, &task), message)?)
+    http::ok(&with_message(
+        &with_custom_strategy(ctx, &game, &task).await?,
+        message,
+    )?)
+}
+
+/// The task view, with its custom strategy's family when it has one (tenant-scoped read).
+async fn with_custom_strategy(ctx: &AppContext, game: &Game, task: &Task) -> ApiResult<Value> {
+    let mut view = task_view(game, task);
+    if custom::is_custom(&task.strategy_id) {
+        view["strategy"] = custom::strategy_id_view(ctx, &task.tenant, &task.strategy_id).await?;
+    }
+    Ok(view)
 }
 
 #[derive(Deserialize)]
@@ -303,6 +339,9 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
     for _ in 0..WRITE_ATTEMPTS {
         let (game, current) = load_game_and_task(ctx, &caller, &game_id, &external_task_id).await?;
         let task = apply_patch(&game, &current, &body)?;
+        if body.strategy_id.is_some() {
+            custom::check_assignable(ctx, &caller.tenant, &task.strategy_id).await?;
+        }
         let items = vec![
             tx::require_exists(table, game_key(&game.tenant, &game_id))?,
             tx::put_versioned(table, task_item(&task)?, current.version)?,
@@ -311,7 +350,8 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
             Ok(()) => {
                 let message =
                     format!("Task with externalTaskId: {external_task_id} updated successfully");
-                return http::ok(&with_message(&task_view(&game, &task), message)?);
+                let view = with_custom_strategy(ctx, &game, &task).await?;
+                return http::ok(&with_message(&view, message)?);
             }
             Err(error) if error.failed_condition().is_some() => continue, // reload: 404 or re-apply
             Err(error) => return Err(error.into()),
