@@ -87,6 +87,8 @@ pub struct Loaded {
     pub grid_cells: Vec<(usize, usize, f64)>,
     /// greencrowd's state; loaded only when the task's strategy is greencrowd.
     pub greencrowd: Option<crate::greencrowd::Loaded>,
+    /// The published program of the task's custom strategy (`custom:<family>`), if it has one.
+    pub custom: Option<std::sync::Arc<game_scoring::dsl::CustomStrategy>>,
 }
 
 /// The keys of every item an award reads (the superset of all strategies' needs: the task's
@@ -222,7 +224,7 @@ fn grid_attribute(cell: (usize, usize)) -> String {
 #[derive(Debug, Clone)]
 pub struct Decision {
     pub points: Decimal,
-    pub case_name: &'static str,
+    pub case_name: String,
     pub created_user: bool,
     pub award_id: String,
     pub created_at: String,
@@ -261,10 +263,92 @@ pub fn decide(
     now_us: i64,
     simulation_key: &[u8],
 ) -> ApiResult<Decision> {
+    decide_with(loaded, request, now_us, simulation_key, &|| false)
+}
+
+/// The points, case name and callback data of one scoring.
+struct Scored {
+    points: Decimal,
+    case_name: String,
+    callback_data: Option<Value>,
+}
+
+/// A custom strategy's run as an award: DSL errors are problem+json with their code and node
+/// id; a program that matches nothing (no case) is 422, never 500.
+fn run_custom(
+    strategy: &game_scoring::dsl::CustomStrategy,
+    input: &game_scoring::ScoreInput<'_>,
+    deadline: &dyn Fn() -> bool,
+) -> ApiResult<Scored> {
+    let out = strategy
+        .run(
+            &game_scoring::dsl::DslInput {
+                score: *input,
+                mock_state: None,
+            },
+            deadline,
+        )
+        .map_err(|failure| crate::handlers::custom::dsl_error(&failure.error))?;
+    let Some(case_name) = out.case_name.clone() else {
+        return Err(ApiError::unprocessable(
+            "custom_strategy_no_match",
+            "The custom strategy matched no rule and has no default, so it awards nothing; add a default to the program.",
+        ));
+    };
+    let points = out
+        .points()
+        .map_err(|e| crate::handlers::custom::dsl_error(&e))?;
+    let points = decimal::from_points(points).ok_or_else(|| {
+        ApiError::unprocessable(
+            "strategy_rejected",
+            "The strategy computed points out of range.",
+        )
+    })?;
+    Ok(Scored {
+        points,
+        case_name,
+        callback_data: out.callback_data_opt().cloned(),
+    })
+}
+
+/// [`decide`] with the wall-clock check a custom strategy's run consults (the handler passes
+/// an `Instant`-based one; this module reads no clock).
+pub fn decide_with(
+    loaded: &Loaded,
+    request: &AwardRequest,
+    now_us: i64,
+    simulation_key: &[u8],
+    deadline: &dyn Fn() -> bool,
+) -> ApiResult<Decision> {
     let task = &loaded.task;
-    let info = model::known_strategy(&task.strategy_id)?;
-    let variables = model::effective_variables(info, &loaded.game.params, &task.params)?;
-    let needs = game_scoring::strategy_needs(&task.strategy_id).unwrap_or(&[]);
+    let custom = loaded.custom.as_deref();
+    let (variables, needs): (game_scoring::Variables, Vec<Need>) = match custom {
+        Some(strategy) => {
+            // DSL_EXTEND: the parent's variables (defaults < game < task params); DSL_FULL
+            // reads none.
+            let parent = strategy
+                .kind()
+                .parent()
+                .map_or(model::DEFAULT_STRATEGY, |p| p.id());
+            let info = model::known_strategy(parent)?;
+            let variables = if strategy.kind().parent().is_some() {
+                model::effective_variables(info, &loaded.game.params, &task.params)?
+            } else {
+                info.default_variables()
+            };
+            (variables, strategy.needs())
+        }
+        None => {
+            let info = model::known_strategy(&task.strategy_id)?;
+            (
+                model::effective_variables(info, &loaded.game.params, &task.params)?,
+                game_scoring::strategy_needs(&task.strategy_id)
+                    .unwrap_or(&[])
+                    .to_vec(),
+            )
+        }
+    };
+    let needs = needs.as_slice();
     let task_params: Vec<(&str, &Value)> = task
         .params
         .iter()
@@ -283,38 +367,51 @@ pub fn decide(
                     Grid::from_cells(loaded.grid_cells.iter().copied(), cell.unwrap_or((0, 0)));
             }
             Need::Greencrowd => {
-                let state = loaded
-                    .greencrowd
-                    .as_ref()
-                    .ok_or_else(|| ApiError::internal("greencrowd state was not loaded"))?;
+                let state = loaded.greencrowd.as_ref().ok_or_else(|| {
+                    if custom.is_some() {
+                        ApiError::unprocessable(
+                            "custom_strategy_unsupported_parent",
+                            "Custom strategies extending greencrowdStrategy cannot award points yet.",
+                        )
+                    } else {
+                        ApiError::internal("greencrowd state was not loaded")
+                    }
+                })?;
                 analytics.greencrowd = Some(state.snapshot());
             }
         }
     }
     let award_id = model::new_id();
     let seed_key = request.idempotency_key.as_deref().unwrap_or(&award_id);
-    let outcome = game_scoring::score(
-        &task.strategy_id,
-        &game_scoring::ScoreInput {
-            game_id: &loaded.game.external_game_id,
-            task_id: &task.external_task_id,
-            user_id: &request.external_user_id,
-            data: &request.data,
-            now_us,
-            variables: &variables,
-            task_params: &task_params,
-            analytics: &analytics,
-            simulation_key,
-            rng_seed: rng_seed(&loaded.game.game_id, &request.external_user_id, seed_key),
-        },
-    )
-    .map_err(strategy_error)?;
-    let points = decimal::from_points(outcome.points).ok_or_else(|| {
-        ApiError::unprocessable(
-            "strategy_rejected",
-            "The strategy computed points out of range.",
-        )
-    })?;
+    let input = game_scoring::ScoreInput {
+        game_id: &loaded.game.external_game_id,
+        task_id: &task.external_task_id,
+        user_id: &request.external_user_id,
+        data: &request.data,
+        now_us,
+        variables: &variables,
+        task_params: &task_params,
+        analytics: &analytics,
+        simulation_key,
+        rng_seed: rng_seed(&loaded.game.game_id, &request.external_user_id, seed_key),
+    };
+    let outcome = match custom {
+        Some(strategy) => run_custom(strategy, &input, deadline)?,
+        None => {
+            let outcome = game_scoring::score(&task.strategy_id, &input).map_err(strategy_error)?;
+            Scored {
+                points: decimal::from_points(outcome.points).ok_or_else(|| {
+                    ApiError::unprocessable(
+                        "strategy_rejected",
+                        "The strategy computed points out of range.",
+                    )
+                })?,
+                case_name: outcome.case_name.to_owned(),
+                callback_data: outcome.callback_data,
+            }
+        }
+    };
+    let points = outcome.points;
 
     let mut data = match &request.data {
         Value::Object(map) => Value::Object(map.clone()),
@@ -467,7 +564,7 @@ pub fn plan(
         ("externalTaskId", store::s(task.external_task_id.clone())),
         ("externalUserId", store::s(user.clone())),
         ("points", points.clone()),
-        ("caseName", store::s(decision.case_name)),
+        ("caseName", store::s(decision.case_name.clone())),
         ("data", json_attribute(&decision.data)),
         ("description", store::s("Points assigned by GAME")),
         ("strategyId", store::s(task.strategy_id.clone())),
@@ -715,6 +812,7 @@ mod tests {
             game_minutes: MinutesAgg::default(),
             grid_cells: vec![],
             greencrowd: None,
+            custom: None,
         }
     }
 

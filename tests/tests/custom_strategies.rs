@@ -501,3 +501,168 @@ async fn games_and_tasks_take_custom_strategies_and_follow_the_published_version
         .await;
     builtin.assert_problem(422, "unknown_strategy");
 }
+
+fn lit(v: Value) -> Value {
+    json!({"type": "literal", "value": v})
+}
+
+fn assign(points: Value, case: &str) -> Value {
+    json!({"type": "assign_points", "value": points, "case_name": case})
+}
+
+/// Creates `name` with `ast` (of `kind`), publishes it and answers the version.
+async fn published(app: &TestApp, name: &str, body: Value) -> Value {
+    let mut body = body;
+    body["name"] = json!(name);
+    let r = app
+        .call("POST", "/api/v1/strategies/custom", Some(body))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let p = app
+        .call("POST", &path(&r.body["id"], "/publish"), None)
+        .await;
+    assert_eq!(p.status, 200, "{}", p.text);
+    p.body
+}
+
+async fn award(
+    app: &TestApp,
+    game_id: &str,
+    task: &str,
+    user: &str,
+    data: Value,
+) -> game_tests::TestResponse {
+    app.call(
+        "POST",
+        &format!("/api/v1/games/{game_id}/tasks/{task}/points"),
+        Some(json!({"externalUserId": user, "data": data})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn awards_run_the_families_published_version() {
+    let app = TestApp::new().await;
+    // First completion of the task by anyone: 5 "First"; afterwards 2 "Again".
+    let first = json!({"type": "program", "rules": [{"type": "rule",
+        "when": {"type": "compare", "op": "==",
+                 "left": {"type": "field", "path": "task.measurements_count"}, "right": lit(json!(0))},
+        "then": [assign(lit(json!(5)), "First")]}],
+        "default": assign(lit(json!(2.5)), "Again")});
+    let v1 = published(&app, "award-me", json!({"astJson": first})).await;
+    let strategy_id = format!("custom:{}", family(&v1));
+    let game_id = app
+        .create_game("g-award", json!({"strategyId": strategy_id}))
+        .await;
+    app.create_task(&game_id, "t1", json!({})).await;
+
+    let a = award(&app, &game_id, "t1", "user-1", json!({})).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.body["points"], 5);
+    assert_eq!(a.body["caseName"], "First");
+    let b = award(&app, &game_id, "t1", "user-2", json!({})).await;
+    assert_eq!(b.status, 200, "{}", b.text);
+    assert_eq!(b.body["points"], 2.5);
+    assert_eq!(b.body["caseName"], "Again");
+    let wallet = app.call("GET", "/api/v1/users/user-2/wallet", None).await;
+    assert_eq!(wallet.status, 200, "{}", wallet.text);
+
+    // Publishing v2 switches the game at once.
+    let fork = app
+        .call(
+            "PUT",
+            &path(&v1["id"], ""),
+            Some(json!({"astJson": {"type": "program", "rules": [], "default": assign(lit(json!(7)), "V2")}})),
+        )
+        .await;
+    app.call("POST", &path(&fork.body["id"], "/publish"), None)
+        .await;
+    let c = award(&app, &game_id, "t1", "user-1", json!({})).await;
+    assert_eq!(
+        (c.body["points"].clone(), c.body["caseName"].clone()),
+        (json!(7), json!("V2")),
+        "{}",
+        c.text
+    );
+
+    // Rollback to v1 switches back.
+    app.call("POST", &path(&fork.body["id"], "/rollback/1"), None)
+        .await;
+    let d = award(&app, &game_id, "t1", "user-3", json!({})).await;
+    assert_eq!(d.body["caseName"], "Again", "{}", d.text);
+
+    // Archiving the published version: the family has nothing to run, awards refuse.
+    app.call("POST", &path(&v1["id"], "/archive"), None).await;
+    let before = app.item_count().await;
+    let e = award(&app, &game_id, "t1", "user-1", json!({})).await;
+    e.assert_problem(422, "custom_strategy_not_published");
+    assert_eq!(
+        app.item_count().await,
+        before,
+        "a refused award writes nothing"
+    );
+}
+
+#[tokio::test]
+async fn custom_award_errors_are_problem_json_never_500() {
+    let app = TestApp::new().await;
+    // No rule matches and no default: 422.
+    let no_match = json!({"type": "program", "rules": [{"type": "rule",
+        "when": {"type": "field", "path": "data.flag"},
+        "then": [assign(lit(json!(1)), "Flag")]}]});
+    let nm = published(&app, "no-match", json!({"astJson": no_match})).await;
+    // Division by a data field: a runtime error with its node id.
+    let divide = json!({"type": "program", "rules": [], "default": assign(
+        json!({"type": "arith", "id": "div", "op": "/", "left": lit(json!(10)),
+               "right": {"type": "field", "path": "data.by"}}), "Div")});
+    let dv = published(&app, "divide", json!({"astJson": divide})).await;
+    // DSL_EXTEND of default: double the parent's points.
+    let extend = json!({"type": "program", "rules": [], "post_rules": [{"type": "rule",
+        "when": lit(json!(true)),
+        "then": [{"type": "set_points", "value": {"type": "arith", "op": "*",
+            "left": {"type": "field", "path": "parent.points"}, "right": lit(json!(2))}},
+                 {"type": "set_case_name", "value": lit(json!("Doubled"))}]}]});
+    let ex = published(
+        &app,
+        "extend",
+        json!({"type": "DSL_EXTEND", "parentStrategyId": "default", "astJson": extend}),
+    )
+    .await;
+
+    let game_id = app.create_game("g-errors", json!({})).await;
+    for (task, v) in [("nm", &nm), ("dv", &dv), ("ex", &ex)] {
+        app.create_task(
+            &game_id,
+            task,
+            json!({"strategyId": format!("custom:{}", v["id"].as_str().unwrap())}),
+        )
+        .await;
+    }
+    let before = app.item_count().await;
+    award(&app, &game_id, "nm", "user-1", json!({}))
+        .await
+        .assert_problem(422, "custom_strategy_no_match");
+    let flagged = award(&app, &game_id, "nm", "user-1", json!({"flag": true})).await;
+    assert_eq!(flagged.body["caseName"], "Flag", "{}", flagged.text);
+    let after_flag = app.item_count().await;
+    assert!(after_flag > before);
+
+    let zero = award(&app, &game_id, "dv", "user-1", json!({"by": 0})).await;
+    zero.assert_problem(400, "DSL_ARITH_DIV_BY_ZERO");
+    assert_eq!(zero.body["nodeId"], "div");
+    let text = award(&app, &game_id, "dv", "user-1", json!({"by": "x"})).await;
+    text.assert_problem(400, "DSL_ARITH_TYPE_MISMATCH");
+    assert_eq!(
+        app.item_count().await,
+        after_flag,
+        "refused awards write nothing"
+    );
+    let ok = award(&app, &game_id, "dv", "user-1", json!({"by": 4})).await;
+    assert_eq!(ok.body["points"], 2.5, "{}", ok.text);
+
+    // default's first award on a task is 1 BasicEngagement; doubled by the post rule.
+    let doubled = award(&app, &game_id, "ex", "user-1", json!({})).await;
+    assert_eq!(doubled.status, 200, "{}", doubled.text);
+    assert_eq!(doubled.body["caseName"], "Doubled");
+    assert_eq!(doubled.body["points"], 2);
+}

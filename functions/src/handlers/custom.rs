@@ -300,7 +300,7 @@ pub fn is_custom(strategy_id: &str) -> bool {
     strategy_id.starts_with(CUSTOM_PREFIX)
 }
 
-fn unknown_custom(strategy_id: &str) -> ApiError {
+pub fn unknown_custom(strategy_id: &str) -> ApiError {
     ApiError::unprocessable(
         "unknown_strategy",
         format!(
@@ -394,6 +394,93 @@ pub async fn strategy_id_view(
         None => None,
     };
     Ok(family_view(strategy_id, family.as_ref()))
+}
+
+/// Validated published programs per warm Lambda, keyed by (tenant, family, version): a
+/// published version's program never changes (edits fork a new version).
+type ProgramCache =
+    std::collections::HashMap<(String, String, u64), std::sync::Arc<CustomStrategy>>;
+static PROGRAMS: std::sync::LazyLock<std::sync::Mutex<ProgramCache>> =
+    std::sync::LazyLock::new(Default::default);
+const PROGRAM_CACHE_LIMIT: usize = 512;
+
+/// The family's published program, validated once per warm Lambda. Nothing published (a
+/// draft-only family, or its published version archived) is 422.
+pub fn published_program(
+    family: &Family,
+    strategy_id: &str,
+) -> ApiResult<std::sync::Arc<CustomStrategy>> {
+    check_published(family, strategy_id)?;
+    let version = family.published_version.unwrap_or_default();
+    let key = (family.tenant.clone(), family.family_id.clone(), version);
+    if let Some(hit) = PROGRAMS.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(hit);
+    }
+    let strategy = match family.published_strategy() {
+        Some(result) => std::sync::Arc::new(result?),
+        None => return Err(not_published(strategy_id)),
+    };
+    if let Ok(mut cache) = PROGRAMS.lock() {
+        if cache.len() >= PROGRAM_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(key, strategy.clone());
+    }
+    Ok(strategy)
+}
+
+/// Which family a (tenant, game, task) used last time, per warm Lambda: the award route adds
+/// that family's key to its one BatchGetItem. A miss (cold, or the task changed strategy)
+/// costs one GetItem.
+type HintMap = std::collections::HashMap<(String, String, String), String>;
+static FAMILY_HINTS: std::sync::LazyLock<std::sync::Mutex<HintMap>> =
+    std::sync::LazyLock::new(Default::default);
+const HINT_LIMIT: usize = 10_000;
+
+pub fn family_hint(
+    tenant: &str,
+    game_id: &str,
+    external_task_id: &str,
+) -> Option<(String, String)> {
+    let key = (
+        tenant.to_owned(),
+        game_id.to_owned(),
+        external_task_id.to_owned(),
+    );
+    let family_id = FAMILY_HINTS.lock().ok()?.get(&key)?.clone();
+    Some((
+        keys::family_pk(tenant, &family_id),
+        keys::FAMILY_SK.to_owned(),
+    ))
+}
+
+pub fn remember_family(tenant: &str, game_id: &str, external_task_id: &str, family_id: &str) {
+    if let Ok(mut hints) = FAMILY_HINTS.lock() {
+        if hints.len() >= HINT_LIMIT {
+            hints.clear();
+        }
+        hints.insert(
+            (
+                tenant.to_owned(),
+                game_id.to_owned(),
+                external_task_id.to_owned(),
+            ),
+            family_id.to_owned(),
+        );
+    }
+}
+
+/// The family key a custom `strategyId` names in `tenant`.
+pub fn family_key(tenant: &str, strategy_id: &str) -> Option<(String, String)> {
+    let family_id = family_of_strategy_id(strategy_id)?;
+    Some((
+        keys::family_pk(tenant, &family_id),
+        keys::FAMILY_SK.to_owned(),
+    ))
+}
+
+pub fn family_from_item(item: Item) -> ApiResult<Family> {
+    Ok(store::from_item(item)?)
 }
 
 async fn load_definition(ctx: &AppContext, caller: &Caller, id: &str) -> ApiResult<Definition> {

@@ -6,6 +6,7 @@ use crate::auth::authenticate;
 use crate::award::{self, AwardKeys, AwardRequest, Loaded, UserRecord, UserTaskAggregate};
 use crate::error::{ApiError, ApiResult};
 use crate::greencrowd;
+use crate::handlers::custom;
 use crate::handlers::games::{game_not_found, load_tasks};
 use crate::http::{self, json_body, path_param};
 use crate::idempotency::{self, Collision};
@@ -20,6 +21,8 @@ use std::collections::HashMap;
 
 /// Decide-and-commit attempts when concurrent awards keep changing the state first.
 const AWARD_ATTEMPTS: u32 = 10;
+/// Wall-clock budget of one custom-strategy run (GAME's DSL_EXECUTION_TIMEOUT_MS).
+const CUSTOM_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AwardBody {
@@ -81,7 +84,11 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         request.idempotency_key.as_deref(),
         presented_hash.as_deref(),
     );
-    let all_keys = keys.all();
+    let mut all_keys = keys.all();
+    // The task's custom strategy family, when this warm Lambda has seen the task before: its
+    // key rides in the same BatchGetItem.
+    let hinted_family = custom::family_hint(&caller.tenant, &game_id, &external_task_id);
+    all_keys.extend(hinted_family.clone());
     for attempt in 0..AWARD_ATTEMPTS {
         let mut found: HashMap<(String, String), Item> = all_keys
             .iter()
@@ -136,7 +143,33 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         } else {
             None
         };
+        let custom_strategy = if custom::is_custom(&task.strategy_id) {
+            let family_key = custom::family_key(&caller.tenant, &task.strategy_id)
+                .ok_or_else(|| custom::unknown_custom(&task.strategy_id))?;
+            let item = match take(&family_key) {
+                Some(item) => Some(item),
+                None if hinted_family.as_ref() == Some(&family_key) => None,
+                None => {
+                    ctx.store
+                        .get(family_key.0.clone(), family_key.1.clone())
+                        .await?
+                }
+            };
+            let family = custom::family_from_item(
+                item.ok_or_else(|| custom::unknown_custom(&task.strategy_id))?,
+            )?;
+            custom::remember_family(
+                &caller.tenant,
+                &game_id,
+                &external_task_id,
+                &family.family_id,
+            );
+            Some(custom::published_program(&family, &task.strategy_id)?)
+        } else {
+            None
+        };
         let loaded = Loaded {
+            custom: custom_strategy,
             game,
             task,
             user: take(&keys.user).as_ref().and_then(UserRecord::from_item),
@@ -173,7 +206,11 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         .into_iter()
         .max()
         .unwrap_or(now_us);
-        let decision = award::decide(&loaded, &request, now_us, &ctx.simulation_key)?;
+        // A custom strategy's run gets 500 ms of wall clock (docs/strategies.md).
+        let started = std::time::Instant::now();
+        let deadline = move || started.elapsed() > CUSTOM_DEADLINE;
+        let decision =
+            award::decide_with(&loaded, &request, now_us, &ctx.simulation_key, &deadline)?;
         if request.is_simulated {
             // Scored and answered, nothing persisted (GAME persisted anyway: defect §9.3 item 3).
             return http::ok(&decision.response);
