@@ -371,6 +371,9 @@ pub static ROUTES: &[Route] = &[
     route!("custom_publish", POST, "/strategies/custom/{id}/publish", custom::publish, [GetItem, BatchGetItem, PutItem], secret: true),
     route!("custom_archive", POST, "/strategies/custom/{id}/archive", custom::archive, [GetItem, BatchGetItem, PutItem], secret: true),
     route!("custom_versions", GET, "/strategies/custom/{id}/versions", custom::versions, [GetItem, Query], secret: true),
+    route!("custom_simulate", POST, "/strategies/custom/simulate", custom::simulate, [GetItem, BatchGetItem], secret: true),
+    route!("custom_simulate_stored", POST, "/strategies/custom/{id}/simulate", custom::simulate_stored, [GetItem, BatchGetItem], secret: true),
+    route!("custom_usage", GET, "/strategies/custom/{id}/usage", custom::usage, [GetItem, Query], query: [GSI1], secret: true),
     route!("custom_rollback", POST, "/strategies/custom/{id}/rollback/{version}", custom::rollback, [GetItem, BatchGetItem, PutItem], secret: true),
 ];
 

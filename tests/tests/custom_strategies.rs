@@ -666,3 +666,191 @@ async fn custom_award_errors_are_problem_json_never_500() {
     assert_eq!(doubled.body["caseName"], "Doubled");
     assert_eq!(doubled.body["points"], 2);
 }
+
+#[tokio::test]
+async fn simulate_uses_real_analytics_unless_mocked_runs_extend_fully_and_persists_nothing() {
+    let app = TestApp::new().await;
+    let game_id = app.create_game("g-sim", json!({})).await;
+    app.create_task(&game_id, "t1", json!({})).await;
+    for user in ["user-1", "user-2"] {
+        let a = award(&app, &game_id, "t1", user, json!({})).await;
+        assert_eq!(a.status, 200, "{}", a.text);
+    }
+    let count_program = json!({"type": "program", "rules": [], "default": assign(
+        json!({"type": "field", "id": "n", "path": "task.measurements_count"}), "Count")});
+    let sim = |extra: Value| {
+        let mut body = json!({"externalGameId": "g-sim", "externalTaskId": "t1",
+                              "externalUserId": "user-1", "astJson": count_program});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let before = app.item_count().await;
+    let real = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom/simulate",
+            Some(sim(json!({}))),
+        )
+        .await;
+    assert_eq!(real.status, 200, "{}", real.text);
+    assert_eq!(real.body["points"], 2, "two awards on the task so far");
+    assert_eq!(real.body["caseName"], "Count");
+    assert!(
+        real.body["executionTrace"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["nodeId"] == "n")
+    );
+    let mocked = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom/simulate",
+            Some(sim(json!({"mockState": {"task.measurements_count": 40}}))),
+        )
+        .await;
+    assert_eq!(mocked.body["points"], 40, "{}", mocked.text);
+    // A game that does not exist: no analytics, zero counts.
+    let none = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom/simulate",
+            Some(sim(json!({"externalGameId": "g-none"}))),
+        )
+        .await;
+    assert_eq!(none.body["points"], 0, "{}", none.text);
+
+    // DSL_EXTEND runs pre, parent and post (GAME ran only the full mode).
+    let extend = json!({"type": "program", "rules": [],
+        "pre_rules": [{"type": "rule", "when": {"type": "field", "path": "data.blocked"},
+                       "then": [{"type": "veto", "case_name": "Blocked"}]}],
+        "post_rules": [{"type": "rule", "when": lit(json!(true)),
+        "then": [{"type": "set_points", "value": {"type": "arith", "op": "*",
+            "left": {"type": "field", "path": "parent.points"}, "right": lit(json!(10))}}]}]});
+    let ext_body = |data: Value| {
+        json!({"externalGameId": "g-sim", "externalTaskId": "t1", "externalUserId": "user-9",
+               "type": "DSL_EXTEND", "parentStrategyId": "default", "astJson": extend,
+               "data": data})
+    };
+    let full = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom/simulate",
+            Some(ext_body(json!({}))),
+        )
+        .await;
+    assert_eq!(full.status, 200, "{}", full.text);
+    // default for a user's first award on a task with 2 awards: 1 default → ×10.
+    assert_eq!(full.body["parent"]["points"], 1, "{}", full.text);
+    assert_eq!(full.body["points"], 10.0);
+    let vetoed = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom/simulate",
+            Some(ext_body(json!({"blocked": true}))),
+        )
+        .await;
+    assert_eq!(vetoed.status, 200, "{}", vetoed.text);
+    assert_eq!(vetoed.body["vetoed"], true);
+    assert_eq!(vetoed.body["caseName"], "Blocked");
+
+    // Errors: problem+json with the code, node id and the trace so far.
+    let bad = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom/simulate",
+            Some(
+                json!({"externalGameId": "g-sim", "externalTaskId": "t1", "externalUserId": "u",
+                "astJson": {"type": "program", "rules": [], "default": assign(
+                    json!({"type": "arith", "id": "div", "op": "/", "left": lit(json!(1)),
+                           "right": lit(json!(0))}), "X")}}),
+            ),
+        )
+        .await;
+    bad.assert_problem(400, "DSL_ARITH_DIV_BY_ZERO");
+    assert_eq!(bad.body["nodeId"], "div");
+    assert!(bad.body["executionTrace"].is_array());
+    app.call(
+        "POST",
+        "/api/v1/strategies/custom/simulate",
+        Some(json!({"externalGameId": "g", "externalTaskId": "t", "externalUserId": "u"})),
+    )
+    .await
+    .assert_problem(400, "DSL_NO_AST_TO_SIMULATE");
+
+    // A stored version simulates whatever its status; one without a program cannot.
+    let stored = create(&app, "stored", 6).await;
+    let s = app
+        .call(
+            "POST",
+            &path(&stored["id"], "/simulate"),
+            Some(json!({"externalGameId": "g-sim", "externalTaskId": "t1", "externalUserId": "u"})),
+        )
+        .await;
+    assert_eq!(s.status, 200, "{}", s.text);
+    assert_eq!(s.body["points"], 6);
+    let empty = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom",
+            Some(json!({"name": "empty"})),
+        )
+        .await;
+    app.call(
+        "POST",
+        &path(&empty.body["id"], "/simulate"),
+        Some(json!({"externalGameId": "g-sim", "externalTaskId": "t1", "externalUserId": "u"})),
+    )
+    .await
+    .assert_problem(400, "DSL_NO_AST_TO_SIMULATE");
+    assert_eq!(
+        app.item_count().await,
+        before + 6,
+        "simulations persist nothing (the 6 items are the two strategies' marker, family, v1)"
+    );
+}
+
+#[tokio::test]
+async fn usage_lists_the_games_and_tasks_of_the_family() {
+    let app = TestApp::new().await;
+    let v1 = published(&app, "used", json!({"astJson": program(1, "One")})).await;
+    let by_family = format!("custom:{}", family(&v1));
+    let by_id = format!("custom:{}", v1["id"].as_str().unwrap());
+    let g1 = app
+        .create_game("g-use-1", json!({"strategyId": by_family}))
+        .await;
+    app.create_task(&g1, "t1", json!({})).await; // inherits
+    let g2 = app.create_game("g-use-2", json!({})).await;
+    app.create_task(&g2, "t2", json!({"strategyId": by_id}))
+        .await;
+    app.create_task(&g2, "t3", json!({})).await; // default: not a use
+    let other = published(&app, "unused", json!({"astJson": program(1, "One")})).await;
+
+    let usage = app.call("GET", &path(&v1["id"], "/usage"), None).await;
+    assert_eq!(usage.status, 200, "{}", usage.text);
+    assert_eq!(usage.body["gameCount"], 1);
+    assert_eq!(usage.body["taskCount"], 2);
+    assert_eq!(usage.body["games"][0]["gameId"], g1.as_str());
+    let mut tasks: Vec<&str> = usage.body["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["externalTaskId"].as_str().unwrap())
+        .collect();
+    tasks.sort();
+    assert_eq!(tasks, ["t1", "t2"]);
+    let none = app.call("GET", &path(&other["id"], "/usage"), None).await;
+    assert_eq!(
+        (
+            none.body["gameCount"].clone(),
+            none.body["taskCount"].clone()
+        ),
+        (json!(0), json!(0))
+    );
+    let theirs = app.other_tenant_key().await;
+    app.call_as(Some(&theirs), "GET", &path(&v1["id"], "/usage"), None)
+        .await
+        .assert_problem(404, "custom_strategy_not_found");
+}
