@@ -263,7 +263,14 @@ pub fn decide(
     now_us: i64,
     simulation_key: &[u8],
 ) -> ApiResult<Decision> {
-    decide_with(loaded, request, now_us, simulation_key, &|| false)
+    decide_with(
+        loaded,
+        request,
+        now_us,
+        simulation_key,
+        &|| false,
+        &mut None,
+    )
 }
 
 /// The points, case name and callback data of one scoring.
@@ -279,31 +286,56 @@ fn run_custom(
     strategy: &game_scoring::dsl::CustomStrategy,
     input: &game_scoring::ScoreInput<'_>,
     deadline: &dyn Fn() -> bool,
+    report: &mut Option<crate::handlers::custom::RunReport>,
 ) -> ApiResult<Scored> {
-    let out = strategy
-        .run(
-            &game_scoring::dsl::DslInput {
-                score: *input,
-                mock_state: None,
-            },
-            deadline,
-        )
-        .map_err(|failure| crate::handlers::custom::dsl_error(&failure.error))?;
+    use crate::handlers::custom::{RunReport, dsl_error};
+    let out = match strategy.run(
+        &game_scoring::dsl::DslInput {
+            score: *input,
+            mock_state: None,
+        },
+        deadline,
+    ) {
+        Ok(out) => out,
+        Err(failure) => {
+            *report = Some(RunReport::failed(
+                failure.error.status().as_str(),
+                failure.error.code.as_str(),
+                failure.nodes,
+                &failure.trace,
+            ));
+            return Err(dsl_error(&failure.error));
+        }
+    };
+    let fail = |report: &mut Option<RunReport>, error: ApiError| {
+        *report = Some(RunReport::failed(
+            "error", error.code, out.nodes, &out.trace,
+        ));
+        error
+    };
     let Some(case_name) = out.case_name.clone() else {
-        return Err(ApiError::unprocessable(
-            "custom_strategy_no_match",
-            "The custom strategy matched no rule and has no default, so it awards nothing; add a default to the program.",
+        return Err(fail(
+            report,
+            ApiError::unprocessable(
+                "custom_strategy_no_match",
+                "The custom strategy matched no rule and has no default, so it awards nothing; add a default to the program.",
+            ),
         ));
     };
-    let points = out
-        .points()
-        .map_err(|e| crate::handlers::custom::dsl_error(&e))?;
-    let points = decimal::from_points(points).ok_or_else(|| {
-        ApiError::unprocessable(
-            "strategy_rejected",
-            "The strategy computed points out of range.",
-        )
-    })?;
+    let points = match out.points() {
+        Ok(points) => points,
+        Err(e) => return Err(fail(report, dsl_error(&e))),
+    };
+    let Some(points) = decimal::from_points(points) else {
+        return Err(fail(
+            report,
+            ApiError::unprocessable(
+                "strategy_rejected",
+                "The strategy computed points out of range.",
+            ),
+        ));
+    };
+    *report = Some(RunReport::ok(points, &case_name, out.nodes, &out.trace));
     Ok(Scored {
         points,
         case_name,
@@ -319,6 +351,7 @@ pub fn decide_with(
     now_us: i64,
     simulation_key: &[u8],
     deadline: &dyn Fn() -> bool,
+    report: &mut Option<crate::handlers::custom::RunReport>,
 ) -> ApiResult<Decision> {
     let task = &loaded.task;
     let custom = loaded.custom.as_deref();
@@ -396,7 +429,7 @@ pub fn decide_with(
         rng_seed: rng_seed(&loaded.game.game_id, &request.external_user_id, seed_key),
     };
     let outcome = match custom {
-        Some(strategy) => run_custom(strategy, &input, deadline)?,
+        Some(strategy) => run_custom(strategy, &input, deadline, report)?,
         None => {
             let outcome = game_scoring::score(&task.strategy_id, &input).map_err(strategy_error)?;
             Scored {

@@ -374,6 +374,8 @@ pub static ROUTES: &[Route] = &[
     route!("custom_simulate", POST, "/strategies/custom/simulate", custom::simulate, [GetItem, BatchGetItem], secret: true),
     route!("custom_simulate_stored", POST, "/strategies/custom/{id}/simulate", custom::simulate_stored, [GetItem, BatchGetItem], secret: true),
     route!("custom_usage", GET, "/strategies/custom/{id}/usage", custom::usage, [GetItem, Query], query: [GSI1], secret: true),
+    route!("custom_metrics", GET, "/strategies/custom/{id}/metrics", custom::metrics, [GetItem, Query], secret: true),
+    route!("custom_compare", GET, "/strategies/custom/compare", custom::compare, [GetItem, Query], secret: true),
     route!("custom_rollback", POST, "/strategies/custom/{id}/rollback/{version}", custom::rollback, [GetItem, BatchGetItem, PutItem], secret: true),
 ];
 

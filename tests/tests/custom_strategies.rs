@@ -20,6 +20,28 @@ async fn create(app: &TestApp, name: &str, points: i64) -> Value {
     r.body
 }
 
+/// Items other than rate-limit counters and execution-log rows (which every run may add).
+async fn state_count(app: &TestApp) -> usize {
+    entities(app)
+        .await
+        .into_iter()
+        .filter(|e| e != "ratelimit" && e != "customStrategyRun")
+        .count()
+}
+
+async fn entities(app: &TestApp) -> Vec<String> {
+    app.items()
+        .await
+        .iter()
+        .map(|item| {
+            item.get("entity")
+                .and_then(|e| e.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 fn path(id: &Value, rest: &str) -> String {
     format!("/api/v1/strategies/custom/{}{rest}", id.as_str().unwrap())
 }
@@ -138,7 +160,7 @@ async fn invalid_programs_are_problem_json_with_dsl_code_and_node_id() {
         )
         .await;
     r.assert_problem(400, "parent_not_allowed");
-    assert_eq!(app.item_count().await, 1, "only the test's API key exists");
+    assert_eq!(state_count(&app).await, 1, "only the test's API key exists");
 }
 
 #[tokio::test]
@@ -593,11 +615,11 @@ async fn awards_run_the_families_published_version() {
 
     // Archiving the published version: the family has nothing to run, awards refuse.
     app.call("POST", &path(&v1["id"], "/archive"), None).await;
-    let before = app.item_count().await;
+    let before = state_count(&app).await;
     let e = award(&app, &game_id, "t1", "user-1", json!({})).await;
     e.assert_problem(422, "custom_strategy_not_published");
     assert_eq!(
-        app.item_count().await,
+        state_count(&app).await,
         before,
         "a refused award writes nothing"
     );
@@ -638,22 +660,27 @@ async fn custom_award_errors_are_problem_json_never_500() {
         )
         .await;
     }
-    let before = app.item_count().await;
+    let before = state_count(&app).await;
     award(&app, &game_id, "nm", "user-1", json!({}))
         .await
         .assert_problem(422, "custom_strategy_no_match");
     let flagged = award(&app, &game_id, "nm", "user-1", json!({"flag": true})).await;
     assert_eq!(flagged.body["caseName"], "Flag", "{}", flagged.text);
-    let after_flag = app.item_count().await;
+    let after_flag = state_count(&app).await;
     assert!(after_flag > before);
 
     let zero = award(&app, &game_id, "dv", "user-1", json!({"by": 0})).await;
     zero.assert_problem(400, "DSL_ARITH_DIV_BY_ZERO");
+    let logged = entities(&app).await;
+    assert!(
+        logged.iter().any(|e| e == "customStrategyRun"),
+        "failures are always logged"
+    );
     assert_eq!(zero.body["nodeId"], "div");
     let text = award(&app, &game_id, "dv", "user-1", json!({"by": "x"})).await;
     text.assert_problem(400, "DSL_ARITH_TYPE_MISMATCH");
     assert_eq!(
-        app.item_count().await,
+        state_count(&app).await,
         after_flag,
         "refused awards write nothing"
     );
@@ -686,7 +713,7 @@ async fn simulate_uses_real_analytics_unless_mocked_runs_extend_fully_and_persis
         }
         body
     };
-    let before = app.item_count().await;
+    let before = state_count(&app).await;
     let real = app
         .call(
             "POST",
@@ -806,7 +833,7 @@ async fn simulate_uses_real_analytics_unless_mocked_runs_extend_fully_and_persis
     .await
     .assert_problem(400, "DSL_NO_AST_TO_SIMULATE");
     assert_eq!(
-        app.item_count().await,
+        state_count(&app).await,
         before + 6,
         "simulations persist nothing (the 6 items are the two strategies' marker, family, v1)"
     );
@@ -851,6 +878,97 @@ async fn usage_lists_the_games_and_tasks_of_the_family() {
     );
     let theirs = app.other_tenant_key().await;
     app.call_as(Some(&theirs), "GET", &path(&v1["id"], "/usage"), None)
+        .await
+        .assert_problem(404, "custom_strategy_not_found");
+}
+
+#[tokio::test]
+async fn runs_are_logged_and_metrics_and_compare_aggregate_them() {
+    game_functions::handlers::custom::set_log_sample_rate(1.0);
+    let app = TestApp::new().await;
+    let divide = json!({"type": "program", "rules": [], "default": assign(
+        json!({"type": "arith", "op": "/", "left": lit(json!(10)),
+               "right": {"type": "field", "path": "data.by"}}), "Div")});
+    let v1 = published(&app, "observed", json!({"astJson": divide})).await;
+    let v2 = published(&app, "other", json!({"astJson": program(3, "Three")})).await;
+    let game_id = app.create_game("g-obs", json!({})).await;
+    app.create_task(
+        &game_id,
+        "t1",
+        json!({"strategyId": format!("custom:{}", family(&v1))}),
+    )
+    .await;
+    app.create_task(
+        &game_id,
+        "t2",
+        json!({"strategyId": format!("custom:{}", family(&v2))}),
+    )
+    .await;
+    for (user, by) in [
+        ("user-1", json!(2)),
+        ("user-2", json!(4)),
+        ("user-3", json!(0)),
+    ] {
+        award(&app, &game_id, "t1", user, json!({"by": by})).await;
+    }
+    award(&app, &game_id, "t2", "user-1", json!({})).await;
+
+    let m = app.call("GET", &path(&v1["id"], "/metrics"), None).await;
+    assert_eq!(m.status, 200, "{}", m.text);
+    assert_eq!(m.body["statusBreakdown"]["total"], 3, "{}", m.text);
+    assert_eq!(m.body["statusBreakdown"]["ok"], 2);
+    assert_eq!(m.body["statusBreakdown"]["error"], 1);
+    assert_eq!(m.body["topErrors"][0]["code"], "DSL_ARITH_DIV_BY_ZERO");
+    assert_eq!(
+        m.body["topCases"][0],
+        json!({"caseName": "Div", "count": 2})
+    );
+    assert_eq!(m.body["pointsSum"], 7.5);
+    assert_eq!(m.body["duration"]["sampleSize"], 3);
+
+    // A window in the future holds nothing.
+    let later = app
+        .call(
+            "GET",
+            &format!("{}?since=2999-01-01T00:00:00Z", path(&v1["id"], "/metrics")),
+            None,
+        )
+        .await;
+    assert_eq!(later.body["statusBreakdown"]["total"], 0, "{}", later.text);
+    app.call(
+        "GET",
+        &format!("{}?since=yesterday", path(&v1["id"], "/metrics")),
+        None,
+    )
+    .await
+    .assert_problem(422, "invalid_datetime");
+
+    let c = app
+        .call(
+            "GET",
+            &format!(
+                "/api/v1/strategies/custom/compare?a={}&b={}",
+                v1["id"].as_str().unwrap(),
+                v2["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    // b: one ok run of 3 points; a: 2 of 3 ok, 7.5 points over 3 runs.
+    let d = &c.body["delta"];
+    assert!(
+        (d["successRate"].as_f64().unwrap() - (1.0 - 2.0 / 3.0)).abs() < 1e-9,
+        "{}",
+        c.text
+    );
+    assert!((d["pointsAvg"].as_f64().unwrap() - (3.0 - 2.5)).abs() < 1e-9);
+    app.call("GET", "/api/v1/strategies/custom/compare?a=x", None)
+        .await
+        .assert_problem(422, "missing_query");
+    // The log is the tenant's: another tenant sees a 404.
+    let other = app.other_tenant_key().await;
+    app.call_as(Some(&other), "GET", &path(&v1["id"], "/metrics"), None)
         .await
         .assert_problem(404, "custom_strategy_not_found");
 }

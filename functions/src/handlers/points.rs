@@ -143,6 +143,7 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         } else {
             None
         };
+        let mut custom_ref: Option<(String, u64)> = None;
         let custom_strategy = if custom::is_custom(&task.strategy_id) {
             let family_key = custom::family_key(&caller.tenant, &task.strategy_id)
                 .ok_or_else(|| custom::unknown_custom(&task.strategy_id))?;
@@ -164,7 +165,12 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
                 &external_task_id,
                 &family.family_id,
             );
-            Some(custom::published_program(&family, &task.strategy_id)?)
+            let program = custom::published_program(&family, &task.strategy_id)?;
+            custom_ref = Some((
+                family.family_id.clone(),
+                family.published_version.unwrap_or_default(),
+            ));
+            Some(program)
         } else {
             None
         };
@@ -209,8 +215,20 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         // A custom strategy's run gets 500 ms of wall clock (docs/strategies.md).
         let started = std::time::Instant::now();
         let deadline = move || started.elapsed() > CUSTOM_DEADLINE;
-        let decision =
-            award::decide_with(&loaded, &request, now_us, &ctx.simulation_key, &deadline)?;
+        let mut report = None;
+        let decided = award::decide_with(
+            &loaded,
+            &request,
+            now_us,
+            &ctx.simulation_key,
+            &deadline,
+            &mut report,
+        );
+        if let (Some(report), Some((family_id, version))) = (&report, &custom_ref) {
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            custom::log_run(ctx, &caller.tenant, family_id, *version, report, ms).await;
+        }
+        let decision = decided?;
         if request.is_simulated {
             // Scored and answered, nothing persisted (GAME persisted anyway: defect §9.3 item 3).
             return http::ok(&decision.response);
