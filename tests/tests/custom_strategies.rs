@@ -972,3 +972,93 @@ async fn runs_are_logged_and_metrics_and_compare_aggregate_them() {
         .await
         .assert_problem(404, "custom_strategy_not_found");
 }
+
+/// Runs the calls concurrently (one task each) and answers the responses in order.
+async fn concurrently(
+    app: &std::sync::Arc<TestApp>,
+    calls: Vec<(&'static str, String, Option<Value>)>,
+) -> Vec<game_tests::TestResponse> {
+    let handles: Vec<_> = calls
+        .into_iter()
+        .map(|(method, path, body)| {
+            let app = app.clone();
+            tokio::spawn(async move { app.call(method, &path, body).await })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn concurrent_forks_get_distinct_versions_and_concurrent_publishes_leave_one_published() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    let v1 = published(&app, "raced", json!({"astJson": program(1, "One")})).await;
+    // Eight concurrent edits of the published version: each fork gets its own version.
+    let forks = concurrently(
+        &app,
+        (0..8)
+            .map(|i| {
+                (
+                    "PUT",
+                    path(&v1["id"], ""),
+                    Some(json!({"astJson": program(10 + i, "Fork")})),
+                )
+            })
+            .collect(),
+    )
+    .await;
+    for r in &forks {
+        assert!(r.status == 200 || r.status == 409, "{}", r.text);
+    }
+    let ids: Vec<Value> = forks
+        .iter()
+        .filter(|r| r.status == 200)
+        .map(|r| r.body["id"].clone())
+        .collect();
+    let mut versions: Vec<u64> = forks
+        .iter()
+        .filter(|r| r.status == 200)
+        .map(|r| r.body["version"].as_u64().unwrap())
+        .collect();
+    assert!(versions.len() >= 2, "some forks commit");
+    let n = versions.len();
+    versions.sort();
+    versions.dedup();
+    assert_eq!(versions.len(), n, "(tenant, name, version) is unique");
+
+    // Publish every fork at once: whatever the interleaving, exactly one version ends up
+    // published and the family runs it.
+    let publishes = concurrently(
+        &app,
+        ids.iter()
+            .map(|id| ("POST", path(id, "/publish"), None))
+            .collect(),
+    )
+    .await;
+    for r in &publishes {
+        assert!(r.status == 200 || r.status == 409, "{}", r.text);
+    }
+    let all = app.call("GET", &path(&v1["id"], "/versions"), None).await;
+    let published_versions: Vec<u64> = all
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["status"] == "PUBLISHED")
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(published_versions.len(), 1, "{}", all.text);
+    let game_id = app
+        .create_game(
+            "g-raced",
+            json!({"strategyId": format!("custom:{}", family(&v1))}),
+        )
+        .await;
+    let strategy = app
+        .call("GET", &format!("/api/v1/games/{game_id}/strategy"), None)
+        .await;
+    assert_eq!(strategy.body["version"], published_versions[0]);
+}
