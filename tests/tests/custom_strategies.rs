@@ -160,6 +160,23 @@ async fn invalid_programs_are_problem_json_with_dsl_code_and_node_id() {
         )
         .await;
     r.assert_problem(400, "parent_not_allowed");
+    // Beyond what one item can hold: 422, not a DynamoDB error.
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom",
+            Some(json!({"name": "huge", "blocklyXml": "x".repeat(400_000)})),
+        )
+        .await;
+    r.assert_problem(422, "custom_strategy_too_large");
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom",
+            Some(json!({"name": "bad\u{1}name"})),
+        )
+        .await;
+    r.assert_problem(422, "invalid_field");
     assert_eq!(state_count(&app).await, 1, "only the test's API key exists");
 }
 

@@ -568,8 +568,37 @@ fn normalise(kind: &str, parent: Option<&str>, ast: Option<&Value>) -> ApiResult
     }
 }
 
+/// Stored program text and Blockly XML together stay well under DynamoDB's 400 KB item.
+pub const MAX_STORED_BYTES: usize = 300_000;
+
+fn check_size(def: &Definition) -> ApiResult<()> {
+    let bytes = def.ast_text.as_ref().map_or(0, String::len)
+        + def.blockly_xml.as_ref().map_or(0, String::len)
+        + def.description.as_ref().map_or(0, String::len);
+    if bytes > MAX_STORED_BYTES {
+        return Err(ApiError::unprocessable(
+            "custom_strategy_too_large",
+            format!(
+                "The program, Blockly XML and description take {bytes} bytes; at most {MAX_STORED_BYTES} can be stored."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_name(name: &str) -> ApiResult<()> {
+    check_text("name", Some(name), 1, MAX_NAME)?;
+    if name.chars().any(char::is_control) || name.trim().is_empty() {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "name must be visible text without control characters.",
+        ));
+    }
+    Ok(())
+}
+
 fn new_definition(caller: &Caller, body: CreateBody, name: String) -> ApiResult<Definition> {
-    check_text("name", Some(&name), 1, MAX_NAME)?;
+    check_name(&name)?;
     check_text(
         "description",
         body.description.as_deref(),
@@ -584,7 +613,7 @@ fn new_definition(caller: &Caller, body: CreateBody, name: String) -> ApiResult<
         body.ast_json.as_ref(),
     )?;
     let now = model::now_rfc3339();
-    Ok(Definition {
+    let def = Definition {
         tenant: caller.tenant.clone(),
         family_id: uuid::Uuid::now_v7().to_string(),
         name,
@@ -601,7 +630,9 @@ fn new_definition(caller: &Caller, body: CreateBody, name: String) -> ApiResult<
         published_at: None,
         experiment_tag: body.experiment_tag,
         rev: 1,
-    })
+    };
+    check_size(&def)?;
+    Ok(def)
 }
 
 fn name_taken(name: &str) -> ApiError {
@@ -677,7 +708,7 @@ pub async fn import(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     let now = model::now_rfc3339();
     let today = now.get(..10).unwrap_or(&now);
     def.name = format!("{} (importada {today})", def.name);
-    check_text("name", Some(&def.name), 1, MAX_NAME)?;
+    check_name(&def.name)?;
     if !commit_new(ctx, &def).await? {
         return Err(name_taken(&def.name));
     }
@@ -814,6 +845,7 @@ fn apply_update(current: &Definition, body: &UpdateBody) -> ApiResult<Definition
     };
     def.ast_text = normalise(&def.kind, def.parent_strategy_id.as_deref(), ast.as_ref())?;
     def.updated_at = model::now_rfc3339();
+    check_size(&def)?;
     Ok(def)
 }
 
@@ -1449,8 +1481,18 @@ pub struct RunReport {
     pub trace_len: usize,
 }
 
+/// Bytes of trace JSON a logged run keeps (values may be long strings).
+const LOG_TRACE_BYTES: usize = 64_000;
+
 fn truncated_trace<T: Serialize>(trace: &[T]) -> Value {
-    serde_json::to_value(&trace[..trace.len().min(LOG_TRACE_LIMIT)]).unwrap_or(Value::Null)
+    let mut n = trace.len().min(LOG_TRACE_LIMIT);
+    loop {
+        let value = serde_json::to_value(&trace[..n]).unwrap_or(Value::Null);
+        if n == 0 || value.to_string().len() <= LOG_TRACE_BYTES {
+            return value;
+        }
+        n /= 2;
+    }
 }
 
 impl RunReport {
@@ -1534,11 +1576,12 @@ pub fn log_item(
         store::n(at_us / 1_000_000 + LOG_TTL_DAYS * 86_400),
     );
     put("trace", store::s(report.trace.to_string()));
-    if report.trace_len > LOG_TRACE_LIMIT {
+    let kept = report.trace.as_array().map_or(0, Vec::len);
+    if report.trace_len > kept {
         put(
             "note",
             store::s(format!(
-                "trace truncated: {} -> {LOG_TRACE_LIMIT} entries",
+                "trace truncated: {} -> {kept} entries",
                 report.trace_len
             )),
         );
