@@ -1079,3 +1079,86 @@ async fn concurrent_forks_get_distinct_versions_and_concurrent_publishes_leave_o
         .await;
     assert_eq!(strategy.body["version"], published_versions[0]);
 }
+
+/// Tenancy over every custom-strategy route with an `{id}` (the generic tenancy test treats
+/// `/strategies/{id}` as the public catalogue): tenant A's admin key with tenant B's id is
+/// 404, and nothing of B's changes. Routes added later are covered automatically.
+#[tokio::test]
+async fn every_custom_id_route_is_tenant_scoped() {
+    let app = TestApp::new().await;
+    let b_key = app.other_tenant_key().await;
+    let as_b = |method: &'static str, path: String, body: Value| {
+        let key = b_key.clone();
+        let app = &app;
+        async move {
+            app.call_as(
+                Some(&key),
+                method,
+                &path,
+                Some(body.to_string().into_bytes()),
+            )
+            .await
+        }
+    };
+    let created = as_b(
+        "POST",
+        "/api/v1/strategies/custom".into(),
+        json!({"name": "b-strategy", "astJson": program(1, "B")}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let b_id = created.body["id"].as_str().unwrap().to_owned();
+    let published = as_b(
+        "POST",
+        format!("/api/v1/strategies/custom/{b_id}/publish"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(published.status, 200, "{}", published.text);
+    let b_versions = || {
+        as_b(
+            "GET",
+            format!("/api/v1/strategies/custom/{b_id}/versions"),
+            json!({}),
+        )
+    };
+    let before = b_versions().await.body;
+    let mut covered = Vec::new();
+    for route in game_functions::routes::ROUTES {
+        if !route.path.starts_with("/api/v1/strategies/custom/{id}") {
+            continue;
+        }
+        let path = route.path.replace("{id}", &b_id).replace("{version}", "1");
+        let body = match route.method.as_str() {
+            "PUT" => Some(json!({"description": "A was here"})),
+            "POST" => {
+                Some(json!({"externalGameId": "g", "externalTaskId": "t", "externalUserId": "u"}))
+            }
+            _ => None,
+        };
+        let body = if path.ends_with("/publish")
+            || path.ends_with("/archive")
+            || path.contains("/rollback/")
+        {
+            None
+        } else {
+            body
+        };
+        let r = app.call(route.method.as_str(), &path, body).await;
+        assert_eq!(r.status, 404, "{} {path}: {}", route.method, r.text);
+        r.assert_problem(404, "custom_strategy_not_found");
+        covered.push(route.name);
+    }
+    assert!(covered.len() >= 9, "{covered:?}");
+    let compare = app
+        .call(
+            "GET",
+            &format!("/api/v1/strategies/custom/compare?a={b_id}&b={b_id}"),
+            None,
+        )
+        .await;
+    compare.assert_problem(404, "custom_strategy_not_found");
+    assert_eq!(b_versions().await.body, before, "nothing of B changed");
+    let listed = app.call("GET", "/api/v1/strategies/custom", None).await;
+    assert_eq!(listed.body["items"], json!([]));
+}
