@@ -506,6 +506,22 @@ async fn games_and_tasks_take_custom_strategies_and_follow_the_published_version
         .call("GET", &format!("/api/v1/games/{game_id}/tasks/t1"), None)
         .await;
     assert_eq!(got.body["strategy"]["familyId"], fam.as_str());
+    let bulk = app
+        .call(
+            "POST",
+            &format!("/api/v1/games/{game_id}/tasks/bulk"),
+            Some(
+                json!({"tasks": [{"externalTaskId": "t-bulk", "strategyId": by_id},
+                                  {"externalTaskId": "t-bad", "strategyId": "custom:nope"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(bulk.status, 200, "{}", bulk.text);
+    assert_eq!(
+        bulk.body["succesfully_created"][0]["strategy"]["version"],
+        2
+    );
+    assert_eq!(bulk.body["failed_to_create"][0]["code"], "unknown_strategy");
 
     // Another tenant cannot assign this family; unknown custom ids are 422.
     let other = app.other_tenant_key().await;

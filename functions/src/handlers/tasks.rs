@@ -216,7 +216,10 @@ pub async fn bulk(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
             validate_task(&game, &task)?;
             custom::check_assignable(ctx, &caller.tenant, &task.strategy_id).await?;
             commit_new_task(ctx, &game, &task).await?;
-            with_message(&task_view(&game, &task), created_message(&game, &task))
+            with_message(
+                &with_custom_strategy(ctx, &game, &task).await?,
+                created_message(&game, &task),
+            )
         }
         .await;
         match outcome {
@@ -420,7 +423,7 @@ pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
     validate_task(&game, &task)?;
     commit_new_task(ctx, &game, &task).await?;
     http::created(&with_message(
-        &task_view(&game, &task),
+        &with_custom_strategy(ctx, &game, &task).await?,
         created_message(&game, &task),
     )?)
 }
