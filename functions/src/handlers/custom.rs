@@ -1665,6 +1665,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 const DURATION_BUCKETS: [f64; 12] = [
     5.0, 10.0, 25.0, 50.0, 100.0, 150.0, 200.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0,
 ];
+/// Logged rows a metrics read aggregates at most (the newest of the window; GAME's maximum
+/// sample).
+pub const METRICS_MAX_ROWS: usize = 5000;
 /// Durations that percentiles are computed over (the newest).
 const PERCENTILE_SAMPLE: usize = 1000;
 const TOP_LIMIT: usize = 10;
@@ -1818,23 +1821,49 @@ async fn metrics_of(
     until: Option<&(i64, String)>,
 ) -> ApiResult<Value> {
     let def = load_definition(ctx, caller, id).await?;
-    let items = ctx
-        .store
-        .query_all(
-            &log_keys::log_pk(&caller.tenant, &def.family_id, def.version),
-            None,
-        )
-        .await?;
     let from = since.map_or(0, |s| s.0);
     let to = until.map_or(i64::MAX, |u| u.0);
-    let runs: Vec<LoggedRun> = items
-        .iter()
-        .filter(|item| {
-            let at = store::attrs::i64(item, "createdUs").unwrap_or(0);
-            at >= from && at <= to
-        })
-        .map(LoggedRun::from_item)
-        .collect();
+    // Newest first, at most METRICS_MAX_ROWS rows of the window: the cost of a metrics read
+    // is bounded whatever the traffic (the answer says when rows were left out).
+    let mut items = Vec::new();
+    let mut token: Option<String> = None;
+    let mut truncated = false;
+    loop {
+        let page = ctx
+            .store
+            .query(QuerySpec {
+                index: None,
+                partition: (
+                    PK,
+                    log_keys::log_pk(&caller.tenant, &def.family_id, def.version),
+                ),
+                sort_prefix: None,
+                limit: 1000,
+                forward: false,
+                next_token: token.as_deref(),
+                filter: Some(Filter {
+                    expression: "#at BETWEEN :from AND :to".into(),
+                    names: vec![("#at".into(), "createdUs".into())],
+                    values: vec![
+                        (":from".into(), store::n(from)),
+                        (":to".into(), store::n(to)),
+                    ],
+                }),
+            })
+            .await?;
+        items.extend(page.items);
+        if items.len() >= METRICS_MAX_ROWS {
+            truncated = page.next_token.is_some() || items.len() > METRICS_MAX_ROWS;
+            items.truncate(METRICS_MAX_ROWS);
+            break;
+        }
+        match page.next_token {
+            Some(next) => token = Some(next),
+            None => break,
+        }
+    }
+    // Oldest first, as `aggregate` expects.
+    let runs: Vec<LoggedRun> = items.iter().rev().map(LoggedRun::from_item).collect();
     let mut out = aggregate(&runs);
     out["strategyId"] = json!(def.id());
     out["name"] = json!(def.name);
@@ -1843,6 +1872,7 @@ async fn metrics_of(
     out["windowFrom"] = json!(since.map(|s| s.1.clone()));
     out["windowUntil"] = json!(until.map(|u| u.1.clone()));
     out["sampleRate"] = json!(log_sample_rate());
+    out["rowsTruncated"] = json!(truncated);
     Ok(out)
 }
 
