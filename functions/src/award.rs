@@ -849,6 +849,72 @@ mod tests {
         }
     }
 
+    fn with_custom(ast: Value) -> Loaded {
+        let mut loaded = loaded("custom:00000000-0000-7000-8000-000000000000", vec![]);
+        loaded.custom = Some(std::sync::Arc::new(
+            game_scoring::dsl::CustomStrategy::new(&ast, game_scoring::dsl::DslKind::Full).unwrap(),
+        ));
+        loaded
+    }
+
+    #[test]
+    fn custom_runs_report_and_past_deadline_is_dsl_timeout() {
+        // 40 rules that never match: 160 nodes, so the deadline is consulted.
+        let rule = json!({"type": "rule", "when": {"type": "compare", "op": "==",
+            "left": {"type": "literal", "value": 1}, "right": {"type": "literal", "value": 2}},
+            "then": [{"type": "assign_points", "value": {"type": "literal", "value": 1},
+                      "case_name": "Never"}]});
+        let ast = json!({"type": "program", "rules": vec![rule; 40],
+            "default": {"type": "assign_points", "value": {"type": "literal", "value": 4},
+                        "case_name": "Fallback"}});
+        let loaded = with_custom(ast);
+        let mut report = None;
+        let decision = decide_with(
+            &loaded,
+            &request(json!({})),
+            1,
+            b"k",
+            &|| false,
+            &mut report,
+        )
+        .unwrap();
+        assert_eq!(decision.points, Decimal::from(4));
+        assert_eq!(decision.case_name, "Fallback");
+        let report = report.unwrap();
+        assert_eq!(report.status, "ok");
+        assert!(report.nodes > 64);
+
+        let mut report = None;
+        let error =
+            decide_with(&loaded, &request(json!({})), 1, b"k", &|| true, &mut report).unwrap_err();
+        assert_eq!(error.code, "DSL_TIMEOUT");
+        assert_eq!(error.status.as_u16(), 422);
+        assert_eq!(report.unwrap().status, "timeout");
+    }
+
+    #[test]
+    fn custom_no_match_is_422_and_reported() {
+        let loaded = with_custom(json!({"type": "program", "rules": []}));
+        let mut report = None;
+        let error = decide_with(
+            &loaded,
+            &request(json!({})),
+            1,
+            b"k",
+            &|| false,
+            &mut report,
+        )
+        .unwrap_err();
+        assert_eq!(error.code, "custom_strategy_no_match");
+        assert_eq!(error.status.as_u16(), 422);
+        let report = report.unwrap();
+        assert_eq!(report.status, "error");
+        assert_eq!(
+            report.error_code.as_deref(),
+            Some("custom_strategy_no_match")
+        );
+    }
+
     fn request(data: Value) -> AwardRequest {
         AwardRequest {
             external_user_id: "ana".into(),
