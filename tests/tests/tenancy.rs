@@ -145,7 +145,9 @@ async fn tenant_a_gets_404_for_every_id_of_tenant_b_and_nothing_of_b_changes() {
             path = path.replace(segment, &value);
         }
         if foreign {
-            // Strategy ids ({id}) name the global catalogue, not tenant data.
+            // Catalogue ids (/strategies/{id}) name global data. Custom-strategy ids are tenant
+            // data: custom_strategies::every_custom_id_route_is_tenant_scoped covers each of
+            // those routes with another tenant's id.
             assert!(
                 route.path.starts_with("/api/v1/strategies"),
                 "{}: path parameter this test does not know; add it to the fixture",
