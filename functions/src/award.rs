@@ -400,16 +400,10 @@ pub fn decide_with(
                     Grid::from_cells(loaded.grid_cells.iter().copied(), cell.unwrap_or((0, 0)));
             }
             Need::Greencrowd => {
-                let state = loaded.greencrowd.as_ref().ok_or_else(|| {
-                    if custom.is_some() {
-                        ApiError::unprocessable(
-                            "custom_strategy_unsupported_parent",
-                            "Custom strategies extending greencrowdStrategy cannot award points yet.",
-                        )
-                    } else {
-                        ApiError::internal("greencrowd state was not loaded")
-                    }
-                })?;
+                let state = loaded
+                    .greencrowd
+                    .as_ref()
+                    .ok_or_else(|| ApiError::internal("greencrowd state was not loaded"))?;
                 analytics.greencrowd = Some(state.snapshot());
             }
         }

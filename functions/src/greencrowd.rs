@@ -38,6 +38,61 @@ pub fn used_hash_key(
     )
 }
 
+/// The game's greencrowd tasks in the game's task order; `current` (the task being scored, which
+/// may run greencrowd as the parent of a custom program) is always among them.
+pub fn task_list(tasks: Vec<crate::model::Task>, current: &str) -> Vec<String> {
+    tasks
+        .into_iter()
+        .filter(|t| t.strategy_id == STRATEGY_ID || t.external_task_id == current)
+        .map(|t| t.external_task_id)
+        .collect()
+}
+
+/// The greencrowd state of (game, user) for a decision on `current`, read on its own (the
+/// simulation routes; the award path reads the same items in its single batch).
+pub async fn load(
+    ctx: &crate::AppContext,
+    game: &crate::model::Game,
+    external_user_id: &str,
+    current: &str,
+    presented_hash: Option<&str>,
+) -> ApiResult<Loaded> {
+    let tasks = crate::handlers::games::load_tasks(ctx, game).await?;
+    let mut wanted = vec![
+        game_key(&game.tenant, &game.game_id),
+        user_key(&game.tenant, external_user_id, &game.game_id),
+        (
+            keys::user_pk(&game.tenant, external_user_id),
+            keys::user_game_sk(&game.game_id),
+        ),
+    ];
+    wanted.extend(
+        presented_hash.map(|hash| used_hash_key(&game.tenant, &game.game_id, current, hash)),
+    );
+    let mut found = ctx.store.get_many(&wanted).await?.into_iter();
+    Ok(Loaded {
+        game: found
+            .next()
+            .flatten()
+            .as_ref()
+            .map(GameState::from_item)
+            .unwrap_or_default(),
+        user: found
+            .next()
+            .flatten()
+            .as_ref()
+            .map(UserState::from_item)
+            .unwrap_or_default(),
+        last_award: found
+            .next()
+            .flatten()
+            .as_ref()
+            .and_then(crate::award::last_award_from_item),
+        simulation_used: found.next().flatten().is_some(),
+        tasks: task_list(tasks, current),
+    })
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GameState {
     pub group_counts: [u64; 3],

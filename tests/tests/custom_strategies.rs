@@ -1178,3 +1178,56 @@ async fn every_custom_id_route_is_tenant_scoped() {
     let listed = app.call("GET", "/api/v1/strategies/custom", None).await;
     assert_eq!(listed.body["items"], json!([]));
 }
+
+#[tokio::test]
+async fn extending_greencrowd_awards_and_simulates() {
+    let app = TestApp::new().await;
+    // Post rule: the parent's (greencrowd's) points plus 1, with its own case name.
+    let plus_one = json!({"type": "program", "rules": [], "post_rules": [{"type": "rule",
+        "when": lit(json!(true)),
+        "then": [{"type": "set_points", "value": {"type": "arith", "op": "+",
+            "left": {"type": "field", "path": "parent.points"}, "right": lit(json!(1))}},
+                 {"type": "set_case_name", "value": lit(json!("CrowdPlusOne"))}]}]});
+    let v = published(
+        &app,
+        "crowd-plus",
+        json!({"type": "DSL_EXTEND", "parentStrategyId": "greencrowdStrategy", "astJson": plus_one}),
+    )
+    .await;
+    let game_id = app.create_game("g-crowd-extend", json!({})).await;
+    app.create_task(
+        &game_id,
+        "task_park_1",
+        json!({"strategyId": "greencrowdStrategy"}),
+    )
+    .await;
+    app.create_task(
+        &game_id,
+        "task_lake_1",
+        json!({"strategyId": format!("custom:{}", family(&v))}),
+    )
+    .await;
+
+    // Scored on a greencrowd simulation that includes the custom task itself.
+    let awarded = award(&app, &game_id, "task_lake_1", "walker", json!({})).await;
+    assert_eq!(awarded.status, 200, "{}", awarded.text);
+    assert_eq!(awarded.body["caseName"], "CrowdPlusOne");
+    let points = awarded.body["points"].as_f64().unwrap();
+    // A dry run simulates greencrowd for the custom task on the spot, as the award did.
+    let dry_run = app
+        .call(
+            "POST",
+            &path(&v["id"], "/simulate"),
+            Some(json!({"externalGameId": "g-crowd-extend", "externalTaskId": "task_lake_1", "externalUserId": "walker"})),
+        )
+        .await;
+    assert_eq!(dry_run.status, 200, "{}", dry_run.text);
+    assert_eq!(dry_run.body["caseName"], "CrowdPlusOne");
+    assert!(points >= 1.0, "the parent's points plus one: {points}");
+    // The award recorded greencrowd's aggregates for the custom task.
+    let (pk, sk) = game_functions::greencrowd::game_key(&app.tenant, &game_id);
+    let state = game_functions::greencrowd::GameState::from_item(
+        &app.ctx.store.get(pk, sk).await.unwrap().unwrap(),
+    );
+    assert_eq!(state.slots["task_lake_1"].iter().sum::<u64>(), 1);
+}

@@ -1125,6 +1125,8 @@ struct SimState {
     user_game: game_scoring::UserGame,
     game_minutes: game_scoring::MinutesAgg,
     grid_cells: Vec<(usize, usize, f64)>,
+    /// greencrowd's state, when the program extends greencrowd and the game exists.
+    greencrowd: Option<crate::greencrowd::Loaded>,
 }
 
 async fn load_sim_state(
@@ -1141,6 +1143,7 @@ async fn load_sim_state(
         user_game: Default::default(),
         game_minutes: Default::default(),
         grid_cells: Vec::new(),
+        greencrowd: None,
     };
     let marker = ctx
         .store
@@ -1243,10 +1246,13 @@ fn simulate_run(
                     Grid::from_cells(state.grid_cells.iter().copied(), cell.unwrap_or((0, 0)));
             }
             Need::Greencrowd => {
-                return Err(ApiError::unprocessable(
-                    "custom_strategy_unsupported_parent",
-                    "Custom strategies extending greencrowdStrategy cannot be simulated yet.",
-                ));
+                let greencrowd = state.greencrowd.as_ref().ok_or_else(|| {
+                    ApiError::unprocessable(
+                        "unknown_game",
+                        "A program extending greencrowdStrategy simulates the game's greencrowd tasks: externalGameId must name a game of this tenant.",
+                    )
+                })?;
+                analytics.greencrowd = Some(greencrowd.snapshot());
             }
         }
     }
@@ -1308,7 +1314,25 @@ async fn simulate_with(
     ] {
         check_text(field, Some(value), 1, 200)?;
     }
-    let state = load_sim_state(ctx, &caller.tenant, body).await?;
+    let mut state = load_sim_state(ctx, &caller.tenant, body).await?;
+    if strategy.needs().contains(&game_scoring::Need::Greencrowd)
+        && let Some(game) = &state.game
+    {
+        let presented = body
+            .data
+            .as_ref()
+            .and_then(game_scoring::greencrowd::presented_hash);
+        state.greencrowd = Some(
+            crate::greencrowd::load(
+                ctx,
+                game,
+                &body.external_user_id,
+                &body.external_task_id,
+                presented,
+            )
+            .await?,
+        );
+    }
     let now_us = crate::handlers::points::now_micros();
     let started = std::time::Instant::now();
     let deadline = move || started.elapsed() > SIMULATION_DEADLINE;

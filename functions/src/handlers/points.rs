@@ -119,30 +119,6 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
             .as_ref()
             .and_then(|item| store::attrs::i64(item, "lastUs"))
             .unwrap_or(0);
-        let greencrowd = if task.strategy_id == greencrowd::STRATEGY_ID {
-            // greencrowd simulates every greencrowd task of the game: the one strategy whose
-            // decision needs the game's task list (a second read).
-            let tasks = load_tasks(ctx, &game).await?;
-            Some(greencrowd::Loaded {
-                game: take(&keys.greencrowd_game)
-                    .as_ref()
-                    .map(greencrowd::GameState::from_item)
-                    .unwrap_or_default(),
-                user: take(&keys.greencrowd_user)
-                    .as_ref()
-                    .map(greencrowd::UserState::from_item)
-                    .unwrap_or_default(),
-                tasks: tasks
-                    .into_iter()
-                    .filter(|t| t.strategy_id == greencrowd::STRATEGY_ID)
-                    .map(|t| t.external_task_id)
-                    .collect(),
-                last_award: user_game.as_ref().and_then(award::last_award_from_item),
-                simulation_used: keys.used_hash.as_ref().and_then(&mut take).is_some(),
-            })
-        } else {
-            None
-        };
         let mut custom_ref: Option<(String, u64)> = None;
         let custom_strategy = if custom::is_custom(&task.strategy_id) {
             let family_key = custom::family_key(&caller.tenant, &task.strategy_id)
@@ -171,6 +147,30 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
                 family.published_version.unwrap_or_default(),
             ));
             Some(program)
+        } else {
+            None
+        };
+        // greencrowd (built in, or the parent of a custom DSL_EXTEND program) simulates every
+        // greencrowd task of the game: the one decision that needs the game's task list.
+        let needs_greencrowd = task.strategy_id == greencrowd::STRATEGY_ID
+            || custom_strategy
+                .as_ref()
+                .is_some_and(|c| c.needs().contains(&game_scoring::Need::Greencrowd));
+        let greencrowd = if needs_greencrowd {
+            let tasks = load_tasks(ctx, &game).await?;
+            Some(greencrowd::Loaded {
+                game: take(&keys.greencrowd_game)
+                    .as_ref()
+                    .map(greencrowd::GameState::from_item)
+                    .unwrap_or_default(),
+                user: take(&keys.greencrowd_user)
+                    .as_ref()
+                    .map(greencrowd::UserState::from_item)
+                    .unwrap_or_default(),
+                tasks: greencrowd::task_list(tasks, &task.external_task_id),
+                last_award: user_game.as_ref().and_then(award::last_award_from_item),
+                simulation_used: keys.used_hash.as_ref().and_then(&mut take).is_some(),
+            })
         } else {
             None
         };
