@@ -111,7 +111,7 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
         .into_iter()
         .map(|item| store::from_item::<ApiKeyRecord>(item).map(|r| key_view(&r)))
         .collect::<Result<Vec<_>, _>>()?;
-    http::ok(&json!({"items": items, "page_size": page_size, "nextToken": page.next_token}))
+    crate::handlers::list_answer(items, page_size, page.next_token)
 }
 
 /// `DELETE /apikey/{prefix}`: deactivates a key of the caller's tenant. Other warm functions

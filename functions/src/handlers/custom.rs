@@ -765,7 +765,7 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
         .into_iter()
         .map(|item| store::from_item::<Definition>(item).map(|d| view(&d)))
         .collect::<Result<Vec<_>, _>>()?;
-    http::ok(&json!({"items": items, "page_size": page_size, "nextToken": page.next_token}))
+    crate::handlers::list_answer(items, page_size, page.next_token)
 }
 
 pub async fn templates(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
@@ -932,12 +932,18 @@ fn plan_publish(
     (promoted, archived, next_family)
 }
 
+/// Promotes `target` to the family's published version, archiving the one it displaces, in one
+/// transaction; `None` when something changed meanwhile (the caller reloads and retries).
 async fn commit_publish(
     ctx: &AppContext,
     target: &Definition,
-    displaced: Option<&Definition>,
     family: &Family,
 ) -> ApiResult<Option<Definition>> {
+    let displaced = match family.published_version {
+        Some(v) => load_version(ctx, family, v).await?,
+        None => None,
+    };
+    let displaced = displaced.as_ref();
     let table = &ctx.store.table;
     let (promoted, archived, next_family) = plan_publish(target, displaced, family);
     let mut items = vec![
@@ -986,11 +992,7 @@ pub async fn publish(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
                 "This custom strategy has no program (astJson); add one before publishing.",
             ));
         }
-        let displaced = match family.published_version {
-            Some(v) => load_version(ctx, &family, v).await?,
-            None => None,
-        };
-        if let Some(promoted) = commit_publish(ctx, &target, displaced.as_ref(), &family).await? {
+        if let Some(promoted) = commit_publish(ctx, &target, &family).await? {
             return http::ok(&view(&promoted));
         }
     }
@@ -1085,11 +1087,7 @@ pub async fn rollback(ctx: &'static AppContext, req: Request) -> ApiResult<Respo
                 "That version has no program (astJson) to publish.",
             ));
         }
-        let displaced = match family.published_version {
-            Some(v) => load_version(ctx, &family, v).await?,
-            None => None,
-        };
-        if let Some(promoted) = commit_publish(ctx, &target, displaced.as_ref(), &family).await? {
+        if let Some(promoted) = commit_publish(ctx, &target, &family).await? {
             return http::ok(&view(&promoted));
         }
     }

@@ -212,7 +212,7 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
         .into_iter()
         .map(|item| store::from_item::<Game>(item).map(|game| game_view(&game)))
         .collect::<Result<Vec<_>, _>>()?;
-    http::ok(&json!({"items": items, "page_size": page_size, "nextToken": page.next_token}))
+    crate::handlers::list_answer(items, page_size, page.next_token)
 }
 
 pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {

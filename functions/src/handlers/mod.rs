@@ -46,3 +46,14 @@ pub fn paging(req: &Request) -> ApiResult<(i32, Option<String>)> {
     };
     Ok((page_size, query_param(req, "nextToken")))
 }
+
+/// A list answer: one page of views and the cursor of the next page (null at the end).
+pub fn list_answer(
+    items: Vec<serde_json::Value>,
+    page_size: i32,
+    next_token: Option<String>,
+) -> ApiResult<lambda_http::Response<lambda_http::Body>> {
+    crate::http::ok(
+        &serde_json::json!({"items": items, "page_size": page_size, "nextToken": next_token}),
+    )
+}

@@ -274,7 +274,7 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
             view
         })
         .collect();
-    http::ok(&json!({"items": items, "page_size": page_size, "nextToken": page.next_token}))
+    crate::handlers::list_answer(items, page_size, page.next_token)
 }
 
 pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
