@@ -2,15 +2,16 @@
 //! caches. Everything here is built once per cold start; a missing or malformed piece fails
 //! the init (one clear log line) rather than a request.
 
-use crate::auth::ApiKeyCache;
-use crate::jwt::{JwtConfig, JwtVerifier};
-use crate::rate_limit::RateLimits;
+use crate::clock::Clock;
+use crate::env::{env_text, env_u64};
+use crate::identity::auth::ApiKeyCache;
+use crate::identity::jwt::{JwtConfig, JwtVerifier};
+use crate::identity::rate_limit::RateLimits;
 use crate::store::Store;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -23,31 +24,6 @@ pub struct Config {
     pub secret_id: Option<String>,
     pub rate_limits: RateLimits,
     pub jwt: JwtConfig,
-}
-
-pub(crate) fn env_text(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
-
-pub(crate) fn env_u64(name: &str, default: u64) -> Result<u64, String> {
-    match env_text(name) {
-        Some(text) => text
-            .parse()
-            .map_err(|_| format!("{name} is not a whole number: {text}")),
-        None => Ok(default),
-    }
-}
-
-pub(crate) fn env_bool(name: &str, default: bool) -> Result<bool, String> {
-    match env_text(name).map(|t| t.to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(t) if ["true", "1", "yes", "on"].contains(&t.as_str()) => Ok(true),
-        Some(t) if ["false", "0", "no", "off"].contains(&t.as_str()) => Ok(false),
-        Some(t) => Err(format!("{name} must be true or false, got {t}")),
-    }
 }
 
 fn env_seconds(name: &str, default: u64) -> Result<Duration, String> {
@@ -211,32 +187,6 @@ impl Secrets {
     }
 }
 
-/// Wall-clock time with an offset tests can move (rate-limit windows, key-cache expiry, token
-/// times), so a test rolls a 60 s window over without sleeping.
-#[derive(Debug, Default)]
-pub struct Clock {
-    offset_ms: AtomicI64,
-}
-
-impl Clock {
-    pub fn now_ms(&self) -> i64 {
-        let system = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
-        system.saturating_add(self.offset_ms.load(Ordering::Relaxed))
-    }
-
-    pub fn now_secs(&self) -> i64 {
-        self.now_ms().div_euclid(1000)
-    }
-
-    pub fn advance(&self, by: Duration) {
-        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
-    }
-}
-
 pub struct AppContext {
     pub store: Store,
     pub config: Config,
@@ -354,13 +304,5 @@ mod tests {
     fn debug_redacts() {
         let text = format!("{:?}", Secrets::new("pepper-value", "", "sim-value"));
         assert!(!text.contains("pepper-value") && !text.contains("sim-value"));
-    }
-
-    #[test]
-    fn clock_advances() {
-        let clock = Clock::default();
-        let before = clock.now_secs();
-        clock.advance(Duration::from_secs(3600));
-        assert!(clock.now_secs() >= before + 3600);
     }
 }

@@ -1,20 +1,23 @@
 //! GAME's Lambda functions: the library every route's binary shares.
-//! A handler parses, authenticates, loads, decides (pure), commits and answers.
+//!
+//! Floors, each importing only from the floors below it (docs/architecture.md):
+//! `bin/` → [`lambda`] → [`routes`] → [`api`] (parse, authorize, load, decide, commit, answer)
+//! → [`domain`] (pure decisions) and [`identity`] (keys, tokens, rate limits) → [`store`] (the
+//! only door to DynamoDB) → leaves ([`error`], [`http`], [`decimal`], [`ids`], [`clock`], [`env`]).
 
-pub mod auth;
-pub mod award;
+pub mod api;
+pub mod clock;
 pub mod context;
 pub mod decimal;
+pub mod domain;
+pub mod env;
 pub mod error;
-pub mod greencrowd;
-pub mod handlers;
 pub mod http;
 pub mod idempotency;
-pub mod jwt;
+pub mod identity;
+pub mod ids;
 pub mod lambda;
 pub mod logging;
-pub mod model;
-pub mod rate_limit;
 pub mod routes;
 pub mod store;
 

@@ -2,11 +2,11 @@
 //! and template.yaml are checked against it by tests.
 
 use crate::AppContext;
-use crate::error::ApiResult;
-use crate::handlers::{
-    actions, apikeys, custom, games, health, points, readmodels, simulated, strategies, tasks,
+use crate::api::{
+    actions, apikeys, award, custom, games, health, readmodels, simulated, strategies, tasks,
     wallet,
 };
+use crate::error::ApiResult;
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use std::future::Future;
@@ -219,7 +219,7 @@ pub static ROUTES: &[Route] = &[
         "points_award",
         POST,
         "/games/{gameId}/tasks/{externalTaskId}/points",
-        points::award,
+        award::award,
         [GetItem, BatchGetItem, Query, PutItem, UpdateItem],
         secret: true
     ),

@@ -3,8 +3,9 @@
 //! in-process path or over real HTTP.
 
 use bytes::Bytes;
-use game_functions::rate_limit::RateLimits;
-use game_functions::{AppContext, Config, Secrets, auth};
+use game_functions::identity::auth;
+use game_functions::identity::rate_limit::RateLimits;
+use game_functions::{AppContext, Config, Secrets};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;

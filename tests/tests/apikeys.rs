@@ -1,7 +1,8 @@
 //! API keys: create/list/revoke (admin only), revocation within the cache TTL, the plaintext
 //! never in logs or table items, and the deployment secret loaded from Secrets Manager (moto).
 
-use game_functions::{AppContext, Config, Secrets, auth};
+use game_functions::identity::auth;
+use game_functions::{AppContext, Config, Secrets};
 use game_tests::{TestApp, json, unique};
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -133,7 +133,7 @@ async fn a_happy_award_costs_exactly_one_read_and_one_transaction() {
     // The award itself; the rate-limit counters' cost is counted in tests/tests/rate_limits.rs.
     let app = TestApp::with_config(
         game_tests::dynamodb_client_with(counter.clone()).await,
-        |c| c.rate_limits = game_functions::rate_limit::RateLimits::disabled(),
+        |c| c.rate_limits = game_functions::identity::rate_limit::RateLimits::disabled(),
     )
     .await;
     let game_id = setup(&app, "default").await;

@@ -7,11 +7,11 @@ use serde_json::json;
 
 #[tokio::test]
 async fn a_warm_custom_award_costs_one_read_and_one_transaction() {
-    game_functions::handlers::custom::set_log_sample_rate(0.0);
+    game_functions::api::custom::set_log_sample_rate(0.0);
     let counter = RequestCounter::default();
     let app = TestApp::with_config(
         game_tests::dynamodb_client_with(counter.clone()).await,
-        |c| c.rate_limits = game_functions::rate_limit::RateLimits::disabled(),
+        |c| c.rate_limits = game_functions::identity::rate_limit::RateLimits::disabled(),
     )
     .await;
     let ast = json!({"type": "program", "rules": [], "default":

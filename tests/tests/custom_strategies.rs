@@ -917,7 +917,7 @@ async fn usage_lists_the_games_and_tasks_of_the_family() {
 
 #[tokio::test]
 async fn runs_are_logged_and_metrics_and_compare_aggregate_them() {
-    game_functions::handlers::custom::set_log_sample_rate(1.0);
+    game_functions::api::custom::set_log_sample_rate(1.0);
     let app = TestApp::new().await;
     let divide = json!({"type": "program", "rules": [], "default": assign(
         json!({"type": "arith", "op": "/", "left": lit(json!(10)),
@@ -1225,8 +1225,8 @@ async fn extending_greencrowd_awards_and_simulates() {
     assert_eq!(dry_run.body["caseName"], "CrowdPlusOne");
     assert!(points >= 1.0, "the parent's points plus one: {points}");
     // The award recorded greencrowd's aggregates for the custom task.
-    let (pk, sk) = game_functions::greencrowd::game_key(&app.tenant, &game_id);
-    let state = game_functions::greencrowd::GameState::from_item(
+    let (pk, sk) = game_functions::domain::greencrowd::game_key(&app.tenant, &game_id);
+    let state = game_functions::domain::greencrowd::GameState::from_item(
         &app.ctx.store.get(pk, sk).await.unwrap().unwrap(),
     );
     assert_eq!(state.slots["task_lake_1"].iter().sum::<u64>(), 1);

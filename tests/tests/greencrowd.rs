@@ -104,8 +104,8 @@ async fn simulate_then_claim_then_reuse() {
     );
 
     // The aggregates the next simulation reads moved with each award.
-    let (pk, sk) = game_functions::greencrowd::game_key(&app.tenant, &game_id);
-    let state = game_functions::greencrowd::GameState::from_item(
+    let (pk, sk) = game_functions::domain::greencrowd::game_key(&app.tenant, &game_id);
+    let state = game_functions::domain::greencrowd::GameState::from_item(
         &app.ctx.store.get(pk, sk).await.unwrap().unwrap(),
     );
     assert_eq!(state.slots["task_park_1"].iter().sum::<u64>(), 2);
@@ -118,8 +118,8 @@ async fn simulate_then_claim_then_reuse() {
         state.dims.iter().all(|d| d.count >= 1),
         "the claims' dimensions were recorded"
     );
-    let (pk, sk) = game_functions::greencrowd::user_key(&app.tenant, "walker", &game_id);
-    let user = game_functions::greencrowd::UserState::from_item(
+    let (pk, sk) = game_functions::domain::greencrowd::user_key(&app.tenant, "walker", &game_id);
+    let user = game_functions::domain::greencrowd::UserState::from_item(
         &app.ctx.store.get(pk, sk).await.unwrap().unwrap(),
     );
     assert_eq!(user.series.count, 2);

@@ -1,7 +1,7 @@
 //! Rate limits through the award and action routes: GAME's numbers, headers, window roll-over
 //! (on the app's injectable clock, no sleeping), refunds, source IPs, concurrency.
 
-use game_functions::rate_limit::{self, RateLimits};
+use game_functions::identity::rate_limit::{self, RateLimits};
 use game_functions::store;
 use game_tests::{RequestCounter, TestApp, TestResponse, json, unique};
 use std::net::{IpAddr, Ipv4Addr};

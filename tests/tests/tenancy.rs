@@ -57,7 +57,9 @@ async fn tenant_b(app: &TestApp) -> TenantB {
     )
     .await;
     assert_eq!(award.status, 200, "{}", award.text);
-    let prefix = game_functions::auth::key_prefix(&key).unwrap().to_owned();
+    let prefix = game_functions::identity::auth::key_prefix(&key)
+        .unwrap()
+        .to_owned();
     TenantB {
         key,
         tenant,

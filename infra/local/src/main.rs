@@ -1,7 +1,8 @@
 //! `game-dev`: the whole API on 127.0.0.1 (default port 3000) against DynamoDB Local.
 //! Creates the table from template.yaml, seeds an admin API key and prints a walk-through.
 
-use game_functions::{AppContext, Config, auth, logging};
+use game_functions::identity::auth;
+use game_functions::{AppContext, Config, logging};
 use std::net::SocketAddr;
 
 const LOCAL_TENANT: &str = "local";

@@ -11,7 +11,7 @@
 //! secret name or ARN; default `GAME_SECRET_ARN`), read the way the functions read it. The table
 //! name is the stack's `TableName` output.
 
-use game_functions::auth;
+use game_functions::identity::auth;
 use game_functions::store::Store;
 
 fn usage() -> ! {

@@ -2,10 +2,10 @@
 
 pub mod actions;
 pub mod apikeys;
+pub mod award;
 pub mod custom;
 pub mod games;
 pub mod health;
-pub mod points;
 pub mod readmodels;
 pub mod simulated;
 pub mod strategies;

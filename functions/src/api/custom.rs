@@ -12,11 +12,11 @@
 //! `custom:<familyId>` or `custom:<id>` names the family, whose published version runs.
 
 use crate::AppContext;
-use crate::auth::{Caller, authenticate, require_admin};
+use crate::api::paging;
+use crate::domain::model;
 use crate::error::{ApiError, ApiResult};
-use crate::handlers::paging;
 use crate::http::{self, json_body, path_param, query_param};
-use crate::model;
+use crate::identity::auth::{Caller, authenticate, require_admin};
 use crate::store::{self, Filter, GSI1, GSI1PK, GSI1SK, Item, PK, QuerySpec, SK, StoreError, tx};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use game_scoring::StrategyKind;
@@ -612,7 +612,7 @@ fn new_definition(caller: &Caller, body: CreateBody, name: String) -> ApiResult<
         body.parent_strategy_id.as_deref(),
         body.ast_json.as_ref(),
     )?;
-    let now = model::now_rfc3339();
+    let now = crate::clock::now_rfc3339();
     let def = Definition {
         tenant: caller.tenant.clone(),
         family_id: uuid::Uuid::now_v7().to_string(),
@@ -705,7 +705,7 @@ pub async fn import(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     if commit_new(ctx, &def).await? {
         return http::created(&view(&def));
     }
-    let now = model::now_rfc3339();
+    let now = crate::clock::now_rfc3339();
     let today = now.get(..10).unwrap_or(&now);
     def.name = format!("{} (importada {today})", def.name);
     check_name(&def.name)?;
@@ -765,7 +765,7 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
         .into_iter()
         .map(|item| store::from_item::<Definition>(item).map(|d| view(&d)))
         .collect::<Result<Vec<_>, _>>()?;
-    crate::handlers::list_answer(items, page_size, page.next_token)
+    crate::api::list_answer(items, page_size, page.next_token)
 }
 
 pub async fn templates(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
@@ -844,7 +844,7 @@ fn apply_update(current: &Definition, body: &UpdateBody) -> ApiResult<Definition
             .and_then(|t| serde_json::from_str(t).ok()),
     };
     def.ast_text = normalise(&def.kind, def.parent_strategy_id.as_deref(), ast.as_ref())?;
-    def.updated_at = model::now_rfc3339();
+    def.updated_at = crate::clock::now_rfc3339();
     check_size(&def)?;
     Ok(def)
 }
@@ -913,7 +913,7 @@ fn plan_publish(
     displaced: Option<&Definition>,
     family: &Family,
 ) -> (Definition, Option<Definition>, Family) {
-    let now = model::now_rfc3339();
+    let now = crate::clock::now_rfc3339();
     let mut promoted = target.clone();
     promoted.status = PUBLISHED.to_owned();
     promoted.published_at = Some(now.clone());
@@ -1011,7 +1011,7 @@ pub async fn archive(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
         }
         let mut def = current.clone();
         def.status = ARCHIVED.to_owned();
-        def.updated_at = model::now_rfc3339();
+        def.updated_at = crate::clock::now_rfc3339();
         def.rev += 1;
         let mut items = vec![put_if_rev(table, definition_item(&def)?, current.rev)?];
         if family.published_version == Some(current.version) {
@@ -1118,13 +1118,13 @@ struct SimulateBody {
 struct SimState {
     game: Option<model::Game>,
     task: Option<model::Task>,
-    user_task: crate::award::UserTaskAggregate,
+    user_task: crate::domain::award::UserTaskAggregate,
     task_series: game_scoring::Series,
     user_game: game_scoring::UserGame,
     game_minutes: game_scoring::MinutesAgg,
     grid_cells: Vec<(usize, usize, f64)>,
     /// greencrowd's state, when the program extends greencrowd and the game exists.
-    greencrowd: Option<crate::greencrowd::Loaded>,
+    greencrowd: Option<crate::domain::greencrowd::Loaded>,
 }
 
 async fn load_sim_state(
@@ -1157,7 +1157,7 @@ async fn load_sim_state(
     else {
         return Ok(state);
     };
-    let keys = crate::award::AwardKeys::new(
+    let keys = crate::domain::award::AwardKeys::new(
         tenant,
         &game_id,
         &body.external_task_id,
@@ -1179,19 +1179,19 @@ async fn load_sim_state(
     state.game = next().map(store::from_item).transpose()?;
     state.task = next().map(store::from_item).transpose()?;
     if let Some(item) = next() {
-        state.user_task = crate::award::UserTaskAggregate::from_item(&item);
+        state.user_task = crate::domain::award::UserTaskAggregate::from_item(&item);
     }
     if let Some(item) = next() {
-        state.task_series = crate::award::task_series_from_item(&item);
+        state.task_series = crate::domain::award::task_series_from_item(&item);
     }
     if let Some(item) = next() {
-        state.user_game = crate::award::user_game_from_item(&item);
+        state.user_game = crate::domain::award::user_game_from_item(&item);
     }
     if let Some(item) = next() {
-        state.game_minutes = crate::award::minutes_from_item(&item);
+        state.game_minutes = crate::domain::award::minutes_from_item(&item);
     }
     if let Some(item) = next() {
-        state.grid_cells = crate::award::grid_from_item(&item);
+        state.grid_cells = crate::domain::award::grid_from_item(&item);
     }
     Ok(state)
 }
@@ -1321,7 +1321,7 @@ async fn simulate_with(
             .as_ref()
             .and_then(game_scoring::greencrowd::presented_hash);
         state.greencrowd = Some(
-            crate::greencrowd::load(
+            crate::domain::greencrowd::load(
                 ctx,
                 game,
                 &body.external_user_id,
@@ -1331,7 +1331,7 @@ async fn simulate_with(
             .await?,
         );
     }
-    let now_us = crate::handlers::points::now_micros();
+    let now_us = crate::clock::now_micros();
     let started = std::time::Instant::now();
     let deadline = move || started.elapsed() > SIMULATION_DEADLINE;
     let answer = simulate_run(
@@ -1576,7 +1576,7 @@ pub fn log_item(
     duration_ms: f64,
     at_us: i64,
 ) -> Item {
-    let run_id = model::new_id();
+    let run_id = crate::ids::new_id();
     let mut item = store::key(
         log_keys::log_pk(tenant, family_id, version),
         log_keys::log_sk(at_us, &run_id),
@@ -1633,7 +1633,7 @@ pub async fn log_run(
     if !report.sampled(log_sample_rate(), draw) {
         return;
     }
-    let at_us = crate::handlers::points::now_micros();
+    let at_us = crate::clock::now_micros();
     let item = log_item(tenant, family_id, version, report, duration_ms, at_us);
     let result = ctx
         .store

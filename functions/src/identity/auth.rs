@@ -1,7 +1,7 @@
 //! Who is calling: an API key (`X-API-Key`) or an OIDC bearer token (`Authorization: Bearer`),
 //! resolved to a tenant. Keys look like `gme_live_<8>.<32>`; only an HMAC-SHA256 of the whole
 //! key under a pepper from the deployment secret is stored, under the public prefix, and
-//! compared in constant time. Tokens are verified by [`crate::jwt`].
+//! compared in constant time. Tokens are verified by [`crate::identity::jwt`].
 
 use crate::error::{ApiError, ApiResult};
 use crate::store::{Store, StoreError, from_item, keys, to_item};
@@ -174,7 +174,7 @@ pub async fn create_api_key(
             description: description.to_owned(),
             role: role.to_owned(),
             active: true,
-            created_at: crate::model::now_rfc3339(),
+            created_at: crate::clock::now_rfc3339(),
             created_by: created_by.to_owned(),
             revoked_at: None,
         };
@@ -364,7 +364,7 @@ async fn authenticate_bearer(
         })
         .filter(|token| !token.is_empty())
         .ok_or_else(|| {
-            crate::jwt::JwtError::invalid(
+            crate::identity::jwt::JwtError::invalid(
                 "invalid_authorization",
                 "The Authorization header must be \"Bearer <token>\".",
             )
@@ -374,7 +374,7 @@ async fn authenticate_bearer(
         .jwt
         .verify(token, ctx.clock.now_secs())
         .await
-        .map_err(crate::jwt::JwtError::into_api_error)?;
+        .map_err(crate::identity::jwt::JwtError::into_api_error)?;
     Ok(Caller {
         tenant: verified.tenant,
         key_prefix: None,

@@ -1,5 +1,5 @@
 use crate::error::{ApiError, ApiResult};
-use crate::{AppContext, http, model};
+use crate::{AppContext, http};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
@@ -8,7 +8,7 @@ pub async fn kpi_health_check(
     _ctx: &'static AppContext,
     _req: Request,
 ) -> ApiResult<Response<Body>> {
-    http::ok(&json!({"status": "KPI service is running", "timestamp": model::now_rfc3339()}))
+    http::ok(&json!({"status": "KPI service is running", "timestamp": crate::clock::now_rfc3339()}))
 }
 
 /// Readiness: the table answers a read.
@@ -20,5 +20,7 @@ pub async fn health(ctx: &'static AppContext, _req: Request) -> ApiResult<Respon
             "The data store is not reachable right now.",
         ));
     }
-    http::ok(&json!({"status": "ok", "table": "reachable", "timestamp": model::now_rfc3339()}))
+    http::ok(
+        &json!({"status": "ok", "table": "reachable", "timestamp": crate::clock::now_rfc3339()}),
+    )
 }

@@ -2,14 +2,15 @@
 //! (as GAME's code; its docs said "may").
 
 use crate::AppContext;
-use crate::auth::authenticate;
-use crate::award::{DEFAULT_CONVERSION_RATE, micros_to_rfc3339};
+use crate::api::games::game_not_found;
+use crate::clock::micros_to_rfc3339;
+use crate::clock::now_micros;
+use crate::domain::award::DEFAULT_CONVERSION_RATE;
+use crate::domain::model::{self, Game, Task};
 use crate::error::{ApiError, ApiResult};
-use crate::handlers::games::game_not_found;
-use crate::handlers::points::now_micros;
 use crate::http::{self, json_body, path_param};
-use crate::model::{self, Game, Task};
-use crate::rate_limit;
+use crate::identity::auth::authenticate;
+use crate::identity::rate_limit;
 use crate::store::{self, Item, StoreError, keys};
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 use lambda_http::http::StatusCode;
@@ -93,7 +94,7 @@ async fn commit_action(
             .get(user_key.0.clone(), user_key.1.clone())
             .await?
             .is_some();
-        let id = model::new_id();
+        let id = crate::ids::new_id();
         let created_at = micros_to_rfc3339(now_micros());
         let mut action = store::key(user_key.0.clone(), keys::action_sk(&id));
         for (name, value) in [

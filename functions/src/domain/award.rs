@@ -2,8 +2,8 @@
 //! and every item the commit writes. The handler only loads, calls [`decide`] and commits.
 
 use crate::decimal;
+use crate::domain::model::{self, Game, Task};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, Game, Task};
 use crate::store::{self, Item, attrs, keys};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use game_scoring::{Analytics, Grid, MinutesAgg, Need, Series, UserGame, UserTaskSeries};
@@ -86,7 +86,7 @@ pub struct Loaded {
     pub game_minutes: MinutesAgg,
     pub grid_cells: Vec<(usize, usize, f64)>,
     /// greencrowd's state; loaded only when the task's strategy is greencrowd.
-    pub greencrowd: Option<crate::greencrowd::Loaded>,
+    pub greencrowd: Option<crate::domain::greencrowd::Loaded>,
     /// The published program of the task's custom strategy (`custom:<family>`), if it has one.
     pub custom: Option<std::sync::Arc<game_scoring::dsl::CustomStrategy>>,
 }
@@ -135,10 +135,10 @@ impl AwardKeys {
                 keys::GAME_MINUTES_SK.to_owned(),
             ),
             grid: (keys::grid_pk(tenant, game_id), keys::GRID_SK.to_owned()),
-            greencrowd_game: crate::greencrowd::game_key(tenant, game_id),
-            greencrowd_user: crate::greencrowd::user_key(tenant, external_user_id, game_id),
+            greencrowd_game: crate::domain::greencrowd::game_key(tenant, game_id),
+            greencrowd_user: crate::domain::greencrowd::user_key(tenant, external_user_id, game_id),
             used_hash: presented_hash.map(|hash| {
-                crate::greencrowd::used_hash_key(tenant, game_id, external_task_id, hash)
+                crate::domain::greencrowd::used_hash_key(tenant, game_id, external_task_id, hash)
             }),
             idempotency: idempotency_key.map(|key| {
                 crate::idempotency::record_key(
@@ -235,7 +235,10 @@ pub struct Decision {
     pub minutes: Option<f64>,
     pub cell: Option<(usize, usize)>,
     /// greencrowd's aggregates after this award.
-    pub greencrowd: Option<(crate::greencrowd::GameState, crate::greencrowd::UserState)>,
+    pub greencrowd: Option<(
+        crate::domain::greencrowd::GameState,
+        crate::domain::greencrowd::UserState,
+    )>,
     pub response: Value,
 }
 
@@ -286,9 +289,9 @@ fn run_custom(
     strategy: &game_scoring::dsl::CustomStrategy,
     input: &game_scoring::ScoreInput<'_>,
     deadline: &dyn Fn() -> bool,
-    report: &mut Option<crate::handlers::custom::RunReport>,
+    report: &mut Option<crate::api::custom::RunReport>,
 ) -> ApiResult<Scored> {
-    use crate::handlers::custom::{RunReport, dsl_error};
+    use crate::api::custom::{RunReport, dsl_error};
     let out = match strategy.run(
         &game_scoring::dsl::DslInput {
             score: *input,
@@ -351,7 +354,7 @@ pub fn decide_with(
     now_us: i64,
     simulation_key: &[u8],
     deadline: &dyn Fn() -> bool,
-    report: &mut Option<crate::handlers::custom::RunReport>,
+    report: &mut Option<crate::api::custom::RunReport>,
 ) -> ApiResult<Decision> {
     let task = &loaded.task;
     let custom = loaded.custom.as_deref();
@@ -408,7 +411,7 @@ pub fn decide_with(
             }
         }
     }
-    let award_id = model::new_id();
+    let award_id = crate::ids::new_id();
     let seed_key = request.idempotency_key.as_deref().unwrap_or(&award_id);
     let input = game_scoring::ScoreInput {
         game_id: &loaded.game.external_game_id,
@@ -452,12 +455,15 @@ pub fn decide_with(
         .as_ref()
         .filter(|_| needs.contains(&Need::Greencrowd))
         .map(|state| {
-            crate::greencrowd::next_states(state, Some((&task.external_task_id, now_us, &data)))
+            crate::domain::greencrowd::next_states(
+                state,
+                Some((&task.external_task_id, now_us, &data)),
+            )
         });
     let mut user_task = loaded.user_task.clone();
     user_task.series.record(now_us);
     user_task.points_total += points;
-    let created_at = micros_to_rfc3339(now_us);
+    let created_at = crate::clock::micros_to_rfc3339(now_us);
     let created_user = loaded.user.is_none();
     let mut response = json!({
         "points": decimal::to_json(points),
@@ -485,14 +491,6 @@ pub fn decide_with(
         greencrowd,
         response,
     })
-}
-
-pub fn micros_to_rfc3339(us: i64) -> String {
-    use time::format_description::well_known::Rfc3339;
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
 }
 
 /// Which transaction item means what, to read a cancellation.
@@ -691,7 +689,7 @@ pub fn plan(
         values,
     )?);
     if let (Some(next), Some(state)) = (&decision.greencrowd, &loaded.greencrowd) {
-        items.extend(crate::greencrowd::plan(
+        items.extend(crate::domain::greencrowd::plan(
             table,
             tenant,
             &game.game_id,
@@ -774,7 +772,7 @@ pub fn plan(
     }
 
     // The ledger entry.
-    let ledger_id = model::new_id();
+    let ledger_id = crate::ids::new_id();
     let mut ledger = store::key(keys.user.0.clone(), keys::ledger_sk(&ledger_id));
     for (name, value) in [
         ("entity", store::s("ledger")),
@@ -803,7 +801,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Param;
+    use crate::domain::model::Param;
 
     fn loaded(strategy: &str, params: Vec<Param>) -> Loaded {
         let game = Game {

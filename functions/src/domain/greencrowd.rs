@@ -40,7 +40,7 @@ pub fn used_hash_key(
 
 /// The game's greencrowd tasks in the game's task order; `current` (the task being scored, which
 /// may run greencrowd as the parent of a custom program) is always among them.
-pub fn task_list(tasks: Vec<crate::model::Task>, current: &str) -> Vec<String> {
+pub fn task_list(tasks: Vec<crate::domain::model::Task>, current: &str) -> Vec<String> {
     tasks
         .into_iter()
         .filter(|t| t.strategy_id == STRATEGY_ID || t.external_task_id == current)
@@ -52,12 +52,12 @@ pub fn task_list(tasks: Vec<crate::model::Task>, current: &str) -> Vec<String> {
 /// simulation routes; the award path reads the same items in its single batch).
 pub async fn load(
     ctx: &crate::AppContext,
-    game: &crate::model::Game,
+    game: &crate::domain::model::Game,
     external_user_id: &str,
     current: &str,
     presented_hash: Option<&str>,
 ) -> ApiResult<Loaded> {
-    let tasks = crate::handlers::games::load_tasks(ctx, game).await?;
+    let tasks = crate::api::games::load_tasks(ctx, game).await?;
     let mut wanted = vec![
         game_key(&game.tenant, &game.game_id),
         user_key(&game.tenant, external_user_id, &game.game_id),
@@ -87,7 +87,7 @@ pub async fn load(
             .next()
             .flatten()
             .as_ref()
-            .and_then(crate::award::last_award_from_item),
+            .and_then(crate::domain::award::last_award_from_item),
         simulation_used: found.next().flatten().is_some(),
         tasks: task_list(tasks, current),
     })

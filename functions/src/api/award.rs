@@ -2,16 +2,16 @@
 //! (pure, `award::decide`), commit (one TransactWriteItems), answer.
 
 use crate::AppContext;
-use crate::auth::authenticate;
-use crate::award::{self, AwardKeys, AwardRequest, Loaded, UserRecord, UserTaskAggregate};
+use crate::api::custom;
+use crate::api::games::{game_not_found, load_tasks};
+use crate::domain::award::{self, AwardKeys, AwardRequest, Loaded, UserRecord, UserTaskAggregate};
+use crate::domain::greencrowd;
+use crate::domain::model::{self, Game, Task};
 use crate::error::{ApiError, ApiResult};
-use crate::greencrowd;
-use crate::handlers::custom;
-use crate::handlers::games::{game_not_found, load_tasks};
 use crate::http::{self, json_body, path_param};
 use crate::idempotency::{self, Collision};
-use crate::model::{self, Game, Task};
-use crate::rate_limit;
+use crate::identity::auth::authenticate;
+use crate::identity::rate_limit;
 use crate::store::{self, Item, StoreError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -31,13 +31,6 @@ struct AwardBody {
     data: Option<Value>,
     #[serde(default)]
     is_simulated: bool,
-}
-
-pub fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
@@ -97,7 +90,7 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
             .filter_map(|(key, item)| Some((key, item?)))
             .collect();
         let mut take = |key: &(String, String)| found.remove(key);
-        let now_us = now_micros();
+        let now_us = crate::clock::now_micros();
         if let Some(record) = idempotency::live_record(
             keys.idempotency.as_ref().and_then(&mut take).as_ref(),
             now_us,

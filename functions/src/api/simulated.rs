@@ -3,14 +3,14 @@
 //! persisted but the user's control group (assigned on first use, as GAME).
 
 use crate::AppContext;
-use crate::auth::authenticate;
-use crate::award;
+use crate::api::games::{load_game, load_tasks};
+use crate::clock::now_micros;
+use crate::domain::award;
+use crate::domain::greencrowd::{self, GameState, UserState};
+use crate::domain::model;
 use crate::error::{ApiError, ApiResult};
-use crate::greencrowd::{self, GameState, UserState};
-use crate::handlers::games::{load_game, load_tasks};
-use crate::handlers::points::now_micros;
 use crate::http::{self, path_param};
-use crate::model;
+use crate::identity::auth::authenticate;
 use crate::store::{self, keys};
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};

@@ -1,11 +1,11 @@
 //! Games: create, list, read, patch, delete, duplicate, and the game's effective strategy.
 
 use crate::AppContext;
-use crate::auth::{Caller, authenticate};
+use crate::api::{custom, paging, strategies::strategy_view};
+use crate::domain::model::{self, Game, ParamInput, ParamOwner, Task};
 use crate::error::{ApiError, ApiResult};
-use crate::handlers::{custom, paging, strategies::strategy_view};
 use crate::http::{self, json_body, path_param, query_param, with_message};
-use crate::model::{self, Game, ParamInput, ParamOwner, Task};
+use crate::identity::auth::{Caller, authenticate};
 use crate::store::{
     self, Filter, GSI1, GSI1PK, GSI1SK, Item, PK, QuerySpec, SK, StoreError, keys, tx,
 };
@@ -151,10 +151,10 @@ struct CreateGame {
 pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let body: CreateGame = json_body(&req)?;
     let caller = authenticate(ctx, &req).await?;
-    let now = model::now_rfc3339();
+    let now = crate::clock::now_rfc3339();
     let game = Game {
         tenant: caller.tenant.clone(),
-        game_id: model::new_id(),
+        game_id: crate::ids::new_id(),
         external_game_id: body.external_game_id,
         platform: body.platform,
         strategy_id: body
@@ -212,7 +212,7 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
         .into_iter()
         .map(|item| store::from_item::<Game>(item).map(|game| game_view(&game)))
         .collect::<Result<Vec<_>, _>>()?;
-    crate::handlers::list_answer(items, page_size, page.next_token)
+    crate::api::list_answer(items, page_size, page.next_token)
 }
 
 pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
@@ -248,7 +248,7 @@ fn apply_patch(current: &Game, patch: &PatchGame) -> ApiResult<Game> {
     }
     validate_new_game(&game)?;
     game.version = current.version + 1;
-    game.updated_at = model::now_rfc3339();
+    game.updated_at = crate::clock::now_rfc3339();
     Ok(game)
 }
 
@@ -370,9 +370,9 @@ pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
     let source_id = path_param(&req, "gameId")?;
     let source = load_game(ctx, &caller, &source_id).await?;
     let source_tasks = load_tasks(ctx, &source).await?;
-    let now = model::now_rfc3339();
+    let now = crate::clock::now_rfc3339();
     let game = Game {
-        game_id: model::new_id(),
+        game_id: crate::ids::new_id(),
         external_game_id: body.external_game_id,
         params: model::copy_params(&source.params),
         version: 1,
@@ -384,7 +384,7 @@ pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
         .iter()
         .map(|task| Task {
             game_id: game.game_id.clone(),
-            task_id: model::new_id(),
+            task_id: crate::ids::new_id(),
             status: model::TASK_OPEN.to_owned(),
             params: model::copy_params(&task.params),
             version: 1,
@@ -398,7 +398,7 @@ pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
     let puts = tasks
         .iter()
         .map(|task| {
-            let item = crate::handlers::tasks::task_item(task)?;
+            let item = crate::api::tasks::task_item(task)?;
             PutRequest::builder()
                 .set_item(Some(item))
                 .build()

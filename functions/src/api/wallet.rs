@@ -1,15 +1,15 @@
 //! Wallets: balances with their ledger, and the atomic points → coins conversion.
 
 use crate::AppContext;
-use crate::auth::authenticate;
-use crate::award::UserRecord;
+use crate::api::paging;
+use crate::clock::now_micros;
 use crate::decimal;
+use crate::domain::award::UserRecord;
+use crate::domain::model;
 use crate::error::{ApiError, ApiResult};
-use crate::handlers::paging;
-use crate::handlers::points::now_micros;
 use crate::http::{self, json_body, path_param, query_param};
 use crate::idempotency::{self, Collision};
-use crate::model;
+use crate::identity::auth::authenticate;
 use crate::store::{self, PK, QuerySpec, SK, StoreError, attrs, keys};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use lambda_http::http::StatusCode;
@@ -210,8 +210,8 @@ pub async fn convert(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
         if !enough {
             return Err(insufficient(&user, points));
         }
-        let transaction_id = model::new_id();
-        let created_at = crate::award::micros_to_rfc3339(now_us);
+        let transaction_id = crate::ids::new_id();
+        let created_at = crate::clock::micros_to_rfc3339(now_us);
         let mut response = conversion_view(&user, points, coins, true);
         response["transactionId"] = json!(transaction_id);
         let body = response.to_string();

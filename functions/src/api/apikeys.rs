@@ -2,13 +2,13 @@
 //! Admin only. A key of another tenant answers 404, exactly like a missing one.
 
 use crate::AppContext;
-use crate::auth::{
+use crate::api::paging;
+use crate::domain::model;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{self, json_body, path_param};
+use crate::identity::auth::{
     self, ApiKeyRecord, ROLE_ADMIN, ROLE_CLIENT, api_keys_index_pk, authenticate, require_admin,
 };
-use crate::error::{ApiError, ApiResult};
-use crate::handlers::paging;
-use crate::http::{self, json_body, path_param};
-use crate::model;
 use crate::store::{self, GSI1, GSI1PK, QuerySpec, keys};
 use lambda_http::http::{HeaderValue, header};
 use lambda_http::{Body, Request, Response};
@@ -111,7 +111,7 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
         .into_iter()
         .map(|item| store::from_item::<ApiKeyRecord>(item).map(|r| key_view(&r)))
         .collect::<Result<Vec<_>, _>>()?;
-    crate::handlers::list_answer(items, page_size, page.next_token)
+    crate::api::list_answer(items, page_size, page.next_token)
 }
 
 /// `DELETE /apikey/{prefix}`: deactivates a key of the caller's tenant. Other warm functions
@@ -126,7 +126,7 @@ pub async fn revoke(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     if !well_formed {
         return Err(key_not_found(&prefix));
     }
-    let now = model::now_rfc3339();
+    let now = crate::clock::now_rfc3339();
     let result = ctx
         .store
         .client

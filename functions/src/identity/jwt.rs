@@ -79,12 +79,12 @@ pub fn issuer_realm(issuer: &str) -> Option<String> {
     let mut segments = rest.split('/').filter(|s| !s.is_empty());
     let host = segments.next()?;
     let realm = segments.next_back().unwrap_or(host);
-    crate::auth::valid_tenant(realm).then(|| realm.to_owned())
+    crate::identity::auth::valid_tenant(realm).then(|| realm.to_owned())
 }
 
 impl JwtConfig {
     pub fn from_env() -> Result<Self, String> {
-        use crate::context::{env_text, env_u64};
+        use crate::env::{env_text, env_u64};
         let defaults = Self::default();
         let config = Self {
             issuers: env_text("GAME_JWT_ISSUER")
@@ -591,7 +591,7 @@ impl JwtVerifier {
             issuer_realm(issuer)
         } else {
             non_blank(claim_at(claims, &self.config.tenant_claim))
-                .filter(|t| crate::auth::valid_tenant(t))
+                .filter(|t| crate::identity::auth::valid_tenant(t))
         }
         .ok_or_else(|| {
             JwtError::invalid(

@@ -22,8 +22,8 @@
 //! * A limit of 0 switches that scope off; `GAME_RATE_LIMIT_ENABLED=false` switches all off.
 
 use crate::AppContext;
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::identity::auth::Caller;
 use crate::store::{self, TTL_ATTRIBUTE};
 use lambda_http::http::StatusCode;
 use std::time::Duration;
@@ -62,7 +62,7 @@ impl Default for RateLimits {
 
 impl RateLimits {
     pub fn from_env() -> Result<Self, String> {
-        use crate::context::{env_bool, env_u64};
+        use crate::env::{env_bool, env_u64};
         let d = Self::default();
         let window = env_u64("GAME_RATE_LIMIT_WINDOW_SECONDS", d.window.as_secs())?;
         if window == 0 {

@@ -2,12 +2,12 @@
 //! parameter name per position; GAME mixed `{taskId}` and `{externalTaskId}` there).
 
 use crate::AppContext;
-use crate::auth::{Caller, authenticate};
+use crate::api::games::{WRITE_ATTEMPTS, game_key, game_not_found, load_game};
+use crate::api::{custom, paging, strategies::strategy_view};
+use crate::domain::model::{self, Game, ParamInput, ParamOwner, Task};
 use crate::error::{ApiError, ApiResult};
-use crate::handlers::games::{WRITE_ATTEMPTS, game_key, game_not_found, load_game};
-use crate::handlers::{custom, paging, strategies::strategy_view};
 use crate::http::{self, json_body, path_param, with_message};
-use crate::model::{self, Game, ParamInput, ParamOwner, Task};
+use crate::identity::auth::{Caller, authenticate};
 use crate::store::{self, Item, PK, QuerySpec, SK, StoreError, keys, tx};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -147,11 +147,11 @@ struct CreateTask {
 
 /// A task without a strategyId inherits its game's (GAME's docs; its code used "default").
 fn new_task(game: &Game, body: CreateTask) -> Task {
-    let now = model::now_rfc3339();
+    let now = crate::clock::now_rfc3339();
     Task {
         tenant: game.tenant.clone(),
         game_id: game.game_id.clone(),
-        task_id: model::new_id(),
+        task_id: crate::ids::new_id(),
         external_task_id: body.external_task_id,
         strategy_id: body.strategy_id.unwrap_or_else(|| game.strategy_id.clone()),
         status: model::TASK_OPEN.to_owned(),
@@ -274,7 +274,7 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
             view
         })
         .collect();
-    crate::handlers::list_answer(items, page_size, page.next_token)
+    crate::api::list_answer(items, page_size, page.next_token)
 }
 
 pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
@@ -323,7 +323,7 @@ fn apply_patch(game: &Game, current: &Task, patch: &PatchTask) -> ApiResult<Task
     }
     validate_task(game, &task)?;
     task.version = current.version + 1;
-    task.updated_at = model::now_rfc3339();
+    task.updated_at = crate::clock::now_rfc3339();
     Ok(task)
 }
 
@@ -409,9 +409,9 @@ pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
     let game_id = path_param(&req, "gameId")?;
     let (game, source) =
         load_game_and_task(ctx, &caller, &game_id, &path_param(&req, "externalTaskId")?).await?;
-    let now = model::now_rfc3339();
+    let now = crate::clock::now_rfc3339();
     let task = Task {
-        task_id: model::new_id(),
+        task_id: crate::ids::new_id(),
         external_task_id: body.external_task_id,
         status: model::TASK_OPEN.to_owned(),
         params: model::copy_params(&source.params),

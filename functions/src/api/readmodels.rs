@@ -2,13 +2,13 @@
 //! aggregates and key queries (never scans). Totals are each user's exact sums.
 
 use crate::AppContext;
-use crate::auth::{Caller, authenticate};
+use crate::api::games::{load_game, load_tasks};
+use crate::api::wallet::{load_user, user_not_found};
 use crate::decimal;
+use crate::domain::model::{Game, Task};
 use crate::error::{ApiError, ApiResult};
-use crate::handlers::games::{load_game, load_tasks};
-use crate::handlers::wallet::{load_user, user_not_found};
 use crate::http::{self, json_body, path_param};
-use crate::model::{Game, Task};
+use crate::identity::auth::{Caller, authenticate};
 use crate::store::{self, GSI1, GSI1PK, GSI1SK, Item, attrs, keys};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -192,7 +192,7 @@ pub async fn game_users(ctx: &'static AppContext, req: Request) -> ApiResult<Res
                     json!({
                         "externalUserId": user,
                         "created_at": created.get(user).cloned().flatten(),
-                        "firstAction": attrs::i64(item, "firstUs").map(crate::award::micros_to_rfc3339),
+                        "firstAction": attrs::i64(item, "firstUs").map(crate::clock::micros_to_rfc3339),
                     })
                 })
                 .collect();
@@ -421,7 +421,7 @@ pub async fn users_query(ctx: &'static AppContext, req: Request) -> ApiResult<Re
     let caller = authenticate(ctx, &req).await?;
     let mut summaries = Vec::with_capacity(users.len());
     for user in &users {
-        summaries.push(if crate::model::validate_slug("externalUserId", user).is_ok() {
+        summaries.push(if crate::domain::model::validate_slug("externalUserId", user).is_ok() {
             user_summary(ctx, &caller.tenant, user).await?
         } else {
             json!({"externalUserId": user, "points": 0, "timesAwarded": 0, "games": [], "userExists": false})

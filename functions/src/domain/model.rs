@@ -61,15 +61,6 @@ pub enum ParamOwner {
     Task,
 }
 
-/// Now, RFC 3339 UTC with microseconds (the precision of every stored timestamp).
-pub fn now_rfc3339() -> String {
-    crate::award::micros_to_rfc3339(crate::handlers::points::now_micros())
-}
-
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
 /// GAME's slug rule for external game and user ids: `^[a-z0-9_-]{3,60}$`, case-insensitive.
 pub fn validate_slug(field: &str, value: &str) -> ApiResult<()> {
     let length_ok = (3..=60).contains(&value.len());
@@ -173,7 +164,7 @@ pub fn new_params(input: Vec<ParamInput>) -> Vec<Param> {
     input
         .into_iter()
         .map(|p| Param {
-            id: new_id(),
+            id: crate::ids::new_id(),
             key: p.key,
             value: p.value,
         })
@@ -185,7 +176,7 @@ pub fn copy_params(params: &[Param]) -> Vec<Param> {
     params
         .iter()
         .map(|p| Param {
-            id: new_id(),
+            id: crate::ids::new_id(),
             ..p.clone()
         })
         .collect()
@@ -229,7 +220,7 @@ pub fn replace_params(current: &[Param], desired: Vec<ParamInput>) -> ApiResult<
                 format!("This task has no parameter with id \"{id}\"."),
             )),
             None => Ok(Param {
-                id: new_id(),
+                id: crate::ids::new_id(),
                 key: entry.key,
                 value: entry.value,
             }),
