@@ -2,15 +2,15 @@
 //! (as GAME's code; its docs said "may").
 
 use crate::AppContext;
-use crate::api::games::game_not_found;
 use crate::clock::micros_to_rfc3339;
 use crate::clock::now_micros;
-use crate::domain::award::DEFAULT_CONVERSION_RATE;
 use crate::domain::model::{self, Game, Task};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param};
 use crate::identity::auth::authenticate;
 use crate::identity::rate_limit;
+use crate::store::games::game_not_found;
+use crate::store::users::DEFAULT_CONVERSION_RATE;
 use crate::store::{self, Item, StoreError, keys};
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 use lambda_http::http::StatusCode;
@@ -181,7 +181,7 @@ fn check_action(type_action: &str, data: &Value) -> ApiResult<()> {
 pub async fn task_action(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let body: TaskActionBody = json_body(&req)?;
     check_action(&body.type_action, &body.data)?;
-    model::validate_slug("externalUserId", &body.external_user_id)?;
+    crate::ids::validate_slug("externalUserId", &body.external_user_id)?;
     let caller = authenticate(ctx, &req).await?;
     rate_limit::charge(ctx, &caller, &http::source_ip(&req), &body.external_user_id).await?;
     let game_id = path_param(&req, "gameId")?;
@@ -266,7 +266,7 @@ pub async fn user_action(ctx: &'static AppContext, req: Request) -> ApiResult<Re
     check_action(&body.type_action, &data)?;
     let caller = authenticate(ctx, &req).await?;
     let external_user_id = path_param(&req, "externalUserId")?;
-    model::validate_slug("externalUserId", &external_user_id)?;
+    crate::ids::validate_slug("externalUserId", &external_user_id)?;
     rate_limit::charge(ctx, &caller, &http::source_ip(&req), &external_user_id).await?;
     let record = ActionRecord {
         tenant: &caller.tenant,

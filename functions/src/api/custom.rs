@@ -1113,36 +1113,16 @@ struct SimulateBody {
     parent_strategy_id: Option<String>,
 }
 
-/// The state a simulation reads: the real aggregates of (game, task, user) in the caller's
-/// tenant, or none when the game does not exist (then only `mockState` and defaults).
-struct SimState {
-    game: Option<model::Game>,
-    task: Option<model::Task>,
-    user_task: crate::domain::award::UserTaskAggregate,
-    task_series: game_scoring::Series,
-    user_game: game_scoring::UserGame,
-    game_minutes: game_scoring::MinutesAgg,
-    grid_cells: Vec<(usize, usize, f64)>,
-    /// greencrowd's state, when the program extends greencrowd and the game exists.
-    greencrowd: Option<crate::domain::greencrowd::Loaded>,
-}
-
+/// The state a simulation reads: what an award of (game, task, user) in the caller's tenant
+/// would read (the award's own load), or nothing when the game does not exist (then only
+/// `mockState` and defaults).
 async fn load_sim_state(
     ctx: &AppContext,
     tenant: &str,
     body: &SimulateBody,
-) -> ApiResult<SimState> {
+    strategy: &CustomStrategy,
+) -> ApiResult<crate::store::award::Loaded> {
     use crate::store::keys as k;
-    let mut state = SimState {
-        game: None,
-        task: None,
-        user_task: Default::default(),
-        task_series: Default::default(),
-        user_game: Default::default(),
-        game_minutes: Default::default(),
-        grid_cells: Vec::new(),
-        greencrowd: None,
-    };
     let marker = ctx
         .store
         .get(
@@ -1155,45 +1135,48 @@ async fn load_sim_state(
         .and_then(|m| store::attrs::s(m, "gameId"))
         .map(str::to_owned)
     else {
-        return Ok(state);
+        return Ok(Default::default());
     };
-    let keys = crate::domain::award::AwardKeys::new(
+    let presented = body
+        .data
+        .as_ref()
+        .and_then(game_scoring::greencrowd::presented_hash);
+    let keys = crate::store::award::AwardKeys::new(
         tenant,
         &game_id,
         &body.external_task_id,
         &body.external_user_id,
         None,
-        None,
+        presented,
     );
-    let wanted = [
-        keys.game.clone(),
-        keys.task.clone(),
-        keys.user_task.clone(),
-        keys.task_series.clone(),
-        keys.user_game.clone(),
-        keys.game_minutes.clone(),
-        keys.grid.clone(),
-    ];
-    let mut found = ctx.store.get_many(&wanted).await?.into_iter();
-    let mut next = || found.next().flatten();
-    state.game = next().map(store::from_item).transpose()?;
-    state.task = next().map(store::from_item).transpose()?;
-    if let Some(item) = next() {
-        state.user_task = crate::domain::award::UserTaskAggregate::from_item(&item);
+    let program = SubmittedProgram(strategy);
+    crate::store::award::load(&ctx.store, &keys, &program, crate::clock::now_micros()).await
+}
+
+/// A simulation scores the program it was given, whatever the stored task runs.
+struct SubmittedProgram<'a>(&'a CustomStrategy);
+
+impl crate::store::award::CustomResolver for SubmittedProgram<'_> {
+    fn hint(&self, _: &str, _: &str, _: &str) -> Option<(String, String)> {
+        None
     }
-    if let Some(item) = next() {
-        state.task_series = crate::domain::award::task_series_from_item(&item);
+    fn family_key(&self, _: &str, _: &str) -> ApiResult<(String, String)> {
+        Err(ApiError::internal("a simulation resolves no family"))
     }
-    if let Some(item) = next() {
-        state.user_game = crate::domain::award::user_game_from_item(&item);
+    fn program(
+        &self,
+        _: &str,
+        _: &model::Task,
+        _: Option<Item>,
+    ) -> ApiResult<crate::store::award::CustomProgram> {
+        Err(ApiError::internal("a simulation resolves no family"))
     }
-    if let Some(item) = next() {
-        state.game_minutes = crate::domain::award::minutes_from_item(&item);
+    fn is_custom(&self, _: &str) -> bool {
+        false
     }
-    if let Some(item) = next() {
-        state.grid_cells = crate::domain::award::grid_from_item(&item);
+    fn needs_greencrowd(&self) -> bool {
+        self.0.needs().contains(&game_scoring::Need::Greencrowd)
     }
-    Ok(state)
 }
 
 /// Runs `strategy` on the simulation state: DSL_EXTEND runs fully (pre, parent, post).
@@ -1201,12 +1184,12 @@ async fn load_sim_state(
 fn simulate_run(
     strategy: &CustomStrategy,
     body: &SimulateBody,
-    state: &SimState,
+    state: &crate::store::award::Loaded,
     now_us: i64,
     simulation_key: &[u8],
     deadline: &dyn Fn() -> bool,
 ) -> ApiResult<Value> {
-    use game_scoring::{Analytics, Grid, Need};
+    use crate::domain::analytics::{self, Scoring};
     let data = match &body.data {
         None | Some(Value::Null) => json!({}),
         Some(Value::Object(m)) => Value::Object(m.clone()),
@@ -1220,40 +1203,16 @@ fn simulate_run(
     let no_params = Vec::new();
     let game_params = state.game.as_ref().map_or(&no_params, |g| &g.params);
     let task_params_list = state.task.as_ref().map_or(&no_params, |t| &t.params);
-    let parent = strategy.kind().parent();
-    let info = model::known_strategy(parent.map_or(model::DEFAULT_STRATEGY, |p| p.id()))?;
-    let variables = if parent.is_some() {
-        model::effective_variables(info, game_params, task_params_list)?
-    } else {
-        info.default_variables()
-    };
-    let task_params: Vec<(&str, &Value)> = task_params_list
-        .iter()
-        .map(|p| (p.key.as_str(), &p.value))
-        .collect();
+    let scoring = Scoring::Custom(strategy);
+    let variables = scoring.variables(game_params, task_params_list)?;
+    let task_params = analytics::param_pairs(task_params_list);
     let cell = game_scoring::gi_star::task_cell(&task_params);
-    let mut analytics = Analytics::default();
-    for need in strategy.needs() {
-        match need {
-            Need::TaskSeries => analytics.task = Some(state.task_series),
-            Need::UserTaskSeries => analytics.user_task = Some(state.user_task.series.clone()),
-            Need::UserGame => analytics.user_game = Some(state.user_game),
-            Need::GameMinutes => analytics.game_minutes = Some(state.game_minutes),
-            Need::CellGrid => {
-                analytics.grid =
-                    Grid::from_cells(state.grid_cells.iter().copied(), cell.unwrap_or((0, 0)));
-            }
-            Need::Greencrowd => {
-                let greencrowd = state.greencrowd.as_ref().ok_or_else(|| {
-                    ApiError::unprocessable(
-                        "unknown_game",
-                        "A program extending greencrowdStrategy simulates the game's greencrowd tasks: externalGameId must name a game of this tenant.",
-                    )
-                })?;
-                analytics.greencrowd = Some(greencrowd.snapshot());
-            }
-        }
-    }
+    let analytics = analytics::analytics(&scoring.needs(), &state.aggregates, cell).map_err(|_| {
+        ApiError::unprocessable(
+            "unknown_game",
+            "A program extending greencrowdStrategy simulates the game's greencrowd tasks: externalGameId must name a game of this tenant.",
+        )
+    })?;
     let input = game_scoring::ScoreInput {
         game_id: &body.external_game_id,
         task_id: &body.external_task_id,
@@ -1312,25 +1271,7 @@ async fn simulate_with(
     ] {
         check_text(field, Some(value), 1, 200)?;
     }
-    let mut state = load_sim_state(ctx, &caller.tenant, body).await?;
-    if strategy.needs().contains(&game_scoring::Need::Greencrowd)
-        && let Some(game) = &state.game
-    {
-        let presented = body
-            .data
-            .as_ref()
-            .and_then(game_scoring::greencrowd::presented_hash);
-        state.greencrowd = Some(
-            crate::domain::greencrowd::load(
-                ctx,
-                game,
-                &body.external_user_id,
-                &body.external_task_id,
-                presented,
-            )
-            .await?,
-        );
-    }
+    let state = load_sim_state(ctx, &caller.tenant, body, strategy).await?;
     let now_us = crate::clock::now_micros();
     let started = std::time::Instant::now();
     let deadline = move || started.elapsed() > SIMULATION_DEADLINE;

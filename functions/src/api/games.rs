@@ -1,21 +1,17 @@
 //! Games: create, list, read, patch, delete, duplicate, and the game's effective strategy.
 
 use crate::AppContext;
-use crate::api::{custom, paging, strategies::strategy_view};
+use crate::api::{WRITE_ATTEMPTS, custom, paging, strategies::strategy_view};
 use crate::domain::model::{self, Game, ParamInput, ParamOwner, Task};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param, query_param, with_message};
-use crate::identity::auth::{Caller, authenticate};
-use crate::store::{
-    self, Filter, GSI1, GSI1PK, GSI1SK, Item, PK, QuerySpec, SK, StoreError, keys, tx,
-};
+use crate::identity::auth::authenticate;
+use crate::store::games::{game_item, game_key, load_game, load_tasks, marker_item, marker_key};
+use crate::store::{self, Filter, GSI1, GSI1PK, Item, PK, QuerySpec, SK, StoreError, keys, tx};
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-/// Optimistic-concurrency retries before a write answers 409.
-pub(crate) const WRITE_ATTEMPTS: usize = 5;
 
 pub fn game_view(game: &Game) -> Value {
     json!({
@@ -28,45 +24,6 @@ pub fn game_view(game: &Game) -> Value {
         "created_at": game.created_at,
         "updated_at": game.updated_at,
     })
-}
-
-pub(crate) fn game_item(game: &Game) -> Result<Item, StoreError> {
-    store::to_item(
-        game,
-        "game",
-        &[
-            (PK, keys::game_pk(&game.tenant, &game.game_id)),
-            (SK, keys::GAME_SK.to_owned()),
-            (GSI1PK, keys::games_index_pk(&game.tenant)),
-            (GSI1SK, game.game_id.clone()),
-        ],
-    )
-}
-
-pub(crate) fn game_key(tenant: &str, game_id: &str) -> Item {
-    store::key(keys::game_pk(tenant, game_id), keys::GAME_SK)
-}
-
-fn marker_key(tenant: &str, external_game_id: &str) -> Item {
-    store::key(
-        keys::external_game_pk(tenant, external_game_id),
-        keys::EXTERNAL_GAME_SK,
-    )
-}
-
-/// The item that makes an externalGameId unique within a tenant.
-fn marker_item(game: &Game) -> Item {
-    let mut item = marker_key(&game.tenant, &game.external_game_id);
-    item.insert("entity".into(), store::s("externalGameId"));
-    item.insert("gameId".into(), store::s(game.game_id.clone()));
-    item
-}
-
-pub(crate) fn game_not_found(game_id: &str) -> ApiError {
-    ApiError::not_found(
-        "game_not_found",
-        format!("Game not found by gameId: {game_id}"),
-    )
 }
 
 fn game_exists(external_game_id: &str, existing: Option<&Item>) -> ApiError {
@@ -83,35 +40,8 @@ fn game_exists(external_game_id: &str, existing: Option<&Item>) -> ApiError {
     }
 }
 
-/// Another tenant's game is indistinguishable from a missing one: the tenant is in the key.
-pub(crate) async fn load_game(ctx: &AppContext, caller: &Caller, game_id: &str) -> ApiResult<Game> {
-    if uuid::Uuid::parse_str(game_id).is_err() {
-        return Err(game_not_found(game_id));
-    }
-    let item = ctx
-        .store
-        .get(keys::game_pk(&caller.tenant, game_id), keys::GAME_SK)
-        .await?
-        .ok_or_else(|| game_not_found(game_id))?;
-    Ok(store::from_item(item)?)
-}
-
-pub(crate) async fn load_tasks(ctx: &AppContext, game: &Game) -> ApiResult<Vec<Task>> {
-    let items = ctx
-        .store
-        .query_all(
-            &keys::game_pk(&game.tenant, &game.game_id),
-            Some(keys::TASK_SK_PREFIX),
-        )
-        .await?;
-    items
-        .into_iter()
-        .map(|item| store::from_item(item).map_err(ApiError::from))
-        .collect()
-}
-
 fn validate_new_game(game: &Game) -> ApiResult<()> {
-    model::validate_slug("externalGameId", &game.external_game_id)?;
+    crate::ids::validate_slug("externalGameId", &game.external_game_id)?;
     model::validate_text("platform", &game.platform, 200)?;
     model::validate_params(ParamOwner::Game, &game.params)?;
     if custom::is_custom(&game.strategy_id) {
@@ -217,7 +147,7 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
 
 pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     http::ok(&game_view(&game))
 }
 
@@ -234,7 +164,7 @@ struct PatchGame {
 fn apply_patch(current: &Game, patch: &PatchGame) -> ApiResult<Game> {
     let mut game = current.clone();
     if let Some(external_game_id) = &patch.external_game_id {
-        model::validate_slug("externalGameId", external_game_id)?;
+        crate::ids::validate_slug("externalGameId", external_game_id)?;
         game.external_game_id.clone_from(external_game_id);
     }
     if let Some(platform) = &patch.platform {
@@ -276,7 +206,7 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
     let game_id = path_param(&req, "gameId")?;
     let table = &ctx.store.table;
     for _ in 0..WRITE_ATTEMPTS {
-        let current = load_game(ctx, &caller, &game_id).await?;
+        let current = load_game(&ctx.store, &caller.tenant, &game_id).await?;
         let game = apply_patch(&current, &body)?;
         if body.strategy_id.is_some() {
             custom::check_assignable(ctx, &caller.tenant, &game.strategy_id).await?;
@@ -318,7 +248,7 @@ pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     let game_id = path_param(&req, "gameId")?;
     let table = &ctx.store.table;
     for _ in 0..WRITE_ATTEMPTS {
-        let game = load_game(ctx, &caller, &game_id).await?;
+        let game = load_game(&ctx.store, &caller.tenant, &game_id).await?;
         let items = vec![
             tx::delete_versioned(table, game_key(&game.tenant, &game_id), game.version)?,
             tx::delete_if(
@@ -365,11 +295,11 @@ struct DuplicateGame {
 
 pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let body: DuplicateGame = json_body(&req)?;
-    model::validate_slug("externalGameId", &body.external_game_id)?;
+    crate::ids::validate_slug("externalGameId", &body.external_game_id)?;
     let caller = authenticate(ctx, &req).await?;
     let source_id = path_param(&req, "gameId")?;
-    let source = load_game(ctx, &caller, &source_id).await?;
-    let source_tasks = load_tasks(ctx, &source).await?;
+    let source = load_game(&ctx.store, &caller.tenant, &source_id).await?;
+    let source_tasks = load_tasks(&ctx.store, &source).await?;
     let now = crate::clock::now_rfc3339();
     let game = Game {
         game_id: crate::ids::new_id(),
@@ -398,7 +328,7 @@ pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
     let puts = tasks
         .iter()
         .map(|task| {
-            let item = crate::api::tasks::task_item(task)?;
+            let item = crate::store::games::task_item(task)?;
             PutRequest::builder()
                 .set_item(Some(item))
                 .build()
@@ -432,7 +362,7 @@ pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
 /// The game's strategy with its variables overridden by the game's params.
 pub async fn strategy(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     if custom::is_custom(&game.strategy_id) {
         return http::ok(&custom::strategy_id_view(ctx, &caller.tenant, &game.strategy_id).await?);
     }

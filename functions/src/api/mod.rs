@@ -16,6 +16,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::query_param;
 use lambda_http::Request;
 
+/// Optimistic-concurrency retries before a write answers 409.
+pub const WRITE_ATTEMPTS: usize = 5;
+
 pub const DEFAULT_PAGE_SIZE: i32 = 10;
 pub const MAX_PAGE_SIZE: i32 = 100;
 

@@ -2,13 +2,13 @@
 //! aggregates and key queries (never scans). Totals are each user's exact sums.
 
 use crate::AppContext;
-use crate::api::games::{load_game, load_tasks};
-use crate::api::wallet::{load_user, user_not_found};
 use crate::decimal;
 use crate::domain::model::{Game, Task};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param};
 use crate::identity::auth::{Caller, authenticate};
+use crate::store::games::{load_game, load_tasks};
+use crate::store::users::{load_user, user_not_found};
 use crate::store::{self, GSI1, GSI1PK, GSI1SK, Item, attrs, keys};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -100,9 +100,9 @@ async fn game_points(
     req: &Request,
     details: bool,
 ) -> ApiResult<Value> {
-    let game = load_game(ctx, caller, &path_param(req, "gameId")?).await?;
+    let game = load_game(&ctx.store, &caller.tenant, &path_param(req, "gameId")?).await?;
     let mut tasks = Vec::new();
-    for task in load_tasks(ctx, &game).await? {
+    for task in load_tasks(&ctx.store, &game).await? {
         let awards = if details {
             task_awards(
                 ctx,
@@ -153,10 +153,10 @@ pub async fn game_details(ctx: &'static AppContext, req: Request) -> ApiResult<R
 /// `GET /games/{gameId}/users`: per task, the users with points, their creation and first award.
 pub async fn game_users(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     let mut per_task = Vec::new();
     let mut user_ids = std::collections::BTreeSet::new();
-    for task in load_tasks(ctx, &game).await? {
+    for task in load_tasks(&ctx.store, &game).await? {
         let aggregates =
             task_totals(ctx, &game.tenant, &game.game_id, &task.external_task_id).await?;
         for item in &aggregates {
@@ -225,9 +225,9 @@ async fn user_aggregates(
 /// `GET /games/{gameId}/users/{externalUserId}/points`: the user's total on each task of the game.
 pub async fn game_user_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     let external_user_id = path_param(&req, "externalUserId")?;
-    load_user(ctx, &caller.tenant, &external_user_id).await?;
+    load_user(&ctx.store, &caller.tenant, &external_user_id).await?;
     let entries: Vec<Value> =
         user_aggregates(ctx, &caller.tenant, &external_user_id, Some(&game.game_id))
             .await?
@@ -244,7 +244,7 @@ pub async fn game_user_totals(ctx: &'static AppContext, req: Request) -> ApiResu
 /// `GET /games/{gameId}/tasks/{externalTaskId}/points`: each user's total on the task.
 pub async fn task_user_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     let task = load_task(ctx, &game, &path_param(&req, "externalTaskId")?).await?;
     let items = task_totals(ctx, &game.tenant, &game.game_id, &task.external_task_id).await?;
     http::ok(&items.iter().map(totals).collect::<Vec<_>>())
@@ -253,7 +253,7 @@ pub async fn task_user_totals(ctx: &'static AppContext, req: Request) -> ApiResu
 /// `GET /games/{gameId}/tasks/{externalTaskId}/points/details`: with every award.
 pub async fn task_details(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     let task = load_task(ctx, &game, &path_param(&req, "externalTaskId")?).await?;
     let awards = task_awards(
         ctx,
@@ -282,7 +282,7 @@ pub async fn task_details(ctx: &'static AppContext, req: Request) -> ApiResult<R
 /// `GET /games/{gameId}/tasks/{externalTaskId}/users/{externalUserId}/points`.
 pub async fn task_user_points(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     let task = load_task(ctx, &game, &path_param(&req, "externalTaskId")?).await?;
     let external_user_id = path_param(&req, "externalUserId")?;
     let item = ctx
@@ -340,7 +340,7 @@ async fn points_by_game(
 pub async fn user_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
     let external_user_id = path_param(&req, "externalUserId")?;
-    load_user(ctx, &caller.tenant, &external_user_id).await?;
+    load_user(&ctx.store, &caller.tenant, &external_user_id).await?;
     http::ok(&points_by_game(ctx, &caller.tenant, &external_user_id).await?)
 }
 
@@ -421,7 +421,7 @@ pub async fn users_query(ctx: &'static AppContext, req: Request) -> ApiResult<Re
     let caller = authenticate(ctx, &req).await?;
     let mut summaries = Vec::with_capacity(users.len());
     for user in &users {
-        summaries.push(if crate::domain::model::validate_slug("externalUserId", user).is_ok() {
+        summaries.push(if crate::ids::validate_slug("externalUserId", user).is_ok() {
             user_summary(ctx, &caller.tenant, user).await?
         } else {
             json!({"externalUserId": user, "points": 0, "timesAwarded": 0, "games": [], "userExists": false})

@@ -3,15 +3,14 @@
 //! persisted but the user's control group (assigned on first use, as GAME).
 
 use crate::AppContext;
-use crate::api::games::{load_game, load_tasks};
 use crate::clock::now_micros;
-use crate::domain::award;
-use crate::domain::greencrowd::{self, GameState, UserState};
+use crate::domain::greencrowd;
 use crate::domain::model;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, path_param};
 use crate::identity::auth::authenticate;
-use crate::store::{self, keys};
+use crate::store;
+use crate::store::games::load_game;
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
 
@@ -19,9 +18,9 @@ const GROUP_ATTEMPTS: u32 = 5;
 
 pub async fn simulated(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     let external_user_id = path_param(&req, "externalUserId")?;
-    model::validate_slug("externalUserId", &external_user_id)?;
+    crate::ids::validate_slug("externalUserId", &external_user_id)?;
     if ctx.simulation_key.is_empty() {
         return Err(ApiError::unavailable(
             "simulation_unavailable",
@@ -30,45 +29,8 @@ pub async fn simulated(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
     }
     let info = model::known_strategy(greencrowd::STRATEGY_ID)?;
     let variables = model::effective_variables(info, &game.params, &[])?;
-    let tasks: Vec<String> = load_tasks(ctx, &game)
-        .await?
-        .into_iter()
-        .filter(|t| t.strategy_id == greencrowd::STRATEGY_ID)
-        .map(|t| t.external_task_id)
-        .collect();
-    let game_key = greencrowd::game_key(&caller.tenant, &game.game_id);
-    let user_key = greencrowd::user_key(&caller.tenant, &external_user_id, &game.game_id);
-    let user_game_key = (
-        keys::user_pk(&caller.tenant, &external_user_id),
-        keys::user_game_sk(&game.game_id),
-    );
     for attempt in 0..GROUP_ATTEMPTS {
-        let mut found = ctx
-            .store
-            .get_many(&[game_key.clone(), user_key.clone(), user_game_key.clone()])
-            .await?
-            .into_iter();
-        let loaded = greencrowd::Loaded {
-            game: found
-                .next()
-                .flatten()
-                .as_ref()
-                .map(GameState::from_item)
-                .unwrap_or_default(),
-            user: found
-                .next()
-                .flatten()
-                .as_ref()
-                .map(UserState::from_item)
-                .unwrap_or_default(),
-            tasks: tasks.clone(),
-            last_award: found
-                .next()
-                .flatten()
-                .as_ref()
-                .and_then(award::last_award_from_item),
-            simulation_used: false,
-        };
+        let loaded = store::award::load_greencrowd(&ctx.store, &game, &external_user_id).await?;
         let now_us = now_micros();
         // A fresh draw per request for random_range; the signature makes it tamper-proof.
         let digest = Sha256::digest(
@@ -80,7 +42,7 @@ pub async fn simulated(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
             &external_user_id,
             now_us,
             &variables,
-            &loaded.snapshot(),
+            &greencrowd::snapshot(&loaded),
             seed,
             &ctx.simulation_key,
         )
@@ -91,17 +53,16 @@ pub async fn simulated(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
                 ApiError::internal(e)
             }
         })?;
-        let (_, new_group) = loaded.group();
+        let (_, new_group) = greencrowd::group(&loaded);
         if !new_group {
             return http::ok(&simulation.to_json());
         }
         let next = greencrowd::next_states(&loaded, None);
-        let items = greencrowd::plan(
+        let items = store::greencrowd::plan(
             &ctx.store.table,
             &caller.tenant,
             &game.game_id,
             &external_user_id,
-            &loaded,
             &next,
         )?;
         match ctx.store.transact(items).await {

@@ -2,36 +2,21 @@
 //! parameter name per position; GAME mixed `{taskId}` and `{externalTaskId}` there).
 
 use crate::AppContext;
-use crate::api::games::{WRITE_ATTEMPTS, game_key, game_not_found, load_game};
+use crate::api::WRITE_ATTEMPTS;
 use crate::api::{custom, paging, strategies::strategy_view};
 use crate::domain::model::{self, Game, ParamInput, ParamOwner, Task};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param, with_message};
-use crate::identity::auth::{Caller, authenticate};
-use crate::store::{self, Item, PK, QuerySpec, SK, StoreError, keys, tx};
+use crate::identity::auth::authenticate;
+use crate::store::games::{
+    game_key, game_not_found, load_game, load_game_and_task, task_item, task_key, task_not_found,
+};
+use crate::store::{self, PK, QuerySpec, SK, keys, tx};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub const MAX_BULK_TASKS: usize = 100;
-
-pub(crate) fn task_item(task: &Task) -> Result<Item, StoreError> {
-    store::to_item(
-        task,
-        "task",
-        &[
-            (PK, keys::game_pk(&task.tenant, &task.game_id)),
-            (SK, keys::task_sk(&task.external_task_id)),
-        ],
-    )
-}
-
-fn task_key(task: &Task) -> Item {
-    store::key(
-        keys::game_pk(&task.tenant, &task.game_id),
-        keys::task_sk(&task.external_task_id),
-    )
-}
 
 /// GAME's task answer: the task, its game's params, and its strategy with variables
 /// overridden by game params then task params.
@@ -65,47 +50,11 @@ pub fn task_view(game: &Game, task: &Task) -> Value {
     view
 }
 
-fn task_not_found(game_id: &str, external_task_id: &str) -> ApiError {
-    ApiError::not_found(
-        "task_not_found",
-        format!("Task not found with externalTaskId: {external_task_id} in gameId: {game_id}"),
-    )
-}
-
 fn task_exists(game_id: &str, external_task_id: &str) -> ApiError {
     ApiError::conflict(
         "task_exists",
         format!("Task with externalTaskId: {external_task_id} already exists in gameId: {game_id}"),
     )
-}
-
-/// The game and one of its tasks, in one round trip.
-async fn load_game_and_task(
-    ctx: &AppContext,
-    caller: &Caller,
-    game_id: &str,
-    external_task_id: &str,
-) -> ApiResult<(Game, Task)> {
-    if uuid::Uuid::parse_str(game_id).is_err() {
-        return Err(game_not_found(game_id));
-    }
-    let pk = keys::game_pk(&caller.tenant, game_id);
-    let mut found = ctx
-        .store
-        .get_many(&[
-            (pk.clone(), keys::GAME_SK.to_owned()),
-            (pk, keys::task_sk(external_task_id)),
-        ])
-        .await?
-        .into_iter();
-    let game: Game = match found.next().flatten() {
-        Some(item) => store::from_item(item)?,
-        None => return Err(game_not_found(game_id)),
-    };
-    match found.next().flatten() {
-        Some(item) => Ok((game, store::from_item(item)?)),
-        None => Err(task_not_found(game_id, external_task_id)),
-    }
 }
 
 fn validate_task(game: &Game, task: &Task) -> ApiResult<()> {
@@ -172,7 +121,7 @@ fn created_message(game: &Game, task: &Task) -> String {
 pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let body: CreateTask = json_body(&req)?;
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     let task = new_task(&game, body);
     validate_task(&game, &task)?;
     custom::check_assignable(ctx, &caller.tenant, &task.strategy_id).await?;
@@ -201,7 +150,7 @@ pub async fn bulk(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
         ));
     }
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     let mut created = Vec::new();
     let mut failed = Vec::new();
     for raw in body.tasks {
@@ -237,7 +186,7 @@ pub async fn bulk(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
 pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
     let (page_size, next_token) = paging(&req)?;
-    let game = load_game(ctx, &caller, &path_param(&req, "gameId")?).await?;
+    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     let page = ctx
         .store
         .query(QuerySpec {
@@ -280,8 +229,13 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
 pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
     let game_id = path_param(&req, "gameId")?;
-    let (game, task) =
-        load_game_and_task(ctx, &caller, &game_id, &path_param(&req, "externalTaskId")?).await?;
+    let (game, task) = load_game_and_task(
+        &ctx.store,
+        &caller.tenant,
+        &game_id,
+        &path_param(&req, "externalTaskId")?,
+    )
+    .await?;
     let message = format!(
         "Task found successfully with externalTaskId: {} for gameId: {game_id}",
         task.external_task_id
@@ -340,7 +294,8 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
     let external_task_id = path_param(&req, "externalTaskId")?;
     let table = &ctx.store.table;
     for _ in 0..WRITE_ATTEMPTS {
-        let (game, current) = load_game_and_task(ctx, &caller, &game_id, &external_task_id).await?;
+        let (game, current) =
+            load_game_and_task(&ctx.store, &caller.tenant, &game_id, &external_task_id).await?;
         let task = apply_patch(&game, &current, &body)?;
         if body.strategy_id.is_some() {
             custom::check_assignable(ctx, &caller.tenant, &task.strategy_id).await?;
@@ -371,7 +326,8 @@ pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     let caller = authenticate(ctx, &req).await?;
     let game_id = path_param(&req, "gameId")?;
     let external_task_id = path_param(&req, "externalTaskId")?;
-    let (_, task) = load_game_and_task(ctx, &caller, &game_id, &external_task_id).await?;
+    let (_, task) =
+        load_game_and_task(&ctx.store, &caller.tenant, &game_id, &external_task_id).await?;
     let deleted = ctx
         .store
         .client
@@ -407,8 +363,13 @@ pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
     let body: DuplicateTask = json_body(&req)?;
     let caller = authenticate(ctx, &req).await?;
     let game_id = path_param(&req, "gameId")?;
-    let (game, source) =
-        load_game_and_task(ctx, &caller, &game_id, &path_param(&req, "externalTaskId")?).await?;
+    let (game, source) = load_game_and_task(
+        &ctx.store,
+        &caller.tenant,
+        &game_id,
+        &path_param(&req, "externalTaskId")?,
+    )
+    .await?;
     let now = crate::clock::now_rfc3339();
     let task = Task {
         task_id: crate::ids::new_id(),

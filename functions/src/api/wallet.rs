@@ -4,12 +4,11 @@ use crate::AppContext;
 use crate::api::paging;
 use crate::clock::now_micros;
 use crate::decimal;
-use crate::domain::award::UserRecord;
-use crate::domain::model;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param, query_param};
 use crate::idempotency::{self, Collision};
 use crate::identity::auth::authenticate;
+use crate::store::users::{LedgerEntry, UserRecord, load_user, user_not_found};
 use crate::store::{self, PK, QuerySpec, SK, StoreError, attrs, keys};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use lambda_http::http::StatusCode;
@@ -21,30 +20,6 @@ use serde_json::{Value, json};
 const CONVERT_ATTEMPTS: u32 = 8;
 /// Coins keep 12 decimals, rounded toward zero: a conversion never mints more than it pays for.
 pub const COIN_DECIMALS: u32 = 12;
-
-pub fn user_not_found(external_user_id: &str) -> ApiError {
-    ApiError::not_found(
-        "user_not_found",
-        format!("User not found with externalUserId: {external_user_id}"),
-    )
-}
-
-/// Another tenant's user is simply absent: the tenant is in the key.
-pub async fn load_user(
-    ctx: &AppContext,
-    tenant: &str,
-    external_user_id: &str,
-) -> ApiResult<UserRecord> {
-    if model::validate_slug("externalUserId", external_user_id).is_err() {
-        return Err(user_not_found(external_user_id)); // no such user can exist
-    }
-    let item = ctx
-        .store
-        .get(keys::user_pk(tenant, external_user_id), keys::USER_SK)
-        .await?
-        .ok_or_else(|| user_not_found(external_user_id))?;
-    UserRecord::from_item(&item).ok_or_else(|| ApiError::internal("unreadable user item"))
-}
 
 fn wallet_view(user: &UserRecord) -> Value {
     json!({
@@ -76,7 +51,7 @@ pub async fn wallet(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     let caller = authenticate(ctx, &req).await?;
     let (page_size, next_token) = paging(&req)?;
     let external_user_id = path_param(&req, "externalUserId")?;
-    let user = load_user(ctx, &caller.tenant, &external_user_id).await?;
+    let user = load_user(&ctx.store, &caller.tenant, &external_user_id).await?;
     let page = ctx
         .store
         .query(QuerySpec {
@@ -151,7 +126,7 @@ pub async fn convert_preview(ctx: &'static AppContext, req: Request) -> ApiResul
     let points = parse_points(query_param(&req, "points").map(Value::String).as_ref())?;
     let caller = authenticate(ctx, &req).await?;
     let external_user_id = path_param(&req, "externalUserId")?;
-    let user = load_user(ctx, &caller.tenant, &external_user_id).await?;
+    let user = load_user(&ctx.store, &caller.tenant, &external_user_id).await?;
     let (coins, enough) = conversion(&user, points)?;
     http::ok(&conversion_view(&user, points, coins, enough))
 }
@@ -243,21 +218,21 @@ pub async fn convert(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
             .build()
             .map_err(ApiError::internal)?;
         items.push(TransactWriteItem::builder().update(update).build());
-        let mut ledger = store::key(user_key.0.clone(), keys::ledger_sk(&transaction_id));
-        for (name, value) in [
-            ("entity", store::s("ledger")),
-            ("id", store::s(transaction_id.clone())),
-            ("transactionType", store::s("ConvertPointsToCoins")),
-            ("points", decimal::attribute(points)),
-            ("coins", decimal::attribute(coins)),
-            ("appliedConversionRate", store::n(user.conversion_rate)),
-            ("data", serde_dynamo::to_attribute_value(json!({
+        let ledger = LedgerEntry {
+            id: transaction_id.clone(),
+            transaction_type: "ConvertPointsToCoins",
+            points,
+            coins,
+            applied_conversion_rate: user.conversion_rate,
+            award_id: None,
+            game_id: None,
+            external_task_id: None,
+            data: Some(json!({
                 "walletBefore": {"pointsBalance": user.points_balance.to_string(), "coinsBalance": user.coins_balance.to_string()},
-            })).map_err(ApiError::internal)?),
-            ("createdAt", store::s(created_at)),
-        ] {
-            ledger.insert(name.into(), value);
+            })),
+            created_at,
         }
+        .to_item(&user_key.0);
         let put = Put::builder()
             .table_name(table)
             .set_item(Some(ledger))

@@ -1,18 +1,19 @@
-//! The award decision, pure: from what was loaded and the request, the outcome, the response
-//! and every item the commit writes. The handler only loads, calls [`decide`] and commits.
+//! The award decision, pure: from what was loaded, the request and what the shell supplies
+//! (the new ids, `now`, the signing key), the outcome, the response and every write of the
+//! commit. No clock, no randomness, no I/O: the handler loads, calls [`decide`] and commits.
 
+use crate::api::custom::{RunReport, dsl_error};
 use crate::decimal;
-use crate::domain::model::{self, Game, Task};
+use crate::domain::analytics::{self, Scoring};
+use crate::domain::greencrowd;
 use crate::error::{ApiError, ApiResult};
-use crate::store::{self, Item, attrs, keys};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use game_scoring::{Analytics, Grid, MinutesAgg, Need, Series, UserGame, UserTaskSeries};
+use crate::store::award::{Aggregates, AwardRecord, AwardWrite, Loaded};
+use crate::store::games::{Game, Task};
+use crate::store::users::{DEFAULT_CONVERSION_RATE, LedgerEntry, UserRecord};
+use game_scoring::Need;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-
-pub const DEFAULT_CONVERSION_RATE: i64 = 100;
 
 /// The parsed award request.
 #[derive(Debug, Clone)]
@@ -25,199 +26,19 @@ pub struct AwardRequest {
     pub request_hash: String,
 }
 
-/// A user with the wallet it carries.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserRecord {
-    pub external_user_id: String,
-    pub created_at: String,
-    pub points_balance: Decimal,
-    pub coins_balance: Decimal,
-    pub conversion_rate: i64,
-}
-
-impl UserRecord {
-    pub fn from_item(item: &Item) -> Option<UserRecord> {
-        Some(UserRecord {
-            external_user_id: attrs::s(item, "externalUserId")?.to_owned(),
-            created_at: attrs::s(item, "createdAt")?.to_owned(),
-            points_balance: attrs::decimal(item, "pointsBalance").unwrap_or_default(),
-            coins_balance: attrs::decimal(item, "coinsBalance").unwrap_or_default(),
-            conversion_rate: attrs::i64(item, "conversionRate").unwrap_or(DEFAULT_CONVERSION_RATE),
-        })
-    }
-}
-
-/// A user's aggregate on one (game, task): the series constantEffort and default read, the
-/// award count and points total the read models serve. Versioned: each award checks it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct UserTaskAggregate {
-    pub series: UserTaskSeries,
-    pub points_total: Decimal,
-    pub version: u64,
-}
-
-impl UserTaskAggregate {
-    pub fn from_item(item: &Item) -> UserTaskAggregate {
-        UserTaskAggregate {
-            series: UserTaskSeries {
-                series: Series {
-                    count: attrs::u64(item, "count").unwrap_or(0),
-                    first_us: attrs::i64(item, "firstUs").unwrap_or(0),
-                    last_us: attrs::i64(item, "lastUs").unwrap_or(0),
-                },
-                prev_us: attrs::i64(item, "prevUs").unwrap_or(0),
-                recent_us: attrs::i64_list(item, "recentUs"),
-            },
-            points_total: attrs::decimal(item, "pointsTotal").unwrap_or_default(),
-            version: attrs::u64(item, "version").unwrap_or(0),
-        }
-    }
-}
-
-/// Everything the decision reads, from one BatchGetItem.
-#[derive(Debug, Clone)]
-pub struct Loaded {
-    pub game: Game,
-    pub task: Task,
-    pub user: Option<UserRecord>,
-    pub user_task: UserTaskAggregate,
-    pub task_series: Series,
-    pub user_game: UserGame,
-    pub game_minutes: MinutesAgg,
-    pub grid_cells: Vec<(usize, usize, f64)>,
-    /// greencrowd's state; loaded only when the task's strategy is greencrowd.
-    pub greencrowd: Option<crate::domain::greencrowd::Loaded>,
-    /// The published program of the task's custom strategy (`custom:<family>`), if it has one.
-    pub custom: Option<std::sync::Arc<game_scoring::dsl::CustomStrategy>>,
-}
-
-/// The keys of every item an award reads (the superset of all strategies' needs: the task's
-/// strategy is only known once the task is read, and absent items cost nothing).
-pub struct AwardKeys {
-    pub game: (String, String),
-    pub task: (String, String),
-    pub user: (String, String),
-    pub user_task: (String, String),
-    pub task_series: (String, String),
-    pub user_game: (String, String),
-    pub game_minutes: (String, String),
-    pub grid: (String, String),
-    pub greencrowd_game: (String, String),
-    pub greencrowd_user: (String, String),
-    /// Where a presented greencrowd simulation hash is marked used, when one is presented.
-    pub used_hash: Option<(String, String)>,
-    pub idempotency: Option<(String, String)>,
-}
-
-impl AwardKeys {
-    pub fn new(
-        tenant: &str,
-        game_id: &str,
-        external_task_id: &str,
-        external_user_id: &str,
-        idempotency_key: Option<&str>,
-        presented_hash: Option<&str>,
-    ) -> Self {
-        let task_pk = keys::task_awards_pk(tenant, game_id, external_task_id);
-        let user_pk = keys::user_pk(tenant, external_user_id);
-        AwardKeys {
-            game: (keys::game_pk(tenant, game_id), keys::GAME_SK.to_owned()),
-            task: (
-                keys::game_pk(tenant, game_id),
-                keys::task_sk(external_task_id),
-            ),
-            user: (user_pk.clone(), keys::USER_SK.to_owned()),
-            user_task: (task_pk.clone(), keys::user_task_sk(external_user_id)),
-            task_series: (task_pk, keys::TASK_SERIES_SK.to_owned()),
-            user_game: (user_pk, keys::user_game_sk(game_id)),
-            game_minutes: (
-                keys::game_minutes_pk(tenant, game_id),
-                keys::GAME_MINUTES_SK.to_owned(),
-            ),
-            grid: (keys::grid_pk(tenant, game_id), keys::GRID_SK.to_owned()),
-            greencrowd_game: crate::domain::greencrowd::game_key(tenant, game_id),
-            greencrowd_user: crate::domain::greencrowd::user_key(tenant, external_user_id, game_id),
-            used_hash: presented_hash.map(|hash| {
-                crate::domain::greencrowd::used_hash_key(tenant, game_id, external_task_id, hash)
-            }),
-            idempotency: idempotency_key.map(|key| {
-                crate::idempotency::record_key(
-                    tenant,
-                    &format!("AWARD#{game_id}#{external_task_id}#{external_user_id}"),
-                    key,
-                )
-            }),
-        }
-    }
-
-    pub fn all(&self) -> Vec<(String, String)> {
-        let mut all = vec![
-            self.game.clone(),
-            self.task.clone(),
-            self.user.clone(),
-            self.user_task.clone(),
-            self.task_series.clone(),
-            self.user_game.clone(),
-            self.game_minutes.clone(),
-            self.grid.clone(),
-            self.greencrowd_game.clone(),
-            self.greencrowd_user.clone(),
-        ];
-        all.extend(self.used_hash.clone());
-        all.extend(self.idempotency.clone());
-        all
-    }
-}
-
-pub fn task_series_from_item(item: &Item) -> Series {
-    Series {
-        count: attrs::u64(item, "count").unwrap_or(0),
-        first_us: attrs::i64(item, "firstUs").unwrap_or(0),
-        last_us: attrs::i64(item, "lastUs").unwrap_or(0),
-    }
-}
-
-pub fn user_game_from_item(item: &Item) -> UserGame {
-    UserGame {
-        count: attrs::u64(item, "count").unwrap_or(0),
-        minutes: MinutesAgg {
-            sum: attrs::f64(item, "minutesSum").unwrap_or(0.0),
-            count: attrs::u64(item, "minutesCount").unwrap_or(0),
-        },
-    }
-}
-
-/// The user's latest award in the game, any task (kept on the user's game aggregate).
-pub fn last_award_from_item(item: &Item) -> Option<game_scoring::greencrowd::LastAward> {
-    Some(game_scoring::greencrowd::LastAward {
-        external_task_id: attrs::s(item, "lastTaskId")?.to_owned(),
-        at_us: attrs::i64(item, "lastUs")?,
-    })
-}
-
-pub fn minutes_from_item(item: &Item) -> MinutesAgg {
-    MinutesAgg {
-        sum: attrs::f64(item, "minutesSum").unwrap_or(0.0),
-        count: attrs::u64(item, "minutesCount").unwrap_or(0),
-    }
-}
-
-/// Grid cells are attributes named `c_<row>_<col>` holding award counts.
-pub fn grid_from_item(item: &Item) -> Vec<(usize, usize, f64)> {
-    item.iter()
-        .filter_map(|(name, value)| {
-            let (row, col) = name.strip_prefix("c_")?.split_once('_')?;
-            Some((
-                row.parse().ok()?,
-                col.parse().ok()?,
-                value.as_n().ok()?.parse().ok()?,
-            ))
-        })
-        .collect()
-}
-
-fn grid_attribute(cell: (usize, usize)) -> String {
-    format!("c_{}_{}", cell.0, cell.1)
+/// Everything one decision reads.
+pub struct AwardInput<'a> {
+    pub game: &'a Game,
+    pub task: &'a Task,
+    pub loaded: &'a Loaded,
+    pub request: &'a AwardRequest,
+    /// Fresh ids for the award and its ledger entry (the shell draws them).
+    pub award_id: &'a str,
+    pub ledger_id: &'a str,
+    /// Decision time, from [`decision_time`].
+    pub now_us: i64,
+    pub simulation_key: &'a [u8],
+    pub idempotency_ttl_secs: i64,
 }
 
 /// The decision: what to answer and what to write.
@@ -226,20 +47,18 @@ pub struct Decision {
     pub points: Decimal,
     pub case_name: String,
     pub created_user: bool,
-    pub award_id: String,
-    pub created_at: String,
-    pub now_us: i64,
-    /// The request data as stored (with `callbackData` when the strategy returned some).
-    pub data: Value,
-    pub user_task: UserTaskAggregate,
-    pub minutes: Option<f64>,
-    pub cell: Option<(usize, usize)>,
-    /// greencrowd's aggregates after this award.
-    pub greencrowd: Option<(
-        crate::domain::greencrowd::GameState,
-        crate::domain::greencrowd::UserState,
-    )>,
     pub response: Value,
+    /// The exact writes of the commit, in transaction order.
+    pub writes: Vec<AwardWrite>,
+}
+
+/// Decision time never goes behind what was already recorded: a Lambda whose clock lags
+/// another's by a few ms still records in order instead of failing the series' check.
+pub fn decision_time(clock_us: i64, aggregates: &Aggregates) -> i64 {
+    clock_us
+        .max(aggregates.task_series.last_us)
+        .max(aggregates.user_task.series.series.last_us)
+        .max(aggregates.user_game_last_us)
 }
 
 fn strategy_error(error: game_scoring::StrategyError) -> ApiError {
@@ -252,28 +71,12 @@ fn strategy_error(error: game_scoring::StrategyError) -> ApiError {
     }
 }
 
-fn rng_seed(game_id: &str, user: &str, key: &str) -> u64 {
+/// The seed of random strategies: the same (game, user, idempotency key) draws the same.
+pub fn rng_seed(game_id: &str, user: &str, key: &str) -> u64 {
     let digest = Sha256::digest(format!("{game_id}\u{0}{user}\u{0}{key}").as_bytes());
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&digest[..8]);
     u64::from_le_bytes(bytes)
-}
-
-/// Scores the award on the loaded state and prepares everything the commit writes.
-pub fn decide(
-    loaded: &Loaded,
-    request: &AwardRequest,
-    now_us: i64,
-    simulation_key: &[u8],
-) -> ApiResult<Decision> {
-    decide_with(
-        loaded,
-        request,
-        now_us,
-        simulation_key,
-        &|| false,
-        &mut None,
-    )
 }
 
 /// The points, case name and callback data of one scoring.
@@ -283,15 +86,12 @@ struct Scored {
     callback_data: Option<Value>,
 }
 
-/// A custom strategy's run as an award: DSL errors are problem+json with their code and node
-/// id; a program that matches nothing (no case) is 422, never 500.
 fn run_custom(
     strategy: &game_scoring::dsl::CustomStrategy,
     input: &game_scoring::ScoreInput<'_>,
     deadline: &dyn Fn() -> bool,
-    report: &mut Option<crate::api::custom::RunReport>,
+    report: &mut Option<RunReport>,
 ) -> ApiResult<Scored> {
-    use crate::api::custom::{RunReport, dsl_error};
     let out = match strategy.run(
         &game_scoring::dsl::DslInput {
             score: *input,
@@ -346,75 +146,30 @@ fn run_custom(
     })
 }
 
-/// [`decide`] with the wall-clock check a custom strategy's run consults (the handler passes
-/// an `Instant`-based one; this module reads no clock).
-pub fn decide_with(
-    loaded: &Loaded,
-    request: &AwardRequest,
-    now_us: i64,
-    simulation_key: &[u8],
+/// Scores the award on the loaded state and prepares every write of the commit. `deadline`
+/// is the wall-clock check a custom strategy's run consults (the handler passes an
+/// `Instant`-based one); `report` receives a custom run's report for the execution log.
+pub fn decide(
+    input: &AwardInput<'_>,
     deadline: &dyn Fn() -> bool,
-    report: &mut Option<crate::api::custom::RunReport>,
+    report: &mut Option<RunReport>,
 ) -> ApiResult<Decision> {
-    let task = &loaded.task;
-    let custom = loaded.custom.as_deref();
-    let (variables, needs): (game_scoring::Variables, Vec<Need>) = match custom {
-        Some(strategy) => {
-            // DSL_EXTEND: the parent's variables (defaults < game < task params); DSL_FULL
-            // reads none.
-            let parent = strategy
-                .kind()
-                .parent()
-                .map_or(model::DEFAULT_STRATEGY, |p| p.id());
-            let info = model::known_strategy(parent)?;
-            let variables = if strategy.kind().parent().is_some() {
-                model::effective_variables(info, &loaded.game.params, &task.params)?
-            } else {
-                info.default_variables()
-            };
-            (variables, strategy.needs())
-        }
-        None => {
-            let info = model::known_strategy(&task.strategy_id)?;
-            (
-                model::effective_variables(info, &loaded.game.params, &task.params)?,
-                game_scoring::strategy_needs(&task.strategy_id)
-                    .unwrap_or(&[])
-                    .to_vec(),
-            )
-        }
+    let (game, task, loaded, request) = (input.game, input.task, input.loaded, input.request);
+    let now_us = input.now_us;
+    let custom = loaded.custom.as_ref().map(|c| c.strategy.as_ref());
+    let scoring = match custom {
+        Some(strategy) => Scoring::Custom(strategy),
+        None => Scoring::BuiltIn(&task.strategy_id),
     };
-    let needs = needs.as_slice();
-    let task_params: Vec<(&str, &Value)> = task
-        .params
-        .iter()
-        .map(|p| (p.key.as_str(), &p.value))
-        .collect();
+    let variables = scoring.variables(&game.params, &task.params)?;
+    let needs = scoring.needs();
+    let task_params = analytics::param_pairs(&task.params);
     let cell = game_scoring::gi_star::task_cell(&task_params);
-    let mut analytics = Analytics::default();
-    for need in needs {
-        match need {
-            Need::TaskSeries => analytics.task = Some(loaded.task_series),
-            Need::UserTaskSeries => analytics.user_task = Some(loaded.user_task.series.clone()),
-            Need::UserGame => analytics.user_game = Some(loaded.user_game),
-            Need::GameMinutes => analytics.game_minutes = Some(loaded.game_minutes),
-            Need::CellGrid => {
-                analytics.grid =
-                    Grid::from_cells(loaded.grid_cells.iter().copied(), cell.unwrap_or((0, 0)));
-            }
-            Need::Greencrowd => {
-                let state = loaded
-                    .greencrowd
-                    .as_ref()
-                    .ok_or_else(|| ApiError::internal("greencrowd state was not loaded"))?;
-                analytics.greencrowd = Some(state.snapshot());
-            }
-        }
-    }
-    let award_id = crate::ids::new_id();
-    let seed_key = request.idempotency_key.as_deref().unwrap_or(&award_id);
-    let input = game_scoring::ScoreInput {
-        game_id: &loaded.game.external_game_id,
+    let analytics = analytics::analytics(&needs, &loaded.aggregates, cell)
+        .map_err(|_| ApiError::internal("greencrowd state was not loaded"))?;
+    let seed_key = request.idempotency_key.as_deref().unwrap_or(input.award_id);
+    let score_input = game_scoring::ScoreInput {
+        game_id: &game.external_game_id,
         task_id: &task.external_task_id,
         user_id: &request.external_user_id,
         data: &request.data,
@@ -422,13 +177,14 @@ pub fn decide_with(
         variables: &variables,
         task_params: &task_params,
         analytics: &analytics,
-        simulation_key,
-        rng_seed: rng_seed(&loaded.game.game_id, &request.external_user_id, seed_key),
+        simulation_key: input.simulation_key,
+        rng_seed: rng_seed(&game.game_id, &request.external_user_id, seed_key),
     };
     let outcome = match custom {
-        Some(strategy) => run_custom(strategy, &input, deadline, report)?,
+        Some(strategy) => run_custom(strategy, &score_input, deadline, report)?,
         None => {
-            let outcome = game_scoring::score(&task.strategy_id, &input).map_err(strategy_error)?;
+            let outcome =
+                game_scoring::score(&task.strategy_id, &score_input).map_err(strategy_error)?;
             Scored {
                 points: decimal::from_points(outcome.points).ok_or_else(|| {
                     ApiError::unprocessable(
@@ -442,7 +198,6 @@ pub fn decide_with(
         }
     };
     let points = outcome.points;
-
     let mut data = match &request.data {
         Value::Object(map) => Value::Object(map.clone()),
         _ => json!({}),
@@ -450,360 +205,160 @@ pub fn decide_with(
     if let Some(callback) = &outcome.callback_data {
         data["callbackData"] = callback.clone();
     }
-    let greencrowd = loaded
-        .greencrowd
-        .as_ref()
-        .filter(|_| needs.contains(&Need::Greencrowd))
-        .map(|state| {
-            crate::domain::greencrowd::next_states(
-                state,
-                Some((&task.external_task_id, now_us, &data)),
-            )
-        });
-    let mut user_task = loaded.user_task.clone();
-    user_task.series.record(now_us);
-    user_task.points_total += points;
     let created_at = crate::clock::micros_to_rfc3339(now_us);
     let created_user = loaded.user.is_none();
     let mut response = json!({
         "points": decimal::to_json(points),
         "caseName": outcome.case_name,
         "isACreatedUser": created_user,
-        "gameId": loaded.game.game_id,
+        "gameId": game.game_id,
         "externalTaskId": task.external_task_id,
         "created_at": created_at,
-        "awardId": award_id,
+        "awardId": input.award_id,
     });
     if request.is_simulated {
         response["isSimulated"] = json!(true);
     }
+    let minutes = game_scoring::analytics::minutes_of(&request.data);
+    let greencrowd_next = loaded
+        .aggregates
+        .greencrowd
+        .as_ref()
+        .filter(|_| needs.contains(&Need::Greencrowd))
+        .map(|state| greencrowd::next_states(state, Some((&task.external_task_id, now_us, &data))));
+    let writes = plan(
+        input,
+        &Planned {
+            points,
+            case_name: &outcome.case_name,
+            data: &data,
+            created_at: &created_at,
+            response: &response,
+            minutes,
+            cell,
+            greencrowd: greencrowd_next,
+        },
+    );
     Ok(Decision {
         points,
         case_name: outcome.case_name,
         created_user,
-        award_id,
-        created_at,
-        now_us,
-        data,
-        user_task,
-        minutes: game_scoring::analytics::minutes_of(&request.data),
-        cell,
-        greencrowd,
         response,
+        writes,
     })
 }
 
-/// Which transaction item means what, to read a cancellation.
-#[derive(Debug, Clone, Copy)]
-pub struct PlanIndex {
-    pub idempotency: Option<usize>,
+/// What scoring produced, for the writes.
+struct Planned<'a> {
+    points: Decimal,
+    case_name: &'a str,
+    data: &'a Value,
+    created_at: &'a str,
+    response: &'a Value,
+    minutes: Option<f64>,
+    cell: Option<(usize, usize)>,
+    greencrowd: Option<(greencrowd::GameState, greencrowd::UserState)>,
 }
 
-fn build<T, E: std::fmt::Display>(result: Result<T, E>) -> ApiResult<T> {
-    result.map_err(ApiError::internal)
-}
-
-fn put(
-    table: &str,
-    item: Item,
-    condition: &str,
-    values: HashMap<String, AttributeValue>,
-) -> ApiResult<TransactWriteItem> {
-    let put = build(
-        Put::builder()
-            .table_name(table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
-            .build(),
-    )?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
-
-fn update(
-    table: &str,
-    key: &(String, String),
-    expression: &str,
-    condition: Option<&str>,
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-) -> ApiResult<TransactWriteItem> {
-    let update = build(
-        Update::builder()
-            .table_name(table)
-            .set_key(Some(store::key(key.0.clone(), key.1.clone())))
-            .update_expression(expression)
-            .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_names((!names.is_empty()).then_some(names))
-            .set_expression_attribute_values(Some(values))
-            .build(),
-    )?;
-    Ok(TransactWriteItem::builder().update(update).build())
-}
-
-fn json_attribute(value: &Value) -> AttributeValue {
-    serde_dynamo::to_attribute_value(value).unwrap_or(AttributeValue::Null(true))
-}
-
-/// Every write of one award, for one TransactWriteItems: all of it happens or none of it.
-pub fn plan(
-    table: &str,
-    tenant: &str,
-    keys: &AwardKeys,
-    loaded: &Loaded,
-    request: &AwardRequest,
-    decision: &Decision,
-    idempotency_ttl_secs: i64,
-) -> ApiResult<(Vec<TransactWriteItem>, PlanIndex)> {
-    let game = &loaded.game;
-    let task = &loaded.task;
-    let user = &request.external_user_id;
-    let now = store::n(decision.now_us);
-    let points = decimal::attribute(decision.points);
-    let mut items = Vec::new();
-    let mut index = PlanIndex { idempotency: None };
-
-    if let (Some(key), Some(record_key)) = (&request.idempotency_key, &keys.idempotency) {
-        index.idempotency = Some(items.len());
-        items.push(crate::idempotency::put_record(
-            table,
-            record_key,
-            key,
-            &request.request_hash,
-            &decision.response.to_string(),
-            decision.now_us,
-            idempotency_ttl_secs,
-        )?);
-    }
-
-    // The award itself: immutable.
-    let mut award = store::key(
-        keys.user_task.0.clone(),
-        keys::award_sk(user, &decision.award_id),
-    );
-    for (name, value) in [
-        ("entity", store::s("award")),
-        ("awardId", store::s(decision.award_id.clone())),
-        ("gameId", store::s(game.game_id.clone())),
-        ("externalGameId", store::s(game.external_game_id.clone())),
-        ("externalTaskId", store::s(task.external_task_id.clone())),
-        ("externalUserId", store::s(user.clone())),
-        ("points", points.clone()),
-        ("caseName", store::s(decision.case_name.clone())),
-        ("data", json_attribute(&decision.data)),
-        ("description", store::s("Points assigned by GAME")),
-        ("strategyId", store::s(task.strategy_id.clone())),
-        ("createdAt", store::s(decision.created_at.clone())),
-        ("createdUs", now.clone()),
-    ] {
-        award.insert(name.into(), value);
-    }
+/// Every write of one award, in transaction order.
+fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
+    let (game, task, loaded, request) = (input.game, input.task, input.loaded, input.request);
+    let now_us = input.now_us;
+    let mut writes = Vec::with_capacity(12);
     if let Some(key) = &request.idempotency_key {
-        award.insert("idempotencyKey".into(), store::s(key.clone()));
+        writes.push(AwardWrite::Idempotency {
+            key: key.clone(),
+            request_hash: request.request_hash.clone(),
+            body: out.response.to_string(),
+            now_us,
+            ttl_secs: input.idempotency_ttl_secs,
+        });
     }
-    items.push(put(
-        table,
-        award,
-        "attribute_not_exists(PK)",
-        HashMap::new(),
-    )?);
-
-    // The user's aggregate on this task, checked against the version the decision read.
-    let aggregate = &decision.user_task;
-    let mut user_task = store::key(keys.user_task.0.clone(), keys.user_task.1.clone());
-    for (name, value) in [
-        ("entity", store::s("userTask")),
-        (
-            store::GSI1PK,
-            store::s(keys::user_aggregates_index_pk(tenant, user)),
-        ),
-        (
-            store::GSI1SK,
-            store::s(format!("{}#{}", game.game_id, task.external_task_id)),
-        ),
-        ("gameId", store::s(game.game_id.clone())),
-        ("externalGameId", store::s(game.external_game_id.clone())),
-        ("externalTaskId", store::s(task.external_task_id.clone())),
-        ("externalUserId", store::s(user.clone())),
-        ("count", store::n(aggregate.series.series.count)),
-        ("firstUs", store::n(aggregate.series.series.first_us)),
-        ("lastUs", store::n(aggregate.series.series.last_us)),
-        ("prevUs", store::n(aggregate.series.prev_us)),
-        (
-            "recentUs",
-            AttributeValue::L(aggregate.series.recent_us.iter().map(store::n).collect()),
-        ),
-        ("pointsTotal", decimal::attribute(aggregate.points_total)),
-        ("version", store::n(loaded.user_task.version + 1)),
-    ] {
-        user_task.insert(name.into(), value);
-    }
-    let (condition, values) = if loaded.user_task.version == 0 {
-        ("attribute_not_exists(PK)", HashMap::new())
-    } else {
-        (
-            "version = :v",
-            HashMap::from([(":v".to_owned(), store::n(loaded.user_task.version))]),
-        )
-    };
-    items.push(put(table, user_task, condition, values)?);
-
-    // The task's series over all users: ADD keeps concurrent awards exact; `lastUs` may only
-    // move forward (a decision older than the last award re-decides with a fresh clock).
-    items.push(update(
-        table,
-        &keys.task_series,
-        "ADD #count :one SET #first = if_not_exists(#first, :now), #last = :now, entity = :entity",
-        Some("attribute_not_exists(#last) OR #last <= :now"),
-        HashMap::from([
-            ("#count".into(), "count".into()),
-            ("#first".into(), "firstUs".into()),
-            ("#last".into(), "lastUs".into()),
-        ]),
-        HashMap::from([
-            (":one".into(), store::n(1)),
-            (":now".into(), now.clone()),
-            (":entity".into(), store::s("taskSeries")),
-        ]),
-    )?);
-
-    // The user's awards in this game (and their minutes, for greengage).
-    let mut expression = "ADD #count :one".to_owned();
-    let mut values = HashMap::from([(":one".to_owned(), store::n(1))]);
-    if let Some(minutes) = decision.minutes {
-        expression.push_str(", minutesSum :m, minutesCount :one");
-        values.insert(":m".into(), store::n(minutes));
-    }
-    // The latest award only moves forward, as for the task series.
-    expression.push_str(" SET entity = :entity, gameId = :game, lastTaskId = :task, lastUs = :now");
-    values.insert(":entity".into(), store::s("userGame"));
-    values.insert(":game".into(), store::s(game.game_id.clone()));
-    values.insert(":task".into(), store::s(task.external_task_id.clone()));
-    values.insert(":now".into(), now.clone());
-    items.push(update(
-        table,
-        &keys.user_game,
-        &expression,
-        Some("attribute_not_exists(lastUs) OR lastUs <= :now"),
-        HashMap::from([("#count".into(), "count".into())]),
-        values,
-    )?);
-    if let (Some(next), Some(state)) = (&decision.greencrowd, &loaded.greencrowd) {
-        items.extend(crate::domain::greencrowd::plan(
-            table,
-            tenant,
-            &game.game_id,
-            user,
-            state,
-            next,
-        )?);
-        if let Some(used) = &keys.used_hash {
-            let mut marker = store::key(used.0.clone(), used.1.clone());
-            marker.insert("entity".into(), store::s("usedSimulation"));
-            marker.insert("awardId".into(), store::s(decision.award_id.clone()));
-            // Unconditional: a hash presented again is simply still used.
-            let put = build(
-                Put::builder()
-                    .table_name(table)
-                    .set_item(Some(marker))
-                    .build(),
-            )?;
-            items.push(TransactWriteItem::builder().put(put).build());
+    writes.push(AwardWrite::Award(AwardRecord {
+        award_id: input.award_id.to_owned(),
+        game_id: game.game_id.clone(),
+        external_game_id: game.external_game_id.clone(),
+        external_task_id: task.external_task_id.clone(),
+        external_user_id: request.external_user_id.clone(),
+        points: out.points,
+        case_name: out.case_name.to_owned(),
+        data: out.data.clone(),
+        strategy_id: task.strategy_id.clone(),
+        created_at: out.created_at.to_owned(),
+        created_us: now_us,
+        idempotency_key: request.idempotency_key.clone(),
+    }));
+    let mut aggregate = loaded.aggregates.user_task.clone();
+    aggregate.series.record(now_us);
+    aggregate.points_total += out.points;
+    writes.push(AwardWrite::UserTask {
+        aggregate,
+        external_game_id: game.external_game_id.clone(),
+        read_version: loaded.aggregates.user_task.version,
+    });
+    writes.push(AwardWrite::TaskSeries { now_us });
+    writes.push(AwardWrite::UserGame {
+        now_us,
+        minutes: out.minutes,
+    });
+    if let Some((game_state, user_state)) = &out.greencrowd {
+        writes.push(AwardWrite::GreencrowdGame(Box::new(game_state.clone())));
+        writes.push(AwardWrite::GreencrowdUser(Box::new(user_state.clone())));
+        if game_scoring::greencrowd::presented_hash(&request.data).is_some() {
+            writes.push(AwardWrite::UsedSimulation {
+                award_id: input.award_id.to_owned(),
+            });
         }
     }
-
-    if let Some(minutes) = decision.minutes {
-        items.push(update(
-            table,
-            &keys.game_minutes,
-            "ADD minutesSum :m, minutesCount :one SET entity = :entity",
-            None,
-            HashMap::new(),
-            HashMap::from([
-                (":m".into(), store::n(minutes)),
-                (":one".into(), store::n(1)),
-                (":entity".into(), store::s("gameMinutes")),
-            ]),
-        )?);
+    if let Some(minutes) = out.minutes {
+        writes.push(AwardWrite::GameMinutes { minutes });
     }
-    if let Some(cell) = decision.cell {
-        items.push(update(
-            table,
-            &keys.grid,
-            "ADD #cell :one SET entity = :entity",
-            None,
-            HashMap::from([("#cell".into(), grid_attribute(cell))]),
-            HashMap::from([
-                (":one".into(), store::n(1)),
-                (":entity".into(), store::s("grid")),
-            ]),
-        )?);
+    if let Some(cell) = out.cell {
+        writes.push(AwardWrite::GridCell { cell });
     }
-
-    // The user and its wallet: created by the first award, credited by every award. The
-    // condition matches what was read, so a concurrent first award re-decides `isACreatedUser`.
-    if decision.created_user {
-        let mut item = store::key(keys.user.0.clone(), keys.user.1.clone());
-        for (name, value) in [
-            ("entity", store::s("user")),
-            ("externalUserId", store::s(user.clone())),
-            ("createdAt", store::s(decision.created_at.clone())),
-            ("pointsBalance", points.clone()),
-            ("coinsBalance", store::n(0)),
-            ("conversionRate", store::n(DEFAULT_CONVERSION_RATE)),
-        ] {
-            item.insert(name.into(), value);
-        }
-        items.push(put(
-            table,
-            item,
-            "attribute_not_exists(PK)",
-            HashMap::new(),
-        )?);
-    } else {
-        items.push(update(
-            table,
-            &keys.user,
-            "ADD pointsBalance :p",
-            Some("attribute_exists(PK)"),
-            HashMap::new(),
-            HashMap::from([(":p".into(), points.clone())]),
-        )?);
+    match &loaded.user {
+        None => writes.push(AwardWrite::NewUser(UserRecord {
+            external_user_id: request.external_user_id.clone(),
+            created_at: out.created_at.to_owned(),
+            points_balance: out.points,
+            coins_balance: Decimal::ZERO,
+            conversion_rate: DEFAULT_CONVERSION_RATE,
+        })),
+        Some(_) => writes.push(AwardWrite::Credit { points: out.points }),
     }
-
-    // The ledger entry.
-    let ledger_id = crate::ids::new_id();
-    let mut ledger = store::key(keys.user.0.clone(), keys::ledger_sk(&ledger_id));
-    for (name, value) in [
-        ("entity", store::s("ledger")),
-        ("id", store::s(ledger_id.clone())),
-        ("transactionType", store::s("AssignPoints")),
-        ("points", points),
-        ("coins", store::n(0)),
-        ("appliedConversionRate", store::n(0)),
-        ("awardId", store::s(decision.award_id.clone())),
-        ("gameId", store::s(game.game_id.clone())),
-        ("externalTaskId", store::s(task.external_task_id.clone())),
-        ("data", json_attribute(&decision.data)),
-        ("createdAt", store::s(decision.created_at.clone())),
-    ] {
-        ledger.insert(name.into(), value);
-    }
-    items.push(put(
-        table,
-        ledger,
-        "attribute_not_exists(PK)",
-        HashMap::new(),
-    )?);
-    Ok((items, index))
+    writes.push(AwardWrite::Ledger(LedgerEntry {
+        id: input.ledger_id.to_owned(),
+        transaction_type: "AssignPoints",
+        points: out.points,
+        coins: Decimal::ZERO,
+        applied_conversion_rate: 0,
+        award_id: Some(input.award_id.to_owned()),
+        game_id: Some(game.game_id.clone()),
+        external_task_id: Some(task.external_task_id.clone()),
+        data: Some(out.data.clone()),
+        created_at: out.created_at.to_owned(),
+    }));
+    writes
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::model::Param;
+    use crate::store::award::{AwardKeys, CustomProgram, UserTaskAggregate};
+    use crate::store::{self, Item};
+    use game_scoring::MinutesAgg;
 
-    fn loaded(strategy: &str, params: Vec<Param>) -> Loaded {
+    const AWARD_ID: &str = "0190a0a0-0000-7000-8000-0000000000aa";
+    const LEDGER_ID: &str = "0190a0a0-0000-7000-8000-0000000000bb";
+
+    struct Scene {
+        game: Game,
+        task: Task,
+        loaded: Loaded,
+    }
+
+    fn scene(strategy: &str, params: Vec<Param>) -> Scene {
         let game = Game {
             tenant: "t".into(),
             game_id: "0190a0a0-0000-7000-8000-000000000001".into(),
@@ -827,84 +382,52 @@ mod tests {
             created_at: String::new(),
             updated_at: String::new(),
         };
-        Loaded {
+        Scene {
             game,
             task,
-            user: None,
-            user_task: UserTaskAggregate::default(),
-            task_series: Series::default(),
-            user_game: UserGame::default(),
-            game_minutes: MinutesAgg::default(),
-            grid_cells: vec![],
-            greencrowd: None,
-            custom: None,
+            loaded: Loaded::default(),
         }
     }
 
-    fn with_custom(ast: Value) -> Loaded {
-        let mut loaded = loaded("custom:00000000-0000-7000-8000-000000000000", vec![]);
-        loaded.custom = Some(std::sync::Arc::new(
-            game_scoring::dsl::CustomStrategy::new(&ast, game_scoring::dsl::DslKind::Full).unwrap(),
-        ));
-        loaded
+    fn decide_on(
+        scene: &Scene,
+        request: &AwardRequest,
+        now_us: i64,
+        deadline: &dyn Fn() -> bool,
+        report: &mut Option<RunReport>,
+    ) -> ApiResult<Decision> {
+        decide(
+            &AwardInput {
+                game: &scene.game,
+                task: &scene.task,
+                loaded: &scene.loaded,
+                request,
+                award_id: AWARD_ID,
+                ledger_id: LEDGER_ID,
+                now_us,
+                simulation_key: b"",
+                idempotency_ttl_secs: 86_400,
+            },
+            deadline,
+            report,
+        )
     }
 
-    #[test]
-    fn custom_runs_report_and_past_deadline_is_dsl_timeout() {
-        // 40 rules that never match: 160 nodes, so the deadline is consulted.
-        let rule = json!({"type": "rule", "when": {"type": "compare", "op": "==",
-            "left": {"type": "literal", "value": 1}, "right": {"type": "literal", "value": 2}},
-            "then": [{"type": "assign_points", "value": {"type": "literal", "value": 1},
-                      "case_name": "Never"}]});
-        let ast = json!({"type": "program", "rules": vec![rule; 40],
-            "default": {"type": "assign_points", "value": {"type": "literal", "value": 4},
-                        "case_name": "Fallback"}});
-        let loaded = with_custom(ast);
-        let mut report = None;
-        let decision = decide_with(
-            &loaded,
-            &request(json!({})),
-            1,
-            b"k",
-            &|| false,
-            &mut report,
-        )
-        .unwrap();
-        assert_eq!(decision.points, Decimal::from(4));
-        assert_eq!(decision.case_name, "Fallback");
-        let report = report.unwrap();
-        assert_eq!(report.status, "ok");
-        assert!(report.nodes > 64);
-
-        let mut report = None;
-        let error =
-            decide_with(&loaded, &request(json!({})), 1, b"k", &|| true, &mut report).unwrap_err();
-        assert_eq!(error.code, "DSL_TIMEOUT");
-        assert_eq!(error.status.as_u16(), 422);
-        assert_eq!(report.unwrap().status, "timeout");
+    fn decide_plain(scene: &Scene, request: &AwardRequest, now_us: i64) -> ApiResult<Decision> {
+        decide_on(scene, request, now_us, &|| false, &mut None)
     }
 
-    #[test]
-    fn custom_no_match_is_422_and_reported() {
-        let loaded = with_custom(json!({"type": "program", "rules": []}));
-        let mut report = None;
-        let error = decide_with(
-            &loaded,
-            &request(json!({})),
-            1,
-            b"k",
-            &|| false,
-            &mut report,
-        )
-        .unwrap_err();
-        assert_eq!(error.code, "custom_strategy_no_match");
-        assert_eq!(error.status.as_u16(), 422);
-        let report = report.unwrap();
-        assert_eq!(report.status, "error");
-        assert_eq!(
-            report.error_code.as_deref(),
-            Some("custom_strategy_no_match")
-        );
+    fn with_custom(ast: Value) -> Scene {
+        let mut scene = scene("custom:00000000-0000-7000-8000-000000000000", vec![]);
+        scene.loaded.custom = Some(CustomProgram {
+            strategy: std::sync::Arc::new(
+                game_scoring::dsl::CustomStrategy::new(&ast, game_scoring::dsl::DslKind::Full)
+                    .unwrap(),
+            ),
+            family_id: "00000000-0000-7000-8000-000000000000".into(),
+            version: 1,
+        });
+        scene
     }
 
     fn request(data: Value) -> AwardRequest {
@@ -917,41 +440,120 @@ mod tests {
         }
     }
 
+    fn user_task(decision: &Decision) -> &UserTaskAggregate {
+        decision
+            .writes
+            .iter()
+            .find_map(|w| match w {
+                AwardWrite::UserTask { aggregate, .. } => Some(aggregate),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn custom_runs_report_and_past_deadline_is_dsl_timeout() {
+        // 40 rules that never match: 160 nodes, so the deadline is consulted.
+        let rule = json!({"type": "rule", "when": {"type": "compare", "op": "==",
+            "left": {"type": "literal", "value": 1}, "right": {"type": "literal", "value": 2}},
+            "then": [{"type": "assign_points", "value": {"type": "literal", "value": 1},
+                      "case_name": "Never"}]});
+        let ast = json!({"type": "program", "rules": vec![rule; 40],
+            "default": {"type": "assign_points", "value": {"type": "literal", "value": 4},
+                        "case_name": "Fallback"}});
+        let scene = with_custom(ast);
+        let mut report = None;
+        let decision = decide_on(&scene, &request(json!({})), 1, &|| false, &mut report).unwrap();
+        assert_eq!(decision.points, Decimal::from(4));
+        assert_eq!(decision.case_name, "Fallback");
+        let report = report.unwrap();
+        assert_eq!(report.status, "ok");
+        assert!(report.nodes > 64);
+
+        let mut report = None;
+        let error = decide_on(&scene, &request(json!({})), 1, &|| true, &mut report).unwrap_err();
+        assert_eq!(error.code, "DSL_TIMEOUT");
+        assert_eq!(error.status.as_u16(), 422);
+        assert_eq!(report.unwrap().status, "timeout");
+    }
+
+    #[test]
+    fn custom_no_match_is_422_and_reported() {
+        let scene = with_custom(json!({"type": "program", "rules": []}));
+        let mut report = None;
+        let error = decide_on(&scene, &request(json!({})), 1, &|| false, &mut report).unwrap_err();
+        assert_eq!(error.code, "custom_strategy_no_match");
+        assert_eq!(error.status.as_u16(), 422);
+        let report = report.unwrap();
+        assert_eq!(report.status, "error");
+        assert_eq!(
+            report.error_code.as_deref(),
+            Some("custom_strategy_no_match")
+        );
+    }
+
     #[test]
     fn first_award_scores_basic_engagement_and_records_the_series() {
-        let state = loaded("default", vec![]);
-        let decision = decide(&state, &request(json!({})), 5_000_000, b"").unwrap();
+        let scene = scene("default", vec![]);
+        let decision = decide_plain(&scene, &request(json!({})), 5_000_000).unwrap();
         assert_eq!(decision.points, Decimal::ONE);
         assert_eq!(decision.case_name, "BasicEngagement");
         assert!(decision.created_user);
-        assert_eq!(decision.user_task.series.series.count, 1);
-        assert_eq!(decision.user_task.points_total, Decimal::ONE);
+        assert_eq!(user_task(&decision).series.series.count, 1);
+        assert_eq!(user_task(&decision).points_total, Decimal::ONE);
         assert_eq!(decision.response["points"], 1);
         assert_eq!(decision.response["isACreatedUser"], true);
+        assert_eq!(decision.response["awardId"], AWARD_ID);
+        assert!(
+            matches!(decision.writes.last(), Some(AwardWrite::Ledger(entry)) if entry.id == LEDGER_ID)
+        );
+    }
+
+    #[test]
+    fn the_same_inputs_decide_the_same_answer_and_writes() {
+        let mut scene = scene("default", vec![]);
+        scene.loaded.aggregates.task_series.count = 7;
+        let first = decide_plain(&scene, &request(json!({"minutes": 3})), 9_000_000).unwrap();
+        let again = decide_plain(&scene, &request(json!({"minutes": 3})), 9_000_000).unwrap();
+        assert_eq!(first.response, again.response);
+        assert_eq!(first.writes, again.writes);
+    }
+
+    #[test]
+    fn decision_time_never_goes_behind_what_was_recorded() {
+        let mut aggregates = Aggregates::default();
+        assert_eq!(decision_time(10, &aggregates), 10);
+        aggregates.user_game_last_us = 25;
+        aggregates.task_series.last_us = 20;
+        assert_eq!(decision_time(10, &aggregates), 25);
     }
 
     #[test]
     fn fractional_points_stay_exact() {
-        let mut state = loaded("greengageStrategy", vec![]);
-        state.user_game.count = 2;
-        state.game_minutes = MinutesAgg {
+        let mut scene = scene("greengageStrategy", vec![]);
+        scene.loaded.aggregates.user_game.count = 2;
+        scene.loaded.aggregates.game_minutes = MinutesAgg {
             sum: 20.0,
             count: 1,
         };
-        state.user_game.minutes = MinutesAgg {
+        scene.loaded.aggregates.user_game.minutes = MinutesAgg {
             sum: 15.0,
             count: 1,
         };
-        let decision = decide(&state, &request(json!({"minutes": 16})), 1, b"").unwrap();
+        let decision = decide_plain(&scene, &request(json!({"minutes": 16})), 1).unwrap();
         assert_eq!(decision.points.to_string(), "187.5");
         assert_eq!(decision.response["points"], 187.5);
-        assert_eq!(decision.minutes, Some(16.0));
+        assert!(
+            decision
+                .writes
+                .contains(&AwardWrite::GameMinutes { minutes: 16.0 })
+        );
     }
 
     #[test]
     fn strategy_errors_are_422_with_games_message() {
-        let state = loaded("greengageStrategy", vec![]);
-        let error = decide(&state, &request(json!({})), 1, b"").unwrap_err();
+        let scene = scene("greengageStrategy", vec![]);
+        let error = decide_plain(&scene, &request(json!({})), 1).unwrap_err();
         assert_eq!(error.status.as_u16(), 422);
         assert_eq!(error.code, "strategy_rejected");
         assert_eq!(
@@ -962,7 +564,7 @@ mod tests {
 
     #[test]
     fn the_plan_writes_everything_once_and_checks_the_read_version() {
-        let mut state = loaded(
+        let mut scene = scene(
             "getis_ord_gi_star",
             vec![
                 Param {
@@ -977,8 +579,8 @@ mod tests {
                 },
             ],
         );
-        state.user_task.version = 3;
-        state.user = Some(UserRecord {
+        scene.loaded.aggregates.user_task.version = 3;
+        scene.loaded.user = Some(UserRecord {
             external_user_id: "ana".into(),
             created_at: String::new(),
             points_balance: Decimal::TEN,
@@ -986,10 +588,15 @@ mod tests {
             conversion_rate: 100,
         });
         let req = request(json!({"minutes": 4}));
-        let decision = decide(&state, &req, 7_000_000, b"").unwrap();
-        assert_eq!(decision.cell, Some((0, 1)));
-        let keys = AwardKeys::new("t", &state.game.game_id, "walk", "ana", Some("k1"), None);
-        let (items, index) = plan("table", "t", &keys, &state, &req, &decision, 86_400).unwrap();
+        let decision = decide_plain(&scene, &req, 7_000_000).unwrap();
+        assert!(
+            decision
+                .writes
+                .contains(&AwardWrite::GridCell { cell: (0, 1) })
+        );
+        let keys = AwardKeys::new("t", &scene.game.game_id, "walk", "ana", Some("k1"), None);
+        let (items, index) =
+            crate::store::award::transaction("table", &keys, &decision.writes).unwrap();
         // idempotency, award, user-task, task series, user-game, game minutes, grid, user, ledger
         assert_eq!(items.len(), 9);
         assert_eq!(index.idempotency, Some(0));
@@ -1000,5 +607,7 @@ mod tests {
         assert_eq!(grid.expression_attribute_names().unwrap()["#cell"], "c_0_1");
         let wallet = items[7].update().unwrap();
         assert_eq!(wallet.condition_expression(), Some("attribute_exists(PK)"));
+        let ledger: &Item = items[8].put().unwrap().item();
+        assert_eq!(ledger["awardId"], store::s(AWARD_ID));
     }
 }

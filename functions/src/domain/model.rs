@@ -1,49 +1,14 @@
 //! Domain types and the pure rules that validate and change them.
 
 use crate::error::{ApiError, ApiResult};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
+
+pub use crate::store::games::{Game, Param, Task};
 
 pub const DEFAULT_STRATEGY: &str = "default";
 pub const TASK_OPEN: &str = "open";
 pub const MAX_PARAMS: usize = 100;
-
-/// A game or task parameter. `value` keeps the JSON type the client sent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Param {
-    pub id: String,
-    pub key: String,
-    pub value: Value,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Game {
-    pub tenant: String,
-    pub game_id: String,
-    pub external_game_id: String,
-    pub platform: String,
-    pub strategy_id: String,
-    pub params: Vec<Param>,
-    pub version: u64,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Task {
-    pub tenant: String,
-    pub game_id: String,
-    pub task_id: String,
-    pub external_task_id: String,
-    pub strategy_id: String,
-    pub status: String,
-    pub params: Vec<Param>,
-    pub version: u64,
-    pub created_at: String,
-    pub updated_at: String,
-}
 
 /// A parameter as clients send it on create (`id` absent) or on update (`id` names one to change).
 #[derive(Debug, Clone, Deserialize)]
@@ -59,24 +24,6 @@ pub struct ParamInput {
 pub enum ParamOwner {
     Game,
     Task,
-}
-
-/// GAME's slug rule for external game and user ids: `^[a-z0-9_-]{3,60}$`, case-insensitive.
-pub fn validate_slug(field: &str, value: &str) -> ApiResult<()> {
-    let length_ok = (3..=60).contains(&value.len());
-    let chars_ok = value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if length_ok && chars_ok {
-        Ok(())
-    } else {
-        Err(ApiError::unprocessable(
-            "invalid_slug",
-            format!(
-                "{field} \"{value}\" is not valid: use 3 to 60 characters among letters, digits, '_' and '-'."
-            ),
-        ))
-    }
 }
 
 /// Task ids are free text in GAME; we only refuse what cannot travel in one URL path segment.
@@ -255,18 +202,6 @@ mod tests {
             id: id.into(),
             key: key.into(),
             value,
-        }
-    }
-
-    #[test]
-    fn slugs_follow_games_rule() {
-        for ok in ["abc", "Game_1-x", &"a".repeat(60)] {
-            assert!(validate_slug("externalGameId", ok).is_ok(), "{ok}");
-        }
-        for bad in ["ab", "with space", "ümlaut", "a.b", &"a".repeat(61), ""] {
-            let error = validate_slug("externalGameId", bad).unwrap_err();
-            assert_eq!(error.code, "invalid_slug");
-            assert_eq!(error.status.as_u16(), 422);
         }
     }
 

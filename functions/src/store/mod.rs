@@ -15,6 +15,11 @@ use std::time::Duration;
 
 use crate::error::{ApiError, ApiResult};
 
+pub mod award;
+pub mod games;
+pub mod greencrowd;
+pub mod users;
+
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const PK: &str = "PK";
@@ -198,6 +203,11 @@ pub fn s(value: impl Into<String>) -> AttributeValue {
 
 pub fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// Opaque client JSON as a DynamoDB value (maps, lists, numbers, strings, bools).
+pub fn json_attribute(value: &serde_json::Value) -> AttributeValue {
+    serde_dynamo::to_attribute_value(value).unwrap_or(AttributeValue::Null(true))
 }
 
 /// Serialises a domain value and adds its keys and entity tag.

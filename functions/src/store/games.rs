@@ -1,0 +1,164 @@
+//! Games and their tasks: the records, their keys and the reads every route shares.
+//! A game is `T#<tenant>#G#<gameId>` / `GAME` (GSI1: the tenant's games); its tasks share the
+//! partition (`TASK#<externalTaskId>`); `T#<tenant>#XG#<externalGameId>` makes the external id
+//! unique within the tenant.
+
+use crate::error::{ApiError, ApiResult};
+use crate::store::{self, GSI1PK, GSI1SK, Item, PK, SK, Store, StoreError, keys};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A game or task parameter. `value` keeps the JSON type the client sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Param {
+    pub id: String,
+    pub key: String,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Game {
+    pub tenant: String,
+    pub game_id: String,
+    pub external_game_id: String,
+    pub platform: String,
+    pub strategy_id: String,
+    pub params: Vec<Param>,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    pub tenant: String,
+    pub game_id: String,
+    pub task_id: String,
+    pub external_task_id: String,
+    pub strategy_id: String,
+    pub status: String,
+    pub params: Vec<Param>,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+pub fn game_item(game: &Game) -> Result<Item, StoreError> {
+    store::to_item(
+        game,
+        "game",
+        &[
+            (PK, keys::game_pk(&game.tenant, &game.game_id)),
+            (SK, keys::GAME_SK.to_owned()),
+            (GSI1PK, keys::games_index_pk(&game.tenant)),
+            (GSI1SK, game.game_id.clone()),
+        ],
+    )
+}
+
+pub fn game_key(tenant: &str, game_id: &str) -> Item {
+    store::key(keys::game_pk(tenant, game_id), keys::GAME_SK)
+}
+
+pub fn marker_key(tenant: &str, external_game_id: &str) -> Item {
+    store::key(
+        keys::external_game_pk(tenant, external_game_id),
+        keys::EXTERNAL_GAME_SK,
+    )
+}
+
+/// The item that makes an externalGameId unique within a tenant.
+pub fn marker_item(game: &Game) -> Item {
+    let mut item = marker_key(&game.tenant, &game.external_game_id);
+    item.insert("entity".into(), store::s("externalGameId"));
+    item.insert("gameId".into(), store::s(game.game_id.clone()));
+    item
+}
+
+pub fn task_item(task: &Task) -> Result<Item, StoreError> {
+    store::to_item(
+        task,
+        "task",
+        &[
+            (PK, keys::game_pk(&task.tenant, &task.game_id)),
+            (SK, keys::task_sk(&task.external_task_id)),
+        ],
+    )
+}
+
+pub fn task_key(task: &Task) -> Item {
+    store::key(
+        keys::game_pk(&task.tenant, &task.game_id),
+        keys::task_sk(&task.external_task_id),
+    )
+}
+
+pub fn game_not_found(game_id: &str) -> ApiError {
+    ApiError::not_found(
+        "game_not_found",
+        format!("Game not found by gameId: {game_id}"),
+    )
+}
+
+pub fn task_not_found(game_id: &str, external_task_id: &str) -> ApiError {
+    ApiError::not_found(
+        "task_not_found",
+        format!("Task not found with externalTaskId: {external_task_id} in gameId: {game_id}"),
+    )
+}
+
+/// Another tenant's game is indistinguishable from a missing one: the tenant is in the key.
+pub async fn load_game(store: &Store, tenant: &str, game_id: &str) -> ApiResult<Game> {
+    if uuid::Uuid::parse_str(game_id).is_err() {
+        return Err(game_not_found(game_id));
+    }
+    let item = store
+        .get(keys::game_pk(tenant, game_id), keys::GAME_SK)
+        .await?
+        .ok_or_else(|| game_not_found(game_id))?;
+    Ok(store::from_item(item)?)
+}
+
+/// Every task of the game, in task-id order.
+pub async fn load_tasks(store: &Store, game: &Game) -> ApiResult<Vec<Task>> {
+    let items = store
+        .query_all(
+            &keys::game_pk(&game.tenant, &game.game_id),
+            Some(keys::TASK_SK_PREFIX),
+        )
+        .await?;
+    items
+        .into_iter()
+        .map(|item| store::from_item(item).map_err(ApiError::from))
+        .collect()
+}
+
+/// The game and one of its tasks, in one round trip.
+pub async fn load_game_and_task(
+    store: &Store,
+    tenant: &str,
+    game_id: &str,
+    external_task_id: &str,
+) -> ApiResult<(Game, Task)> {
+    if uuid::Uuid::parse_str(game_id).is_err() {
+        return Err(game_not_found(game_id));
+    }
+    let pk = keys::game_pk(tenant, game_id);
+    let mut found = store
+        .get_many(&[
+            (pk.clone(), keys::GAME_SK.to_owned()),
+            (pk, keys::task_sk(external_task_id)),
+        ])
+        .await?
+        .into_iter();
+    let game: Game = match found.next().flatten() {
+        Some(item) => store::from_item(item)?,
+        None => return Err(game_not_found(game_id)),
+    };
+    match found.next().flatten() {
+        Some(item) => Ok((game, store::from_item(item)?)),
+        None => Err(task_not_found(game_id, external_task_id)),
+    }
+}
