@@ -306,3 +306,24 @@ mod tests {
         assert!(!text.contains("pepper-value") && !text.contains("sim-value"));
     }
 }
+
+impl crate::identity::Identity for AppContext {
+    fn store(&self) -> &Store {
+        &self.store
+    }
+    fn api_keys(&self) -> &ApiKeyCache {
+        &self.api_keys
+    }
+    fn jwt(&self) -> &JwtVerifier {
+        &self.jwt
+    }
+    fn api_key_pepper(&self) -> &[u8] {
+        &self.secrets.api_key_pepper
+    }
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+    fn rate_limits(&self) -> &RateLimits {
+        &self.config.rate_limits
+    }
+}

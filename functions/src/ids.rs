@@ -24,6 +24,14 @@ pub fn validate_slug(field: &str, value: &str) -> ApiResult<()> {
     }
 }
 
+/// Tenants name key partitions (`T#<tenant>#...`), so they never contain `#` or odd bytes.
+pub fn valid_tenant(tenant: &str) -> bool {
+    (1..=128).contains(&tenant.len())
+        && tenant
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:@".contains(&b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,8 @@
 //! compared in constant time. Tokens are verified by [`crate::identity::jwt`].
 
 use crate::error::{ApiError, ApiResult};
+use crate::identity::Identity;
+use crate::ids::valid_tenant;
 use crate::store::{Store, StoreError, from_item, keys, to_item};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -64,14 +66,6 @@ pub fn require_admin(caller: &Caller) -> ApiResult<()> {
             "This route is for administrators: use an admin API key or a token with the admin role.",
         ))
     }
-}
-
-/// Tenants name key partitions (`T#<tenant>#...`), so they never contain `#` or odd bytes.
-pub fn valid_tenant(tenant: &str) -> bool {
-    (1..=128).contains(&tenant.len())
-        && tenant
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:@".contains(&b))
 }
 
 /// The stored form of an API key. Never holds the plaintext.
@@ -285,7 +279,7 @@ fn header_value<'r>(req: &'r Request, name: &str) -> Option<Result<&'r str, ()>>
 /// Requires a valid `X-API-Key` or `Authorization: Bearer` token and answers the caller.
 /// When both are sent, both must be valid and name the same tenant (GAME validates any bearer
 /// that is present, too); the key then decides who the caller is.
-pub async fn authenticate(ctx: &crate::AppContext, req: &Request) -> ApiResult<Caller> {
+pub async fn authenticate(ctx: &impl Identity, req: &Request) -> ApiResult<Caller> {
     let api_key = header_value(req, API_KEY_HEADER);
     let bearer = header_value(req, AUTHORIZATION_HEADER);
     match (api_key, bearer) {
@@ -313,8 +307,8 @@ pub async fn authenticate(ctx: &crate::AppContext, req: &Request) -> ApiResult<C
     }
 }
 
-async fn authenticate_key(ctx: &crate::AppContext, plaintext: &str) -> ApiResult<Caller> {
-    let pepper = &ctx.secrets.api_key_pepper;
+async fn authenticate_key(ctx: &impl Identity, plaintext: &str) -> ApiResult<Caller> {
+    let pepper = ctx.api_key_pepper();
     if pepper.is_empty() {
         // A route that authenticates must declare `secret: true`; fail closed if it did not.
         return Err(ApiError::internal(
@@ -325,12 +319,12 @@ async fn authenticate_key(ctx: &crate::AppContext, plaintext: &str) -> ApiResult
         return Err(invalid_key());
     };
     let hash = hash_key(pepper, plaintext);
-    let now_ms = ctx.clock.now_ms();
-    if let Some(caller) = ctx.api_keys.get(&hash, now_ms) {
+    let now_ms = ctx.clock().now_ms();
+    if let Some(caller) = ctx.api_keys().get(&hash, now_ms) {
         return Ok(caller);
     }
     let Some(item) = ctx
-        .store
+        .store()
         .get(keys::api_key_pk(prefix), keys::API_KEY_SK)
         .await?
     else {
@@ -348,12 +342,12 @@ async fn authenticate_key(ctx: &crate::AppContext, plaintext: &str) -> ApiResult
         is_admin: record.role == ROLE_ADMIN,
         method: AuthMethod::ApiKey,
     };
-    ctx.api_keys.put(hash, caller.clone(), now_ms);
+    ctx.api_keys().put(hash, caller.clone(), now_ms);
     Ok(caller)
 }
 
 async fn authenticate_bearer(
-    ctx: &crate::AppContext,
+    ctx: &impl Identity,
     authorization: Result<&str, ()>,
 ) -> ApiResult<Caller> {
     let token = authorization
@@ -371,8 +365,8 @@ async fn authenticate_bearer(
             .into_api_error()
         })?;
     let verified = ctx
-        .jwt
-        .verify(token, ctx.clock.now_secs())
+        .jwt()
+        .verify(token, ctx.clock().now_secs())
         .await
         .map_err(crate::identity::jwt::JwtError::into_api_error)?;
     Ok(Caller {

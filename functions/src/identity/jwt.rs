@@ -79,7 +79,7 @@ pub fn issuer_realm(issuer: &str) -> Option<String> {
     let mut segments = rest.split('/').filter(|s| !s.is_empty());
     let host = segments.next()?;
     let realm = segments.next_back().unwrap_or(host);
-    crate::identity::auth::valid_tenant(realm).then(|| realm.to_owned())
+    crate::ids::valid_tenant(realm).then(|| realm.to_owned())
 }
 
 impl JwtConfig {
@@ -591,7 +591,7 @@ impl JwtVerifier {
             issuer_realm(issuer)
         } else {
             non_blank(claim_at(claims, &self.config.tenant_claim))
-                .filter(|t| crate::identity::auth::valid_tenant(t))
+                .filter(|t| crate::ids::valid_tenant(t))
         }
         .ok_or_else(|| {
             JwtError::invalid(

@@ -21,10 +21,10 @@
 //!   (0), `RateLimit-Reset` (seconds until the window ends) and `RateLimit-Policy`.
 //! * A limit of 0 switches that scope off; `GAME_RATE_LIMIT_ENABLED=false` switches all off.
 
-use crate::AppContext;
 use crate::error::{ApiError, ApiResult};
+use crate::identity::Identity;
 use crate::identity::auth::Caller;
-use crate::store::{self, TTL_ATTRIBUTE};
+use crate::store::{Store, counters};
 use lambda_http::http::StatusCode;
 use std::time::Duration;
 
@@ -168,70 +168,33 @@ enum Outcome {
     Failed(String),
 }
 
-async fn increment(ctx: &AppContext, scope: &Scope) -> Outcome {
-    let result = ctx
-        .store
-        .client
-        .update_item()
-        .table_name(&ctx.store.table)
-        .set_key(Some(store::key(scope.pk.clone(), scope.sk.clone())))
-        .update_expression("ADD #c :one SET #ttl = :ttl, #entity = :entity")
-        .condition_expression("attribute_not_exists(#c) OR #c < :limit")
-        .expression_attribute_names("#c", "count")
-        .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-        .expression_attribute_names("#entity", "entity")
-        .expression_attribute_values(":one", store::n(1))
-        .expression_attribute_values(":limit", store::n(scope.limit))
-        .expression_attribute_values(":ttl", store::n(scope.window_end + TTL_BUFFER_SECS))
-        .expression_attribute_values(":entity", store::s("ratelimit"))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Outcome::Charged,
-        Err(error) => {
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception())
-            {
-                Outcome::Refused
-            } else {
-                Outcome::Failed(error.to_string())
-            }
-        }
+async fn increment(store: &Store, scope: &Scope) -> Outcome {
+    let ttl = scope.window_end + TTL_BUFFER_SECS;
+    match counters::add_below(store, (&scope.pk, &scope.sk), scope.limit, ttl).await {
+        Ok(true) => Outcome::Charged,
+        Ok(false) => Outcome::Refused,
+        Err(error) => Outcome::Failed(error.to_string()),
     }
 }
 
-async fn refund(ctx: &AppContext, scope: &Scope) {
-    let result = ctx
-        .store
-        .client
-        .update_item()
-        .table_name(&ctx.store.table)
-        .set_key(Some(store::key(scope.pk.clone(), scope.sk.clone())))
-        .update_expression("ADD #c :minus")
-        // Never creates a counter (a refund after TTL reaped it would start it at -1).
-        .condition_expression("attribute_exists(#c)")
-        .expression_attribute_names("#c", "count")
-        .expression_attribute_values(":minus", store::n(-1))
-        .send()
-        .await;
-    if let Err(error) = result {
+async fn refund(store: &Store, scope: &Scope) {
+    if let Err(error) = counters::subtract_existing(store, (&scope.pk, &scope.sk)).await {
         tracing::warn!(scope = scope.name, error = %error, "rate-limit refund failed");
     }
 }
 
 /// Charges one request to every scope, or refuses it with 429 (charging nothing).
 pub async fn charge(
-    ctx: &AppContext,
+    ctx: &impl Identity,
     caller: &Caller,
     source_ip: &str,
     external_user_id: &str,
 ) -> ApiResult<()> {
-    let limits = &ctx.config.rate_limits;
+    let limits = ctx.rate_limits();
     if !limits.enabled {
         return Ok(());
     }
-    let now = ctx.clock.now_secs();
+    let now = ctx.clock().now_secs();
     let scopes = scopes(
         limits,
         &caller.tenant,
@@ -241,7 +204,7 @@ pub async fn charge(
         now,
     );
     // All scopes at once: one round trip of latency, not four.
-    let outcomes = join_all(scopes.iter().map(|s| increment(ctx, s)).collect()).await;
+    let outcomes = join_all(scopes.iter().map(|s| increment(ctx.store(), s)).collect()).await;
     let refused = scopes
         .iter()
         .zip(&outcomes)
@@ -258,7 +221,13 @@ pub async fn charge(
             .filter(|(_, o)| matches!(o, Outcome::Charged))
             .map(|(s, _)| s)
             .collect();
-        join_all(charged.into_iter().map(|s| refund(ctx, s)).collect()).await;
+        join_all(
+            charged
+                .into_iter()
+                .map(|s| refund(ctx.store(), s))
+                .collect(),
+        )
+        .await;
     }
     if let Some(scope) = refused {
         return Err(too_many(&scope, now));

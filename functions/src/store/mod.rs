@@ -16,6 +16,7 @@ use std::time::Duration;
 use crate::error::{ApiError, ApiResult};
 
 pub mod award;
+pub mod counters;
 pub mod games;
 pub mod greencrowd;
 pub mod users;
@@ -185,7 +186,7 @@ impl From<StoreError> for ApiError {
     }
 }
 
-fn request_error(error: impl std::error::Error) -> StoreError {
+pub(crate) fn request_error(error: impl std::error::Error) -> StoreError {
     // The SDK's Display is terse; the source chain carries the service's message.
     let mut message = error.to_string();
     let mut source = error.source();

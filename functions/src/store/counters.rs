@@ -1,0 +1,58 @@
+//! Windowed counters (rate limits): one item per (scope, window), reaped by TTL.
+
+use crate::store::{self, Store, StoreError, TTL_ATTRIBUTE, request_error};
+
+/// Adds one to the counter unless it already reached `limit`; `false` means refused (nothing
+/// written). The item expires at `expires_at` (epoch seconds).
+pub async fn add_below(
+    store: &Store,
+    key: (&str, &str),
+    limit: u64,
+    expires_at: i64,
+) -> Result<bool, StoreError> {
+    let result = store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .set_key(Some(store::key(key.0, key.1)))
+        .update_expression("ADD #c :one SET #ttl = :ttl, #entity = :entity")
+        .condition_expression("attribute_not_exists(#c) OR #c < :limit")
+        .expression_attribute_names("#c", "count")
+        .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+        .expression_attribute_names("#entity", "entity")
+        .expression_attribute_values(":one", store::n(1))
+        .expression_attribute_values(":limit", store::n(limit))
+        .expression_attribute_values(":ttl", store::n(expires_at))
+        .expression_attribute_values(":entity", store::s("ratelimit"))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(request_error(error)),
+    }
+}
+
+/// Takes one back from a counter that exists (a refund after TTL reaped it would start it at
+/// -1, so it never creates one).
+pub async fn subtract_existing(store: &Store, key: (&str, &str)) -> Result<(), StoreError> {
+    store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .set_key(Some(store::key(key.0, key.1)))
+        .update_expression("ADD #c :minus")
+        .condition_expression("attribute_exists(#c)")
+        .expression_attribute_names("#c", "count")
+        .expression_attribute_values(":minus", store::n(-1))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(request_error)
+}
