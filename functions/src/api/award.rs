@@ -2,9 +2,9 @@
 //! (pure, `award::decide`), commit (one TransactWriteItems), answer.
 
 use crate::AppContext;
-use crate::api::custom;
 use crate::api::games::{game_not_found, load_tasks};
 use crate::domain::award::{self, AwardKeys, AwardRequest, Loaded, UserRecord, UserTaskAggregate};
+use crate::domain::custom;
 use crate::domain::greencrowd;
 use crate::domain::model::{self, Game, Task};
 use crate::error::{ApiError, ApiResult};
@@ -12,6 +12,7 @@ use crate::http::{self, json_body, path_param};
 use crate::idempotency::{self, Collision};
 use crate::identity::auth::authenticate;
 use crate::identity::rate_limit;
+use crate::store::custom as custom_store;
 use crate::store::{self, Item, StoreError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -80,7 +81,8 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
     let mut all_keys = keys.all();
     // The task's custom strategy family, when this warm Lambda has seen the task before: its
     // key rides in the same BatchGetItem.
-    let hinted_family = custom::family_hint(&caller.tenant, &game_id, &external_task_id);
+    let hinted_family =
+        custom_store::family_hint(&ctx.custom, &caller.tenant, &game_id, &external_task_id);
     all_keys.extend(hinted_family.clone());
     for attempt in 0..AWARD_ATTEMPTS {
         let mut found: HashMap<(String, String), Item> = all_keys
@@ -114,7 +116,7 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
             .unwrap_or(0);
         let mut custom_ref: Option<(String, u64)> = None;
         let custom_strategy = if custom::is_custom(&task.strategy_id) {
-            let family_key = custom::family_key(&caller.tenant, &task.strategy_id)
+            let family_key = custom_store::family_key(&caller.tenant, &task.strategy_id)
                 .ok_or_else(|| custom::unknown_custom(&task.strategy_id))?;
             let item = match take(&family_key) {
                 Some(item) => Some(item),
@@ -125,16 +127,16 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
                         .await?
                 }
             };
-            let family = custom::family_from_item(
+            let family = custom_store::family_from_item(
                 item.ok_or_else(|| custom::unknown_custom(&task.strategy_id))?,
             )?;
-            custom::remember_family(
+            ctx.custom.remember_family(
                 &caller.tenant,
                 &game_id,
                 &external_task_id,
                 &family.family_id,
             );
-            let program = custom::published_program(&family, &task.strategy_id)?;
+            let program = custom::published_program(&ctx.custom, &family, &task.strategy_id)?;
             custom_ref = Some((
                 family.family_id.clone(),
                 family.published_version.unwrap_or_default(),
@@ -219,7 +221,16 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         );
         if let (Some(report), Some((family_id, version))) = (&report, &custom_ref) {
             let ms = started.elapsed().as_secs_f64() * 1000.0;
-            custom::log_run(ctx, &caller.tenant, family_id, *version, report, ms).await;
+            custom_store::log_run(
+                &ctx.store,
+                &ctx.custom,
+                &caller.tenant,
+                family_id,
+                *version,
+                report,
+                ms,
+            )
+            .await;
         }
         let decision = decided?;
         if request.is_simulated {

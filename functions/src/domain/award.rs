@@ -289,9 +289,9 @@ fn run_custom(
     strategy: &game_scoring::dsl::CustomStrategy,
     input: &game_scoring::ScoreInput<'_>,
     deadline: &dyn Fn() -> bool,
-    report: &mut Option<crate::api::custom::RunReport>,
+    report: &mut Option<crate::domain::custom::RunReport>,
 ) -> ApiResult<Scored> {
-    use crate::api::custom::{RunReport, dsl_error};
+    use crate::domain::custom::{RunReport, dsl_error};
     let out = match strategy.run(
         &game_scoring::dsl::DslInput {
             score: *input,
@@ -354,7 +354,7 @@ pub fn decide_with(
     now_us: i64,
     simulation_key: &[u8],
     deadline: &dyn Fn() -> bool,
-    report: &mut Option<crate::api::custom::RunReport>,
+    report: &mut Option<crate::domain::custom::RunReport>,
 ) -> ApiResult<Decision> {
     let task = &loaded.task;
     let custom = loaded.custom.as_deref();

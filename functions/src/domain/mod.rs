@@ -2,5 +2,6 @@
 //! what the store loaded and the parsed request, and returns the answer and the exact writes.
 
 pub mod award;
+pub mod custom;
 pub mod greencrowd;
 pub mod model;
