@@ -3,6 +3,8 @@
 //! the init (one clear log line) rather than a request.
 
 use crate::clock::Clock;
+use crate::domain::custom::CustomWarm;
+use crate::domain::custom::runlog::DEFAULT_LOG_SAMPLE_RATE;
 use crate::env::{env_text, env_u64};
 use crate::identity::auth::ApiKeyCache;
 use crate::identity::jwt::{JwtConfig, JwtVerifier};
@@ -196,6 +198,17 @@ pub struct AppContext {
     pub simulation_key: Vec<u8>,
     pub jwt: JwtVerifier,
     pub clock: Clock,
+    /// Custom strategies' validated programs, task → family hints and log sample rate.
+    pub custom: CustomWarm,
+}
+
+/// `GAME_CUSTOM_LOG_SAMPLE_RATE` (0..=1); unset or out of range is the default, never an error.
+fn custom_log_sample_rate() -> f64 {
+    std::env::var("GAME_CUSTOM_LOG_SAMPLE_RATE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|r| (0.0..=1.0).contains(r))
+        .unwrap_or(DEFAULT_LOG_SAMPLE_RATE)
 }
 
 impl AppContext {
@@ -209,6 +222,7 @@ impl AppContext {
             secrets,
             config,
             clock: Clock::default(),
+            custom: CustomWarm::new(custom_log_sample_rate()),
         }
     }
 
@@ -263,6 +277,27 @@ impl AppContext {
     }
 }
 
+impl crate::identity::Identity for AppContext {
+    fn store(&self) -> &Store {
+        &self.store
+    }
+    fn api_keys(&self) -> &ApiKeyCache {
+        &self.api_keys
+    }
+    fn jwt(&self) -> &JwtVerifier {
+        &self.jwt
+    }
+    fn api_key_pepper(&self) -> &[u8] {
+        &self.secrets.api_key_pepper
+    }
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+    fn rate_limits(&self) -> &RateLimits {
+        &self.config.rate_limits
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,26 +339,5 @@ mod tests {
     fn debug_redacts() {
         let text = format!("{:?}", Secrets::new("pepper-value", "", "sim-value"));
         assert!(!text.contains("pepper-value") && !text.contains("sim-value"));
-    }
-}
-
-impl crate::identity::Identity for AppContext {
-    fn store(&self) -> &Store {
-        &self.store
-    }
-    fn api_keys(&self) -> &ApiKeyCache {
-        &self.api_keys
-    }
-    fn jwt(&self) -> &JwtVerifier {
-        &self.jwt
-    }
-    fn api_key_pepper(&self) -> &[u8] {
-        &self.secrets.api_key_pepper
-    }
-    fn clock(&self) -> &Clock {
-        &self.clock
-    }
-    fn rate_limits(&self) -> &RateLimits {
-        &self.config.rate_limits
     }
 }

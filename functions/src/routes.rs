@@ -371,11 +371,11 @@ pub static ROUTES: &[Route] = &[
     route!("custom_publish", POST, "/strategies/custom/{id}/publish", custom::publish, [GetItem, BatchGetItem, PutItem], secret: true),
     route!("custom_archive", POST, "/strategies/custom/{id}/archive", custom::archive, [GetItem, BatchGetItem, PutItem], secret: true),
     route!("custom_versions", GET, "/strategies/custom/{id}/versions", custom::versions, [GetItem, Query], secret: true),
-    route!("custom_simulate", POST, "/strategies/custom/simulate", custom::simulate, [GetItem, BatchGetItem, Query], secret: true),
-    route!("custom_simulate_stored", POST, "/strategies/custom/{id}/simulate", custom::simulate_stored, [GetItem, BatchGetItem, Query], secret: true),
-    route!("custom_usage", GET, "/strategies/custom/{id}/usage", custom::usage, [GetItem, Query], query: [GSI1], secret: true),
-    route!("custom_metrics", GET, "/strategies/custom/{id}/metrics", custom::metrics, [GetItem, Query], secret: true),
-    route!("custom_compare", GET, "/strategies/custom/compare", custom::compare, [GetItem, Query], secret: true),
+    route!("custom_simulate", POST, "/strategies/custom/simulate", custom::simulate::simulate, [GetItem, BatchGetItem, Query], secret: true),
+    route!("custom_simulate_stored", POST, "/strategies/custom/{id}/simulate", custom::simulate::simulate_stored, [GetItem, BatchGetItem, Query], secret: true),
+    route!("custom_usage", GET, "/strategies/custom/{id}/usage", custom::simulate::usage, [GetItem, Query], query: [GSI1], secret: true),
+    route!("custom_metrics", GET, "/strategies/custom/{id}/metrics", custom::metrics::metrics, [GetItem, Query], secret: true),
+    route!("custom_compare", GET, "/strategies/custom/compare", custom::metrics::compare, [GetItem, Query], secret: true),
     route!("custom_rollback", POST, "/strategies/custom/{id}/rollback/{version}", custom::rollback, [GetItem, BatchGetItem, PutItem], secret: true),
 ];
 

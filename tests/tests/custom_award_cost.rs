@@ -1,19 +1,19 @@
 //! The cost of an award with a custom strategy: the family rides in the award's single
-//! BatchGetItem once this (warm) process has seen the task. Own test binary: it sets the
-//! process-wide execution-log sample rate to 0 so no success is logged.
+//! BatchGetItem once this (warm) context has seen the task. It sets its context's execution-log
+//! sample rate to 0 so no success is logged (a log write would be one more request).
 
 use game_tests::{RequestCounter, TestApp};
 use serde_json::json;
 
 #[tokio::test]
 async fn a_warm_custom_award_costs_one_read_and_one_transaction() {
-    game_functions::api::custom::set_log_sample_rate(0.0);
     let counter = RequestCounter::default();
     let app = TestApp::with_config(
         game_tests::dynamodb_client_with(counter.clone()).await,
         |c| c.rate_limits = game_functions::identity::rate_limit::RateLimits::disabled(),
     )
     .await;
+    app.ctx.custom.set_log_sample_rate(0.0);
     let ast = json!({"type": "program", "rules": [], "default":
         {"type": "assign_points", "value": {"type": "field", "path": "user.measurements_count"},
          "case_name": "Count"}});

@@ -917,8 +917,8 @@ async fn usage_lists_the_games_and_tasks_of_the_family() {
 
 #[tokio::test]
 async fn runs_are_logged_and_metrics_and_compare_aggregate_them() {
-    game_functions::api::custom::set_log_sample_rate(1.0);
     let app = TestApp::new().await;
+    app.ctx.custom.set_log_sample_rate(1.0);
     let divide = json!({"type": "program", "rules": [], "default": assign(
         json!({"type": "arith", "op": "/", "left": lit(json!(10)),
                "right": {"type": "field", "path": "data.by"}}), "Div")});

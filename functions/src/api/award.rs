@@ -3,12 +3,14 @@
 
 use crate::AppContext;
 use crate::domain::award::{self, AwardInput, AwardRequest};
+use crate::domain::custom::{self, CustomWarm};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param};
 use crate::idempotency::{self, Collision};
 use crate::identity::auth::authenticate;
 use crate::identity::rate_limit;
 use crate::store::award::{AwardKeys, CustomProgram, CustomResolver};
+use crate::store::custom as custom_store;
 use crate::store::games::{Task, game_not_found, task_not_found};
 use crate::store::{self, Item, StoreError};
 use lambda_http::http::StatusCode;
@@ -87,7 +89,8 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
     );
     for attempt in 0..AWARD_ATTEMPTS {
         let clock_us = crate::clock::now_micros();
-        let loaded = store::award::load(&ctx.store, &keys, &Families, clock_us).await?;
+        let loaded =
+            store::award::load(&ctx.store, &keys, &Families(&ctx.custom), clock_us).await?;
         if let Some(record) = &loaded.replay {
             return record.replay(&request.request_hash);
         }
@@ -152,49 +155,48 @@ async fn decide_and_log(
     let decided = award::decide(input, &deadline, &mut report);
     if let (Some(report), Some(custom)) = (&report, &input.loaded.custom) {
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        crate::api::custom::log_run(ctx, tenant, &custom.family_id, custom.version, report, ms)
-            .await;
+        let (family, version) = (&custom.family_id, custom.version);
+        custom_store::log_run(&ctx.store, &ctx.custom, tenant, family, version, report, ms).await;
     }
     decided
 }
 
 /// Custom strategies resolved through this warm Lambda's family hints and program cache.
-struct Families;
+struct Families<'a>(&'a CustomWarm);
 
-impl CustomResolver for Families {
+impl CustomResolver for Families<'_> {
     fn hint(
         &self,
         tenant: &str,
         game_id: &str,
         external_task_id: &str,
     ) -> Option<(String, String)> {
-        crate::api::custom::family_hint(tenant, game_id, external_task_id)
+        custom_store::family_hint(self.0, tenant, game_id, external_task_id)
     }
 
     fn family_key(&self, tenant: &str, strategy_id: &str) -> ApiResult<(String, String)> {
-        crate::api::custom::family_key(tenant, strategy_id)
-            .ok_or_else(|| crate::api::custom::unknown_custom(strategy_id))
+        custom_store::family_key(tenant, strategy_id)
+            .ok_or_else(|| custom::unknown_custom(strategy_id))
     }
 
     fn program(&self, tenant: &str, task: &Task, family: Option<Item>) -> ApiResult<CustomProgram> {
-        use crate::api::custom;
-        let family = custom::family_from_item(
+        let family = custom_store::family_from_item(
             family.ok_or_else(|| custom::unknown_custom(&task.strategy_id))?,
         )?;
-        custom::remember_family(
+        self.0.remember_family(
             tenant,
             &task.game_id,
             &task.external_task_id,
             &family.family_id,
         );
         Ok(CustomProgram {
-            strategy: custom::published_program(&family, &task.strategy_id)?,
+            strategy: custom::published_program(self.0, &family, &task.strategy_id)?,
             version: family.published_version.unwrap_or_default(),
             family_id: family.family_id,
         })
     }
 
     fn is_custom(&self, strategy_id: &str) -> bool {
-        crate::api::custom::is_custom(strategy_id)
+        custom::is_custom(strategy_id)
     }
 }

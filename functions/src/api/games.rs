@@ -1,11 +1,13 @@
 //! Games: create, list, read, patch, delete, duplicate, and the game's effective strategy.
 
 use crate::AppContext;
-use crate::api::{WRITE_ATTEMPTS, custom, paging, strategies::strategy_view};
+use crate::api::{WRITE_ATTEMPTS, paging, strategies::strategy_view};
+use crate::domain::custom;
 use crate::domain::model::{self, Game, ParamInput, ParamOwner, Task};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param, query_param, with_message};
 use crate::identity::auth::authenticate;
+use crate::store::custom as custom_store;
 use crate::store::games::{game_item, game_key, load_game, load_tasks, marker_item, marker_key};
 use crate::store::{self, Filter, GSI1, GSI1PK, Item, PK, QuerySpec, SK, StoreError, keys, tx};
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
@@ -96,7 +98,7 @@ pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
         updated_at: now,
     };
     validate_new_game(&game)?;
-    custom::check_assignable(ctx, &caller.tenant, &game.strategy_id).await?;
+    custom_store::check_assignable(&ctx.store, &caller.tenant, &game.strategy_id).await?;
     commit_new_game(ctx, &game).await?;
     let message = format!("Game with gameId: {} created successfully", game.game_id);
     http::created(&with_message(&game_view(&game), message)?)
@@ -209,7 +211,7 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         let current = load_game(&ctx.store, &caller.tenant, &game_id).await?;
         let game = apply_patch(&current, &body)?;
         if body.strategy_id.is_some() {
-            custom::check_assignable(ctx, &caller.tenant, &game.strategy_id).await?;
+            custom_store::check_assignable(&ctx.store, &caller.tenant, &game.strategy_id).await?;
         }
         let mut items = vec![tx::put_versioned(
             table,
@@ -364,7 +366,9 @@ pub async fn strategy(ctx: &'static AppContext, req: Request) -> ApiResult<Respo
     let caller = authenticate(ctx, &req).await?;
     let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     if custom::is_custom(&game.strategy_id) {
-        return http::ok(&custom::strategy_id_view(ctx, &caller.tenant, &game.strategy_id).await?);
+        return http::ok(
+            &custom_store::strategy_id_view(&ctx.store, &caller.tenant, &game.strategy_id).await?,
+        );
     }
     let info = model::known_strategy(&game.strategy_id)?;
     let variables = model::effective_variables(info, &game.params, &[])?;

@@ -3,11 +3,13 @@
 
 use crate::AppContext;
 use crate::api::WRITE_ATTEMPTS;
-use crate::api::{custom, paging, strategies::strategy_view};
+use crate::api::{paging, strategies::strategy_view};
+use crate::domain::custom;
 use crate::domain::model::{self, Game, ParamInput, ParamOwner, Task};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param, with_message};
 use crate::identity::auth::authenticate;
+use crate::store::custom as custom_store;
 use crate::store::games::{
     game_key, game_not_found, load_game, load_game_and_task, task_item, task_key, task_not_found,
 };
@@ -124,7 +126,7 @@ pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     let task = new_task(&game, body);
     validate_task(&game, &task)?;
-    custom::check_assignable(ctx, &caller.tenant, &task.strategy_id).await?;
+    custom_store::check_assignable(&ctx.store, &caller.tenant, &task.strategy_id).await?;
     commit_new_task(ctx, &game, &task).await?;
     http::created(&with_message(
         &with_custom_strategy(ctx, &game, &task).await?,
@@ -163,7 +165,7 @@ pub async fn bulk(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
             })?;
             let task = new_task(&game, input);
             validate_task(&game, &task)?;
-            custom::check_assignable(ctx, &caller.tenant, &task.strategy_id).await?;
+            custom_store::check_assignable(&ctx.store, &caller.tenant, &task.strategy_id).await?;
             commit_new_task(ctx, &game, &task).await?;
             with_message(
                 &with_custom_strategy(ctx, &game, &task).await?,
@@ -209,7 +211,8 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
     for task in &tasks {
         if custom::is_custom(&task.strategy_id) && !customs.contains_key(task.strategy_id.as_str())
         {
-            let view = custom::strategy_id_view(ctx, &game.tenant, &task.strategy_id).await?;
+            let view =
+                custom_store::strategy_id_view(&ctx.store, &game.tenant, &task.strategy_id).await?;
             customs.insert(&task.strategy_id, view);
         }
     }
@@ -250,7 +253,8 @@ pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<B
 async fn with_custom_strategy(ctx: &AppContext, game: &Game, task: &Task) -> ApiResult<Value> {
     let mut view = task_view(game, task);
     if custom::is_custom(&task.strategy_id) {
-        view["strategy"] = custom::strategy_id_view(ctx, &task.tenant, &task.strategy_id).await?;
+        view["strategy"] =
+            custom_store::strategy_id_view(&ctx.store, &task.tenant, &task.strategy_id).await?;
     }
     Ok(view)
 }
@@ -298,7 +302,7 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
             load_game_and_task(&ctx.store, &caller.tenant, &game_id, &external_task_id).await?;
         let task = apply_patch(&game, &current, &body)?;
         if body.strategy_id.is_some() {
-            custom::check_assignable(ctx, &caller.tenant, &task.strategy_id).await?;
+            custom_store::check_assignable(&ctx.store, &caller.tenant, &task.strategy_id).await?;
         }
         let items = vec![
             tx::require_exists(table, game_key(&game.tenant, &game_id))?,

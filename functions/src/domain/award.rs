@@ -2,9 +2,10 @@
 //! (the new ids, `now`, the signing key), the outcome, the response and every write of the
 //! commit. No clock, no randomness, no I/O: the handler loads, calls [`decide`] and commits.
 
-use crate::api::custom::{RunReport, dsl_error};
 use crate::decimal;
 use crate::domain::analytics::{self, Scoring};
+use crate::domain::custom::dsl_error;
+use crate::domain::custom::runlog::RunReport;
 use crate::domain::greencrowd;
 use crate::error::{ApiError, ApiResult};
 use crate::store::award::{Aggregates, AwardRecord, AwardWrite, Loaded};

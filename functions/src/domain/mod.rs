@@ -3,5 +3,6 @@
 
 pub mod analytics;
 pub mod award;
+pub mod custom;
 pub mod greencrowd;
 pub mod model;

@@ -1,6 +1,8 @@
 //! The DynamoDB single table: keys, typed items and the few operations handlers compose.
 //! See docs/data-model.md for every access pattern.
 
+pub mod custom;
+
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeValue, DeleteRequest, KeysAndAttributes, ReturnValuesOnConditionCheckFailure,

@@ -1,0 +1,446 @@
+//! Simulation of custom strategies (`POST /strategies/custom/simulate`, `.../{id}/simulate`)
+//! and where a family is used (`GET /strategies/custom/{id}/usage`). Persists nothing.
+
+use crate::AppContext;
+use crate::domain::custom::{
+    CUSTOM_PREFIX, check_text, dsl_error, dsl_kind, family_of_strategy_id, program,
+};
+use crate::domain::model;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{self, json_body, path_param};
+use crate::identity::auth::{Caller, authenticate};
+use crate::store::custom as custom_store;
+use crate::store::{self, GSI1, GSI1PK};
+use game_scoring::dsl::CustomStrategy;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SimulateBody {
+    external_game_id: String,
+    external_task_id: String,
+    external_user_id: String,
+    #[serde(default)]
+    data: Option<Value>,
+    #[serde(default)]
+    mock_state: Option<serde_json::Map<String, Value>>,
+    /// `POST /strategies/custom/simulate` only: the program to run and its type.
+    #[serde(default)]
+    ast_json: Option<Value>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    parent_strategy_id: Option<String>,
+}
+
+/// The state a simulation reads: what an award of (game, task, user) in the caller's tenant
+/// would read (the award's own load), or nothing when the game does not exist (then only
+/// `mockState` and defaults).
+async fn load_sim_state(
+    ctx: &AppContext,
+    tenant: &str,
+    body: &SimulateBody,
+    strategy: &CustomStrategy,
+) -> ApiResult<crate::store::award::Loaded> {
+    use crate::store::keys as k;
+    let marker = ctx
+        .store
+        .get(
+            k::external_game_pk(tenant, &body.external_game_id),
+            k::EXTERNAL_GAME_SK,
+        )
+        .await?;
+    let Some(game_id) = marker
+        .as_ref()
+        .and_then(|m| store::attrs::s(m, "gameId"))
+        .map(str::to_owned)
+    else {
+        return Ok(Default::default());
+    };
+    let presented = body
+        .data
+        .as_ref()
+        .and_then(game_scoring::greencrowd::presented_hash);
+    let keys = crate::store::award::AwardKeys::new(
+        tenant,
+        &game_id,
+        &body.external_task_id,
+        &body.external_user_id,
+        None,
+        presented,
+    );
+    let program = SubmittedProgram(strategy);
+    crate::store::award::load(&ctx.store, &keys, &program, crate::clock::now_micros()).await
+}
+
+/// A simulation scores the program it was given, whatever the stored task runs.
+struct SubmittedProgram<'a>(&'a CustomStrategy);
+
+impl crate::store::award::CustomResolver for SubmittedProgram<'_> {
+    fn hint(&self, _: &str, _: &str, _: &str) -> Option<(String, String)> {
+        None
+    }
+    fn family_key(&self, _: &str, _: &str) -> ApiResult<(String, String)> {
+        Err(ApiError::internal("a simulation resolves no family"))
+    }
+    fn program(
+        &self,
+        _: &str,
+        _: &model::Task,
+        _: Option<crate::store::Item>,
+    ) -> ApiResult<crate::store::award::CustomProgram> {
+        Err(ApiError::internal("a simulation resolves no family"))
+    }
+    fn is_custom(&self, _: &str) -> bool {
+        false
+    }
+    fn needs_greencrowd(&self) -> bool {
+        self.0.needs().contains(&game_scoring::Need::Greencrowd)
+    }
+}
+
+/// Runs `strategy` on the simulation state: DSL_EXTEND runs fully (pre, parent, post).
+/// Persists nothing.
+fn simulate_run(
+    strategy: &CustomStrategy,
+    body: &SimulateBody,
+    state: &crate::store::award::Loaded,
+    now_us: i64,
+    simulation_key: &[u8],
+    deadline: &dyn Fn() -> bool,
+) -> ApiResult<Value> {
+    use crate::domain::analytics::{self, Scoring};
+    let data = match &body.data {
+        None | Some(Value::Null) => json!({}),
+        Some(Value::Object(m)) => Value::Object(m.clone()),
+        Some(_) => {
+            return Err(ApiError::unprocessable(
+                "invalid_body",
+                "data must be a JSON object.",
+            ));
+        }
+    };
+    let no_params = Vec::new();
+    let game_params = state.game.as_ref().map_or(&no_params, |g| &g.params);
+    let task_params_list = state.task.as_ref().map_or(&no_params, |t| &t.params);
+    let scoring = Scoring::Custom(strategy);
+    let variables = scoring.variables(game_params, task_params_list)?;
+    let task_params = analytics::param_pairs(task_params_list);
+    let cell = game_scoring::gi_star::task_cell(&task_params);
+    let analytics = analytics::analytics(&scoring.needs(), &state.aggregates, cell).map_err(|_| {
+        ApiError::unprocessable(
+            "unknown_game",
+            "A program extending greencrowdStrategy simulates the game's greencrowd tasks: externalGameId must name a game of this tenant.",
+        )
+    })?;
+    let input = game_scoring::ScoreInput {
+        game_id: &body.external_game_id,
+        task_id: &body.external_task_id,
+        user_id: &body.external_user_id,
+        data: &data,
+        now_us,
+        variables: &variables,
+        task_params: &task_params,
+        analytics: &analytics,
+        simulation_key,
+        rng_seed: 0,
+    };
+    let out = strategy
+        .run(
+            &game_scoring::dsl::DslInput {
+                score: input,
+                mock_state: body.mock_state.as_ref(),
+            },
+            deadline,
+        )
+        .map_err(|failure| {
+            dsl_error(&failure.error).with(
+                "executionTrace",
+                serde_json::to_value(&failure.trace).unwrap_or(Value::Null),
+            )
+        })?;
+    let mut answer = json!({
+        "points": out.points_json(),
+        "caseName": out.case_name,
+        "callbackData": out.callback_data,
+        "executionTrace": out.trace,
+        "nodesExecuted": out.nodes,
+        "vetoed": out.vetoed,
+    });
+    if let Some(parent) = &out.parent {
+        answer["parent"] = json!({
+            "points": crate::decimal::from_points(parent.points).map(crate::decimal::to_json),
+            "caseName": parent.case_name,
+        });
+    }
+    Ok(answer)
+}
+
+const SIMULATION_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
+
+async fn simulate_with(
+    ctx: &AppContext,
+    caller: &Caller,
+    body: &SimulateBody,
+    strategy: &CustomStrategy,
+) -> ApiResult<Response<Body>> {
+    for (field, value) in [
+        ("externalGameId", &body.external_game_id),
+        ("externalTaskId", &body.external_task_id),
+        ("externalUserId", &body.external_user_id),
+    ] {
+        check_text(field, Some(value), 1, 200)?;
+    }
+    let state = load_sim_state(ctx, &caller.tenant, body, strategy).await?;
+    let now_us = crate::clock::now_micros();
+    let started = std::time::Instant::now();
+    let deadline = move || started.elapsed() > SIMULATION_DEADLINE;
+    let answer = simulate_run(
+        strategy,
+        body,
+        &state,
+        now_us,
+        &ctx.simulation_key,
+        &deadline,
+    )?;
+    http::ok(&answer)
+}
+
+/// `POST /strategies/custom/simulate`: validate and run the submitted program.
+pub async fn simulate(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let body: SimulateBody = json_body(&req)?;
+    let caller = authenticate(ctx, &req).await?;
+    let kind = body.kind.clone().unwrap_or_else(|| "DSL_FULL".to_owned());
+    let dsl_kind = dsl_kind(&kind, body.parent_strategy_id.as_deref())?;
+    let ast = body
+        .ast_json
+        .as_ref()
+        .filter(|a| !a.is_null())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "DSL_NO_AST_TO_SIMULATE",
+                "There is no program to simulate: send astJson.",
+            )
+        })?;
+    let strategy = CustomStrategy::new(ast, dsl_kind).map_err(|e| dsl_error(&e))?;
+    simulate_with(ctx, &caller, &body, &strategy).await
+}
+
+/// `POST /strategies/custom/{id}/simulate`: run a stored version, whatever its status.
+pub async fn simulate_stored(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    let body: SimulateBody = json_body(&req)?;
+    if body.ast_json.is_some() || body.kind.is_some() || body.parent_strategy_id.is_some() {
+        return Err(ApiError::unprocessable(
+            "invalid_body",
+            "This route simulates the stored program: send externalGameId, externalTaskId, externalUserId, data and mockState only.",
+        ));
+    }
+    let caller = authenticate(ctx, &req).await?;
+    let def =
+        custom_store::load_definition(&ctx.store, &caller.tenant, &path_param(&req, "id")?).await?;
+    if def.ast_text.is_none() {
+        return Err(ApiError::bad_request(
+            "DSL_NO_AST_TO_SIMULATE",
+            "This custom strategy has no program (astJson) to simulate.",
+        ));
+    }
+    let strategy = program(
+        &def.kind,
+        def.parent_strategy_id.as_deref(),
+        def.ast_text.as_deref(),
+    )?;
+    simulate_with(ctx, &caller, &body, &strategy).await
+}
+
+/// `GET /strategies/custom/{id}/usage`: the games and tasks whose `strategyId` names this
+/// version's family (any of them runs the family's published version). Reads the tenant's
+/// games index and each game's tasks: a cost proportional to the tenant's games.
+pub async fn usage(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    use crate::store::keys as k;
+    let caller = authenticate(ctx, &req).await?;
+    let def =
+        custom_store::load_definition(&ctx.store, &caller.tenant, &path_param(&req, "id")?).await?;
+    let uses = |strategy_id: &str| {
+        family_of_strategy_id(strategy_id).as_deref() == Some(def.family_id.as_str())
+    };
+    let game_items = ctx
+        .store
+        .query_every(
+            Some(GSI1),
+            (GSI1PK, k::games_index_pk(&caller.tenant)),
+            None,
+        )
+        .await?;
+    let mut games = Vec::new();
+    let mut tasks = Vec::new();
+    for item in game_items {
+        let game: model::Game = store::from_item(item)?;
+        if uses(&game.strategy_id) {
+            games.push(json!({
+                "gameId": game.game_id,
+                "externalGameId": game.external_game_id,
+                "platform": game.platform,
+                "strategyId": game.strategy_id,
+            }));
+        }
+        let task_items = ctx
+            .store
+            .query_all(
+                &k::game_pk(&game.tenant, &game.game_id),
+                Some(k::TASK_SK_PREFIX),
+            )
+            .await?;
+        for item in task_items {
+            let task: model::Task = store::from_item(item)?;
+            if uses(&task.strategy_id) {
+                tasks.push(json!({
+                    "taskId": task.task_id,
+                    "externalTaskId": task.external_task_id,
+                    "gameId": game.game_id,
+                    "externalGameId": game.external_game_id,
+                    "strategyId": task.strategy_id,
+                }));
+            }
+        }
+    }
+    http::ok(&json!({
+        "strategyId": format!("{CUSTOM_PREFIX}{}", def.family_id),
+        "id": def.id(),
+        "familyId": def.family_id,
+        "name": def.name,
+        "version": def.version,
+        "status": def.status,
+        "gameCount": games.len(),
+        "taskCount": tasks.len(),
+        "games": games,
+        "tasks": tasks,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::award::{AwardInput, AwardRequest, decide};
+    use crate::domain::model::Param;
+    use crate::store::award::{CustomProgram, Loaded};
+    use crate::store::games::{Game, Task};
+    use game_scoring::StrategyKind;
+    use game_scoring::dsl::DslKind;
+    use std::sync::Arc;
+
+    fn state(strategy: &Arc<CustomStrategy>, awards_before: u64) -> Loaded {
+        let param = |key: &str, value: i64| Param {
+            id: key.into(),
+            key: key.into(),
+            value: json!(value),
+        };
+        let game = Game {
+            tenant: "t".into(),
+            game_id: "0190a0a0-0000-7000-8000-000000000001".into(),
+            external_game_id: "g".into(),
+            platform: "web".into(),
+            strategy_id: "default".into(),
+            params: vec![
+                param("variable_basic_points", 7),
+                param("variable_bonus_points", 13),
+            ],
+            version: 1,
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        let task = Task {
+            tenant: "t".into(),
+            game_id: game.game_id.clone(),
+            task_id: "x".into(),
+            external_task_id: "walk".into(),
+            strategy_id: "custom:f".into(),
+            status: "open".into(),
+            params: vec![],
+            version: 1,
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        let mut loaded = Loaded {
+            game: Some(game),
+            task: Some(task),
+            custom: Some(CustomProgram {
+                strategy: strategy.clone(),
+                family_id: "f".into(),
+                version: 1,
+            }),
+            ..Loaded::default()
+        };
+        let day = 86_400_000_000;
+        for i in 0..awards_before {
+            loaded
+                .aggregates
+                .user_task
+                .series
+                .record(i64::try_from(i).unwrap() * day);
+        }
+        loaded.aggregates.task_series.count = awards_before * 4;
+        loaded
+    }
+
+    /// What is simulated is what would be awarded: same state, same program, same answer.
+    #[test]
+    fn simulate_scores_exactly_what_the_award_would() {
+        let strategy = Arc::new(
+            CustomStrategy::new(
+                &json!({"type": "program", "rules": []}),
+                DslKind::Extend(StrategyKind::Default),
+            )
+            .unwrap(),
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for awards_before in [0, 1, 3, 12] {
+            let loaded = state(&strategy, awards_before);
+            let now_us = 20 * 86_400_000_000;
+            let request = AwardRequest {
+                external_user_id: "ana".into(),
+                data: json!({}),
+                is_simulated: false,
+                idempotency_key: None,
+                request_hash: String::new(),
+            };
+            let awarded = decide(
+                &AwardInput {
+                    game: loaded.game.as_ref().unwrap(),
+                    task: loaded.task.as_ref().unwrap(),
+                    loaded: &loaded,
+                    request: &request,
+                    award_id: "a",
+                    ledger_id: "l",
+                    now_us,
+                    simulation_key: b"",
+                    idempotency_ttl_secs: 1,
+                },
+                &|| false,
+                &mut None,
+            )
+            .unwrap();
+            let body = SimulateBody {
+                external_game_id: "g".into(),
+                external_task_id: "walk".into(),
+                external_user_id: "ana".into(),
+                data: None,
+                mock_state: None,
+                ast_json: None,
+                kind: None,
+                parent_strategy_id: None,
+            };
+            let simulated =
+                simulate_run(&strategy, &body, &loaded, now_us, b"", &|| false).unwrap();
+            assert_eq!(
+                simulated["points"], awarded.response["points"],
+                "{awards_before}"
+            );
+            assert_eq!(simulated["caseName"], awarded.response["caseName"]);
+            seen.insert(awarded.response["points"].to_string());
+        }
+        // The state and the game's params are read: the four states do not all score alike.
+        assert!(seen.len() > 1, "{seen:?}");
+    }
+}
