@@ -78,15 +78,7 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
     if uuid::Uuid::parse_str(&game_id).is_err() {
         return Err(game_not_found(&game_id));
     }
-    let presented_hash = game_scoring::greencrowd::presented_hash(&request.data);
-    let keys = AwardKeys::new(
-        &caller.tenant,
-        &game_id,
-        &external_task_id,
-        &request.external_user_id,
-        request.idempotency_key.as_deref(),
-        presented_hash,
-    );
+    let keys = award_keys(&caller.tenant, &game_id, &external_task_id, &request);
     for attempt in 0..AWARD_ATTEMPTS {
         let clock_us = crate::clock::now_micros();
         let loaded =
@@ -141,6 +133,17 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         "Too many concurrent awards for this user and task; retry the request with the same idempotency key.",
     )
     .with_header("retry-after", "1"))
+}
+
+fn award_keys(tenant: &str, game_id: &str, task: &str, request: &AwardRequest) -> AwardKeys {
+    AwardKeys::new(
+        tenant,
+        game_id,
+        task,
+        &request.external_user_id,
+        request.idempotency_key.as_deref(),
+        game_scoring::greencrowd::presented_hash(&request.data),
+    )
 }
 
 /// Decides under the custom-strategy deadline and logs a custom run (docs/strategies.md).

@@ -285,15 +285,7 @@ pub async fn usage(ctx: &'static AppContext, req: Request) -> ApiResult<Response
                 "strategyId": game.strategy_id,
             }));
         }
-        let task_items = ctx
-            .store
-            .query_all(
-                &k::game_pk(&game.tenant, &game.game_id),
-                Some(k::TASK_SK_PREFIX),
-            )
-            .await?;
-        for item in task_items {
-            let task: model::Task = store::from_item(item)?;
+        for task in crate::store::games::load_tasks(&ctx.store, &game).await? {
             if uses(&task.strategy_id) {
                 tasks.push(json!({
                     "taskId": task.task_id,
