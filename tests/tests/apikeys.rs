@@ -8,7 +8,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-/// Every log line of this test binary, as the JSON subscriber of the Lambdas writes it.
+/// Every log line of the integration test binary, as the JSON subscriber of the Lambdas writes it.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
@@ -32,7 +32,7 @@ fn logs() -> &'static Captured {
             .with_max_level(tracing::Level::TRACE)
             .with_writer(move || writer.clone())
             .try_init()
-            .expect("the only subscriber of this test binary");
+            .expect("the only subscriber of the integration test binary");
         captured
     })
 }
