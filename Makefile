@@ -6,7 +6,7 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 SCRIPTS := infra/scripts
 
-.PHONY: dev test lint unit stack-start stack-stop tools coldstart
+.PHONY: help dev test lint unit stack-start stack-stop tools coldstart
 
 ## Serve every route on http://127.0.0.1:3000 against DynamoDB Local (Ctrl-C to stop).
 dev:
@@ -19,16 +19,25 @@ dev:
 test: lint
 	$(SCRIPTS)/with-stack.sh bash -c "cargo test --workspace --lib --test '*' && $(SCRIPTS)/lambda-checks.sh"
 
+## The pure tests only: the scoring crate's and the functions crate's unit tests (no DynamoDB).
+unit:
+	cargo test -p game-scoring
+	cargo test -p game-functions --lib
+
+## cargo fmt --check and clippy with warnings as errors, as CI runs them.
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
+## Install the local tools (DynamoDB Local; cargo-lambda, SAM CLI, moto) into ~/.cache/game-rs-tools.
 tools:
 	$(SCRIPTS)/tools.sh all
 
+## Start the local AWS stack (DynamoDB Local and moto) in the background.
 stack-start:
 	$(SCRIPTS)/stack.sh start
 
+## Stop the local AWS stack.
 stack-stop:
 	$(SCRIPTS)/stack.sh stop
 
@@ -37,3 +46,10 @@ coldstart:
 	$(SCRIPTS)/lambda-build.sh x86_64
 	cargo build --quiet --workspace --bins
 	$(SCRIPTS)/with-stack.sh bash -c 'target/debug/game-admin create-secret --secret game/coldstart >/dev/null && GAME_SECRET_ARN=game/coldstart target/debug/game-coldstart target-lambda/lambda-x86_64 5'
+
+## List the targets with what each does (the `## ` lines directly above each target).
+## Bare `make` still runs `dev`, the first target.
+help:
+	@awk '/^## / { text = text (text ? "\n                 " : "") substr($$0, 4); next } \
+	     /^[a-zA-Z_-]+:/ && text { split($$0, t, ":"); printf "  %-14s %s\n", t[1], text } \
+	     { text = "" }' $(MAKEFILE_LIST)

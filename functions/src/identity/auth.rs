@@ -6,7 +6,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::identity::Identity;
 use crate::ids::valid_tenant;
-use crate::store::{Store, StoreError, from_item, keys, to_item};
+use crate::store::{GSI1, GSI1PK, QuerySpec, Store, StoreError, from_item, keys, to_item};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -129,47 +129,68 @@ pub fn api_keys_index_pk(tenant: &str) -> String {
     format!("T#{tenant}#APIKEYS")
 }
 
+/// What a new key is for. The tenant, client and description are checked here, so the API
+/// route and `game-admin mint-key` accept exactly the same keys.
+#[derive(Debug, Clone, Copy)]
+pub struct NewApiKey<'a> {
+    pub tenant: &'a str,
+    pub client: &'a str,
+    pub description: &'a str,
+    /// [`ROLE_ADMIN`] or [`ROLE_CLIENT`].
+    pub role: &'a str,
+    /// Who creates it: the creating key's prefix or token subject, or a tool's name.
+    pub created_by: &'a str,
+}
+
 /// Creates and stores a key; answers its record and the plaintext, which is never stored
-/// or shown again.
+/// or shown again. `now` (RFC 3339) is its creation time. The one way keys are made: the
+/// `POST /apikey/create` route and `game-admin mint-key` both call it.
 pub async fn create_api_key(
     store: &Store,
     pepper: &[u8],
-    tenant: &str,
-    client: &str,
-    description: &str,
-    role: &str,
-    created_by: &str,
-) -> Result<(ApiKeyRecord, String), StoreError> {
+    key: &NewApiKey<'_>,
+    now: &str,
+) -> ApiResult<(ApiKeyRecord, String)> {
     if pepper.is_empty() {
-        return Err(StoreError::Request(
-            "the API-key pepper is not loaded (no deployment secret)".into(),
+        return Err(ApiError::internal(
+            "the API-key pepper is not loaded (no deployment secret)",
         ));
     }
-    if !valid_tenant(tenant) {
-        return Err(StoreError::Request(format!(
-            "tenant {tenant:?} is not 1-128 characters of A-Z a-z 0-9 - _ . : @"
-        )));
+    if !valid_tenant(key.tenant) {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            format!(
+                "tenant \"{}\" is not 1-128 characters of A-Z a-z 0-9 - _ . : @",
+                key.tenant
+            ),
+        ));
     }
-    if role != ROLE_ADMIN && role != ROLE_CLIENT {
-        return Err(StoreError::Request(format!(
-            "role must be {ROLE_ADMIN} or {ROLE_CLIENT}"
-        )));
+    crate::domain::model::validate_text("client", key.client, 100)?;
+    crate::domain::model::validate_text("description", key.description, 500)?;
+    if key.role != ROLE_CLIENT && key.role != ROLE_ADMIN {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            format!(
+                "role must be \"{ROLE_CLIENT}\" or \"{ROLE_ADMIN}\", got \"{}\".",
+                key.role
+            ),
+        ));
     }
     // GAME regenerates until the prefix is unused; 48 random bits make a retry a curiosity.
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let (prefix, plaintext) = generate_key().map_err(StoreError::Request)?;
+        let (prefix, plaintext) = generate_key().map_err(ApiError::internal)?;
         let record = ApiKeyRecord {
             prefix: prefix.clone(),
             key_hash: hash_key(pepper, &plaintext),
-            tenant: tenant.to_owned(),
-            client: client.to_owned(),
-            description: description.to_owned(),
-            role: role.to_owned(),
+            tenant: key.tenant.to_owned(),
+            client: key.client.to_owned(),
+            description: key.description.to_owned(),
+            role: key.role.to_owned(),
             active: true,
-            created_at: crate::clock::now_rfc3339(),
-            created_by: created_by.to_owned(),
+            created_at: now.to_owned(),
+            created_by: key.created_by.to_owned(),
             revoked_at: None,
         };
         let item = to_item(
@@ -178,7 +199,7 @@ pub async fn create_api_key(
             &[
                 ("PK", keys::api_key_pk(&prefix)),
                 ("SK", keys::API_KEY_SK.to_owned()),
-                ("GSI1PK", api_keys_index_pk(tenant)),
+                ("GSI1PK", api_keys_index_pk(key.tenant)),
                 ("GSI1SK", format!("{}#{prefix}", record.created_at)),
             ],
         )?;
@@ -197,14 +218,22 @@ pub async fn create_api_key(
                     .as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception());
                 if !collided || attempts >= 3 {
-                    return Err(StoreError::Request(error.to_string()));
+                    // With its sources: the SDK's own Display is just "service error".
+                    let mut cause = error.to_string();
+                    let mut source = std::error::Error::source(&error);
+                    while let Some(inner) = source {
+                        cause.push_str(&format!(": {inner}"));
+                        source = inner.source();
+                    }
+                    return Err(StoreError::Request(cause).into());
                 }
             }
         }
     }
 }
 
-/// Creates and stores a key; returns the plaintext, which is never stored or shown again.
+/// [`create_api_key`] stamped now, answering only the plaintext (for the test harness and
+/// `game-dev`, which seed keys and never show their records).
 pub async fn mint_api_key(
     store: &Store,
     pepper: &[u8],
@@ -213,10 +242,94 @@ pub async fn mint_api_key(
     description: &str,
     role: &str,
     created_by: &str,
-) -> Result<String, StoreError> {
-    create_api_key(store, pepper, tenant, client, description, role, created_by)
+) -> ApiResult<String> {
+    let key = NewApiKey {
+        tenant,
+        client,
+        description,
+        role,
+        created_by,
+    };
+    create_api_key(store, pepper, &key, &crate::clock::now_rfc3339())
         .await
         .map(|(_, plaintext)| plaintext)
+}
+
+/// One page of `tenant`'s keys, oldest first, and the token of the next page.
+pub async fn list_api_keys(
+    store: &Store,
+    tenant: &str,
+    page_size: i32,
+    next_token: Option<&str>,
+) -> ApiResult<(Vec<ApiKeyRecord>, Option<String>)> {
+    let page = store
+        .query(QuerySpec {
+            index: Some(GSI1),
+            partition: (GSI1PK, api_keys_index_pk(tenant)),
+            sort_prefix: None,
+            limit: page_size,
+            forward: true,
+            next_token,
+            filter: None,
+        })
+        .await?;
+    let records = page
+        .items
+        .into_iter()
+        .map(from_item::<ApiKeyRecord>)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((records, page.next_token))
+}
+
+/// Deactivates `tenant`'s key `prefix`, stamping `revokedAt` with `now` the first time (a
+/// second revoke changes nothing). Answers `false` when `tenant` has no such key: another
+/// tenant's key is left untouched and looks exactly like a missing one. Warm functions that
+/// cached the key accept it until their [`ApiKeyCache`] TTL ends.
+pub async fn revoke_api_key(
+    store: &Store,
+    tenant: &str,
+    prefix: &str,
+    now: &str,
+) -> ApiResult<bool> {
+    let well_formed = prefix
+        .strip_prefix(PREFIX_HEAD)
+        .is_some_and(|rest| rest.len() == PREFIX_RANDOM_LEN);
+    if !well_formed {
+        return Ok(false);
+    }
+    let result = store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .set_key(Some(crate::store::key(
+            keys::api_key_pk(prefix),
+            keys::API_KEY_SK,
+        )))
+        .update_expression("SET #active = :false, #revoked = if_not_exists(#revoked, :now)")
+        // Scoped by the condition: another tenant's key is "not found", and nothing changes.
+        .condition_expression("attribute_exists(PK) AND #tenant = :tenant")
+        .expression_attribute_names("#active", "active")
+        .expression_attribute_names("#revoked", "revokedAt")
+        .expression_attribute_names("#tenant", "tenant")
+        .expression_attribute_values(
+            ":false",
+            aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+        )
+        .expression_attribute_values(":now", crate::store::s(now))
+        .expression_attribute_values(":tenant", crate::store::s(tenant))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(ApiError::internal(error)),
+    }
 }
 
 /// Verified keys per warm Lambda, keyed by the key's hash, for at most `ttl` (the documented

@@ -5,13 +5,181 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
-use serde_yaml::Value;
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+use serde_saphyr::Tagged;
 
 /// The template, compiled in so every binary and test sees the same file.
 pub const TEMPLATE: &str = include_str!("../../../template.yaml");
 
 fn parse() -> Result<Value, String> {
-    serde_yaml::from_str(TEMPLATE).map_err(|e| format!("template.yaml: {e}"))
+    serde_saphyr::from_str(TEMPLATE).map_err(|e| format!("template.yaml: {e}"))
+}
+
+/// A YAML node as this module reads it. serde-saphyr has no untyped value type, so this is
+/// one; every node is read through its `Tagged<T>`, which is how the CloudFormation short
+/// forms (`!Ref X`, `!GetAtt X.Arn`, `!If [...]`) keep their tags.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    /// As written in decimal (only ever rendered, never computed with).
+    Number(String),
+    String(String),
+    Sequence(Vec<Value>),
+    Mapping(Mapping),
+    Tagged(Box<TaggedValue>),
+}
+
+/// A node with a local tag: `tag` keeps its `!`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaggedValue {
+    pub tag: String,
+    pub value: Value,
+}
+
+/// A mapping in document order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Mapping(Vec<(Value, Value)>);
+
+impl Mapping {
+    pub fn keys(&self) -> impl Iterator<Item = &Value> {
+        self.0.iter().map(|(key, _)| key)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Value> {
+        self.0.iter().map(|(_, value)| value)
+    }
+}
+
+impl<'m> IntoIterator for &'m Mapping {
+    type Item = (&'m Value, &'m Value);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'m, (Value, Value)>,
+        fn(&'m (Value, Value)) -> (&'m Value, &'m Value),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(key, value)| (key, value))
+    }
+}
+
+impl Value {
+    /// The value under a text key of a mapping.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        let Value::Mapping(map) = self else {
+            return None;
+        };
+        map.0
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, value)| value)
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    pub fn as_sequence(&self) -> Option<&Vec<Value>> {
+        match self {
+            Value::Sequence(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_mapping(&self) -> Option<&Mapping> {
+        match self {
+            Value::Mapping(map) => Some(map),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let Tagged(Untagged(value), tag) = Tagged::<Untagged>::deserialize(deserializer)?;
+        // Local tags (`!Ref`) are CloudFormation's; the core schema's (`!!str`, resolved to
+        // `tag:yaml.org,2002:...`) only choose how a scalar reads, as before.
+        Ok(match tag {
+            Some(tag) if tag.starts_with('!') && !tag.starts_with("!!") => {
+                Value::Tagged(Box::new(TaggedValue { tag, value }))
+            }
+            _ => value,
+        })
+    }
+}
+
+/// A node's content without its tag (the [`Value`] impl reads the tag around it).
+struct Untagged(Value);
+
+impl<'de> Deserialize<'de> for Untagged {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodeVisitor).map(Untagged)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a YAML node")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(NodeVisitor)
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::Number(value.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::Number(value.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Value, E> {
+        Ok(Value::Number(value.to_string()))
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Value>()? {
+            items.push(item);
+        }
+        Ok(Value::Sequence(items))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = map.next_entry::<Value, Value>()? {
+            entries.push(entry);
+        }
+        Ok(Value::Mapping(Mapping(entries)))
+    }
 }
 
 fn text(value: &Value, key: &str) -> Result<String, String> {
@@ -132,10 +300,14 @@ fn render(value: &Value) -> String {
         Value::String(text) => text.clone(),
         Value::Tagged(tagged) => format!("{} {}", tagged.tag, render(&tagged.value)),
         Value::Sequence(items) => items.iter().map(render).collect::<Vec<_>>().join(" "),
-        other => serde_yaml::to_string(other)
-            .unwrap_or_default()
-            .trim()
-            .to_owned(),
+        Value::Null => "null".to_owned(),
+        Value::Bool(value) => value.to_string(),
+        Value::Number(number) => number.clone(),
+        Value::Mapping(map) => map
+            .into_iter()
+            .map(|(key, value)| format!("{}: {}", render(key), render(value)))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -306,4 +478,34 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), String> {
         .await
         .map_err(|e| format!("enabling TTL on {name}: {:?}", e.into_service_error()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_form_tags_render_as_written() {
+        let doc: Value = serde_saphyr::from_str(
+            "a: !GetAtt Table.Arn\nb: !Sub \"${Table.Arn}/index/*\"\nc: !If [P, true, 3]\nd: [x, !Ref S]\n",
+        )
+        .unwrap();
+        let field = |key| render(doc.get(key).unwrap());
+        assert_eq!(field("a"), "!GetAtt Table.Arn");
+        assert_eq!(field("b"), "!Sub ${Table.Arn}/index/*");
+        assert_eq!(field("c"), "!If P true 3");
+        assert_eq!(one_or_many(doc.get("d")), ["x", "!Ref S"]);
+    }
+
+    #[test]
+    fn the_template_reads() {
+        let schema = table_schema().unwrap();
+        assert!(schema.keys.iter().any(|k| k.attribute == "PK"));
+        let functions = functions().unwrap();
+        assert!(functions.iter().any(|f| {
+            f.statements
+                .iter()
+                .any(|s| s.resources.iter().any(|r| r == "!GetAtt Table.Arn"))
+        }));
+    }
 }

@@ -1,104 +1,257 @@
 //! Operator commands against a deployed GAME table, with the ambient AWS credentials (profile,
-//! environment or SSO, through the standard chain).
+//! environment or SSO, through the standard chain). `game-admin --help` lists them.
 //!
-//!   game-admin mint-key --table <table> --secret <secret> --tenant <tenant> --client <client> [--description <text>]
-//!   game-admin create-table --table <table>     (local stacks: the table from template.yaml)
-//!   game-admin create-secret --secret <name>    (local stacks: the secret, random key material)
-//!
-//! Mints an admin API key for <tenant> and prints it once on stdout: creating keys through the
-//! API needs an admin key, so a fresh deployment's first one is made here. Only its hash is
-//! stored: an HMAC under the pepper derived from the deployment secret (`--secret`, the stack's
-//! secret name or ARN; default `GAME_SECRET_ARN`), read the way the functions read it. The table
-//! name is the stack's `TableName` output.
+//! Creating keys through the API needs an admin key, so a fresh deployment's first one is
+//! minted here. Only its hash is stored: an HMAC under the pepper derived from the deployment
+//! secret (`--secret`, the stack's secret name or ARN; default `GAME_SECRET_ARN`), read the way
+//! the functions read it. The table name is the stack's `TableName` output. Keys are made,
+//! listed and revoked by the same library functions as the API's `/apikey` routes.
 
-use game_functions::identity::auth;
+use clap::{CommandFactory, Parser, Subcommand, error::ErrorKind};
+use game_functions::api::MAX_PAGE_SIZE;
+use game_functions::identity::auth::{self, ApiKeyRecord, NewApiKey};
 use game_functions::store::Store;
+use game_functions::{ApiError, Config, Secrets, clock, logging};
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: game-admin mint-key --table <table> [--secret <secret>] --tenant <tenant> --client <client> [--description <text>]\n       game-admin create-table --table <table>\n       game-admin create-secret --secret <name>"
-    );
-    std::process::exit(2);
+#[derive(Parser)]
+#[command(
+    name = "game-admin",
+    about = "Operator commands for a GAME table: API keys, and local table and secret set-up."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Mint an admin API key for a tenant and print it once on stdout (only its hash is stored).
+    MintKey {
+        /// The table (the stack's TableName output).
+        #[arg(long)]
+        table: String,
+        /// The deployment secret's name or ARN [default: $GAME_SECRET_ARN].
+        #[arg(long)]
+        secret: Option<String>,
+        /// The tenant whose keys these are.
+        #[arg(long)]
+        tenant: String,
+        /// Who the key is for (shown in key listings).
+        #[arg(long)]
+        client: String,
+        #[arg(long, default_value = "first admin key (game-admin)")]
+        description: String,
+    },
+    /// List a tenant's API keys: prefix, client, role, created, revoked (never a secret).
+    ListKeys {
+        #[arg(long)]
+        table: String,
+        /// The tenant whose keys these are.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Revoke a tenant's API key by its prefix, like DELETE /apikey/{prefix}.
+    RevokeKey {
+        #[arg(long)]
+        table: String,
+        /// The tenant whose keys these are.
+        #[arg(long)]
+        tenant: String,
+        /// The key's public prefix (gme_live_ and 8 characters).
+        #[arg(long)]
+        prefix: String,
+    },
+    /// Create the table from template.yaml (local stacks); an existing table is left as it is.
+    CreateTable {
+        #[arg(long)]
+        table: String,
+    },
+    /// Create the deployment secret with random key material unless it exists (local stacks),
+    /// and print its name for GAME_SECRET_ARN.
+    CreateSecret {
+        /// The secret's name [default: $GAME_SECRET_ARN].
+        #[arg(long)]
+        secret: Option<String>,
+    },
+}
+
+fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("game-admin: {message}");
+    std::process::exit(1);
+}
+
+/// A failed library call for a person: internal errors' details are generic (they are written
+/// for API clients), their cause is the ERROR line logged just before.
+fn describe(error: &ApiError) -> String {
+    if error.status.is_server_error() {
+        "failed (the cause is logged above)".to_owned()
+    } else {
+        error.detail.clone()
+    }
+}
+
+/// `--secret`, else `GAME_SECRET_ARN`; neither is a usage error (exit 2), as before clap.
+fn secret_or_env(secret: Option<String>, subcommand: &str) -> String {
+    secret
+        .or_else(|| std::env::var(Config::SECRET_ENV).ok())
+        .unwrap_or_else(|| {
+            let mut command = Cli::command();
+            command.build();
+            let command = command
+                .find_subcommand_mut(subcommand)
+                .expect("a subcommand of game-admin");
+            command
+                .error(
+                    ErrorKind::MissingRequiredArgument,
+                    format!(
+                        "--secret is required when {} is not set",
+                        Config::SECRET_ENV
+                    ),
+                )
+                .exit()
+        })
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let mut args = std::env::args().skip(1);
-    let command = args.next().unwrap_or_else(|| usage());
-    let (mut table, mut tenant, mut client) = (None, None, None);
-    let mut secret = std::env::var(game_functions::Config::SECRET_ENV).ok();
-    let mut description = "first admin key (game-admin)".to_owned();
-    while let Some(flag) = args.next() {
-        let value = args.next().unwrap_or_else(|| usage());
-        match flag.as_str() {
-            "--table" => table = Some(value),
-            "--secret" => secret = Some(value),
-            "--tenant" => tenant = Some(value),
-            "--client" => client = Some(value),
-            "--description" => description = value,
-            _ => usage(),
+    let mut cli = Cli::parse();
+    // A missing secret is a usage error, found before any AWS set-up.
+    match &mut cli.command {
+        Command::MintKey { secret, .. } => *secret = Some(secret_or_env(secret.take(), "mint-key")),
+        Command::CreateSecret { secret } => {
+            *secret = Some(secret_or_env(secret.take(), "create-secret"));
         }
+        _ => {}
     }
+    // Diagnostics (the cause behind an internal error) go to stderr: stdout is the answer.
+    logging::init_stderr();
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    if command == "create-table" {
-        let Some(table) = table else { usage() };
-        if let Err(error) = game_local::template::create_table(&dynamodb, &table).await {
-            eprintln!("game-admin: {error}");
-            std::process::exit(1);
-        }
-        return;
-    }
-    if command == "create-secret" {
-        // Local stacks (moto): the deployment secret with fresh random key material, unless it
-        // exists. Prints its name for GAME_SECRET_ARN.
-        let Some(secret) = secret else { usage() };
-        let client = aws_sdk_secretsmanager::Client::new(&config);
-        if let Err(error) = game_local::secret::ensure_secret(&client, &secret).await {
-            eprintln!("game-admin: {error}");
-            std::process::exit(1);
-        }
-        println!("{secret}");
-        return;
-    }
-    if command != "mint-key" {
-        usage();
-    }
-    let (Some(table), Some(secret), Some(tenant), Some(client)) = (table, secret, tenant, client)
-    else {
-        usage();
-    };
-    let secrets =
-        match game_functions::Secrets::load(&aws_sdk_secretsmanager::Client::new(&config), &secret)
-            .await
-        {
-            Ok(secrets) => secrets,
-            Err(error) => {
-                eprintln!("game-admin: {error}");
-                std::process::exit(1);
+    match cli.command {
+        Command::CreateTable { table } => {
+            if let Err(error) = game_local::template::create_table(&dynamodb, &table).await {
+                fail(error);
             }
-        };
-    let store = Store::new(dynamodb, table.clone());
-    match auth::mint_api_key(
-        &store,
-        &secrets.api_key_pepper,
-        &tenant,
-        &client,
-        &description,
-        "admin",
-        "game-admin",
-    )
-    .await
-    {
-        Ok(key) => {
+        }
+        Command::CreateSecret { secret } => {
+            let secret = secret.unwrap_or_default();
+            let client = aws_sdk_secretsmanager::Client::new(&config);
+            if let Err(error) = game_local::secret::ensure_secret(&client, &secret).await {
+                fail(error);
+            }
+            println!("{secret}");
+        }
+        Command::MintKey {
+            table,
+            secret,
+            tenant,
+            client,
+            description,
+        } => {
+            let secret = secret.unwrap_or_default();
+            let secrets_client = aws_sdk_secretsmanager::Client::new(&config);
+            let secrets = Secrets::load(&secrets_client, &secret)
+                .await
+                .unwrap_or_else(|error| fail(error));
+            let store = Store::new(dynamodb, table.clone());
+            let key = NewApiKey {
+                tenant: &tenant,
+                client: &client,
+                description: &description,
+                role: auth::ROLE_ADMIN,
+                created_by: "game-admin",
+            };
+            let (_, plaintext) =
+                auth::create_api_key(&store, &secrets.api_key_pepper, &key, &clock::now_rfc3339())
+                    .await
+                    .unwrap_or_else(|error| {
+                        fail(format!(
+                            "could not mint the key in {table}: {}",
+                            describe(&error)
+                        ))
+                    });
             eprintln!(
                 "game-admin: admin key for tenant {tenant} stored in {table}; it is shown only now:"
             );
-            println!("{key}");
+            println!("{plaintext}");
         }
-        Err(error) => {
-            eprintln!("game-admin: could not mint the key in {table}: {error:?}");
-            std::process::exit(1);
+        Command::ListKeys { table, tenant } => {
+            let store = Store::new(dynamodb, table.clone());
+            let mut records: Vec<ApiKeyRecord> = Vec::new();
+            let mut next_token = None;
+            loop {
+                let (page, next) =
+                    auth::list_api_keys(&store, &tenant, MAX_PAGE_SIZE, next_token.as_deref())
+                        .await
+                        .unwrap_or_else(|error| {
+                            fail(format!("listing keys in {table}: {}", describe(&error)))
+                        });
+                records.extend(page);
+                match next {
+                    Some(token) => next_token = Some(token),
+                    None => break,
+                }
+            }
+            print_keys(&records);
         }
+        Command::RevokeKey {
+            table,
+            tenant,
+            prefix,
+        } => {
+            let store = Store::new(dynamodb, table.clone());
+            let revoked = auth::revoke_api_key(&store, &tenant, &prefix, &clock::now_rfc3339())
+                .await
+                .unwrap_or_else(|error| {
+                    fail(format!(
+                        "revoking {prefix} in {table}: {}",
+                        describe(&error)
+                    ))
+                });
+            if !revoked {
+                fail(format!(
+                    "tenant {tenant} has no API key {prefix} in {table}"
+                ));
+            }
+            eprintln!(
+                "game-admin: key {prefix} of tenant {tenant} revoked; warm functions stop accepting it within their key cache TTL"
+            );
+        }
+    }
+}
+
+/// One line per key, columns aligned; what a listing may show and nothing else.
+fn print_keys(records: &[ApiKeyRecord]) {
+    let rows: Vec<[&str; 5]> = records
+        .iter()
+        .map(|r| {
+            let revoked = match (&r.revoked_at, r.active) {
+                (Some(at), _) => at.as_str(),
+                (None, true) => "-",
+                (None, false) => "yes",
+            };
+            [
+                r.prefix.as_str(),
+                r.client.as_str(),
+                r.role.as_str(),
+                r.created_at.as_str(),
+                revoked,
+            ]
+        })
+        .collect();
+    let header = ["PREFIX", "CLIENT", "ROLE", "CREATED", "REVOKED"];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
     }
 }
