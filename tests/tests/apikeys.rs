@@ -5,10 +5,10 @@ use game_functions::identity::auth;
 use game_functions::{AppContext, Config, Secrets};
 use game_tests::{TestApp, json, unique};
 use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Every log line of the integration test binary, as the JSON subscriber of the Lambdas writes it.
+/// Log lines as the JSON subscriber of the Lambdas writes them.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
@@ -22,19 +22,19 @@ impl Write for Captured {
     }
 }
 
-fn logs() -> &'static Captured {
-    static LOGS: OnceLock<Captured> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .try_init()
-            .expect("the only subscriber of the integration test binary");
-        captured
-    })
+/// Captures every event logged on this thread (all TRACE and up) until the guard drops. A
+/// `#[tokio::test]` runs on a current-thread runtime, so that is everything the test's calls
+/// log, handler tasks included. Scoped, not global: the test binary holds every module's
+/// tests, which neither log into this buffer nor pay for formatting TRACE events.
+fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
 }
 
 #[tokio::test]
@@ -187,7 +187,7 @@ async fn keys_are_scoped_to_their_tenant() {
 
 #[tokio::test]
 async fn the_plaintext_is_never_logged_or_stored() {
-    let logs = logs();
+    let (logs, _capturing) = capture_logs();
     let app = TestApp::new().await;
     let created = app
         .call(
