@@ -332,22 +332,8 @@ pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     let external_task_id = path_param(&req, "externalTaskId")?;
     let (_, task) =
         load_game_and_task(&ctx.store, &caller.tenant, &game_id, &external_task_id).await?;
-    let deleted = ctx
-        .store
-        .client
-        .delete_item()
-        .table_name(&ctx.store.table)
-        .set_key(Some(task_key(&task)))
-        .condition_expression("attribute_exists(PK)")
-        .send()
-        .await;
-    if let Err(error) = deleted {
-        let service_error = error.into_service_error();
-        return Err(if service_error.is_conditional_check_failed_exception() {
-            task_not_found(&game_id, &external_task_id)
-        } else {
-            ApiError::internal(service_error)
-        });
+    if !ctx.store.delete_existing(task_key(&task)).await? {
+        return Err(task_not_found(&game_id, &external_task_id));
     }
     http::ok(&json!({
         "taskId": task.task_id,

@@ -6,7 +6,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::identity::Identity;
 use crate::ids::valid_tenant;
-use crate::store::{GSI1, GSI1PK, QuerySpec, Store, StoreError, from_item, keys, to_item};
+use crate::store::{GSI1, GSI1PK, QuerySpec, Store, from_item, keys, to_item};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -203,31 +203,13 @@ pub async fn create_api_key(
                 ("GSI1SK", format!("{}#{prefix}", record.created_at)),
             ],
         )?;
-        let result = store
-            .client
-            .put_item()
-            .table_name(&store.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => return Ok((record, plaintext)),
-            Err(error) => {
-                let collided = error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception());
-                if !collided || attempts >= 3 {
-                    // With its sources: the SDK's own Display is just "service error".
-                    let mut cause = error.to_string();
-                    let mut source = std::error::Error::source(&error);
-                    while let Some(inner) = source {
-                        cause.push_str(&format!(": {inner}"));
-                        source = inner.source();
-                    }
-                    return Err(StoreError::Request(cause).into());
-                }
-            }
+        if store.put_new(item).await? {
+            return Ok((record, plaintext));
+        }
+        if attempts >= 3 {
+            return Err(ApiError::internal(
+                "three generated API-key prefixes were all taken",
+            ));
         }
     }
 }
@@ -319,17 +301,7 @@ pub async fn revoke_api_key(
         .expression_attribute_values(":tenant", crate::store::s(tenant))
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(error) => Err(ApiError::internal(error)),
-    }
+    Ok(crate::store::condition_outcome(result)?)
 }
 
 /// Verified keys per warm Lambda, keyed by the key's hash, for at most `ttl` (the documented

@@ -1,6 +1,6 @@
 //! Windowed counters (rate limits): one item per (scope, window), reaped by TTL.
 
-use crate::store::{self, Store, StoreError, TTL_ATTRIBUTE, request_error};
+use crate::store::{self, Store, StoreError, TTL_ATTRIBUTE, condition_outcome, request_error};
 
 /// Adds one to the counter unless it already reached `limit`; `false` means refused (nothing
 /// written). The item expires at `expires_at` (epoch seconds).
@@ -26,17 +26,7 @@ pub async fn add_below(
         .expression_attribute_values(":entity", store::s("ratelimit"))
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(error) => Err(request_error(error)),
-    }
+    condition_outcome(result)
 }
 
 /// Takes one back from a counter that exists (a refund after TTL reaped it would start it at

@@ -213,6 +213,19 @@ pub fn json_attribute(value: &serde_json::Value) -> AttributeValue {
     serde_dynamo::to_attribute_value(value).unwrap_or(AttributeValue::Null(true))
 }
 
+/// A single-item conditional write's result: `Ok(false)` when its condition refused it (nothing
+/// written), the request's error otherwise.
+pub(crate) fn condition_outcome<T, E>(result: Result<T, E>) -> Result<bool, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) if error.code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(error) => Err(request_error(error)),
+    }
+}
+
 /// Serialises a domain value and adds its keys and entity tag.
 pub fn to_item(
     value: &impl Serialize,
@@ -509,6 +522,32 @@ impl Store {
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.write_all(requests).await
+    }
+
+    /// Puts an item that must not exist yet; `false` when one does (nothing written).
+    pub async fn put_new(&self, item: Item) -> Result<bool, StoreError> {
+        condition_outcome(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
+                .send()
+                .await,
+        )
+    }
+
+    /// Deletes an item that must exist; `false` when there is none.
+    pub async fn delete_existing(&self, key: Item) -> Result<bool, StoreError> {
+        condition_outcome(
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .condition_expression("attribute_exists(PK)")
+                .send()
+                .await,
+        )
     }
 
     /// Cheap data-plane probe used by the health route.
