@@ -70,15 +70,6 @@ pub fn created(value: &impl Serialize) -> ApiResult<Response<Body>> {
     json_response(StatusCode::CREATED, value)
 }
 
-/// Merges a `message` member into an object view, as GAME's create/update answers carry one.
-pub fn with_message(view: &impl Serialize, message: String) -> ApiResult<serde_json::Value> {
-    let mut value = serde_json::to_value(view).map_err(ApiError::internal)?;
-    if let Some(object) = value.as_object_mut() {
-        object.insert("message".into(), serde_json::Value::String(message));
-    }
-    Ok(value)
-}
-
 /// The client's address as API Gateway saw it (`requestContext.http.sourceIp`). Never read
 /// from a header a client can set (X-Forwarded-For).
 pub fn source_ip(req: &Request) -> String {

@@ -3,7 +3,8 @@
 //! Floors, each importing only from the floors below it (docs/architecture.md):
 //! `bin/` → [`lambda`] → [`routes`] → [`api`] (parse, authorize, load, decide, commit, answer)
 //! → [`domain`] (pure decisions) and [`identity`] (keys, tokens, rate limits) → [`store`] (the
-//! only door to DynamoDB) → leaves ([`error`], [`http`], [`decimal`], [`ids`], [`clock`], [`env`]).
+//! only door to DynamoDB) → leaves ([`error`], [`http`], [`decimal`], [`ids`], [`clock`], [`env`], [`wire`]: the
+//! request and response bodies).
 
 pub mod api;
 pub mod clock;
@@ -20,6 +21,7 @@ pub mod lambda;
 pub mod logging;
 pub mod routes;
 pub mod store;
+pub mod wire;
 
 pub use context::{AppContext, Config, Secrets};
 pub use error::{ApiError, ApiResult};

@@ -12,10 +12,11 @@ use crate::identity::rate_limit;
 use crate::store::games::game_not_found;
 use crate::store::users::DEFAULT_CONVERSION_RATE;
 use crate::store::{self, Item, StoreError, keys};
+use crate::wire::points::{TaskActionBody, TaskActionCreated};
+use crate::wire::users::{UserActionBody, UserActionCreated};
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 const ACTION_ATTEMPTS: u32 = 4;
@@ -156,16 +157,6 @@ async fn commit_action(
     Err(StoreError::Request("the user kept changing".into()).into())
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TaskActionBody {
-    type_action: String,
-    data: Value,
-    #[serde(default)]
-    description: Option<String>,
-    external_user_id: String,
-}
-
 fn check_action(type_action: &str, data: &Value) -> ApiResult<()> {
     model::validate_text("typeAction", type_action, 200)?;
     if !data.is_object() {
@@ -235,28 +226,18 @@ pub async fn task_action(ctx: &'static AppContext, req: Request) -> ApiResult<Re
         game: Some((&game, &task)),
     };
     let (id, created_at, _) = commit_action(ctx, &record, Some(guard)).await?;
-    http::created(&json!({
-        "id": id,
-        "created_at": created_at,
-        "updated_at": created_at,
-        "typeAction": body.type_action,
-        "data": body.data,
-        "description": body.description,
-        "externalUserId": body.external_user_id,
-        "gameId": game.game_id,
-        "externalTaskId": task.external_task_id,
-        "message": "Action added successfully",
-    }))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UserActionBody {
-    type_action: String,
-    #[serde(default)]
-    data: Option<Value>,
-    #[serde(default)]
-    description: Option<String>,
+    http::created(&TaskActionCreated {
+        id,
+        updated_at: created_at.clone(),
+        created_at,
+        type_action: body.type_action,
+        data: body.data,
+        description: body.description,
+        external_user_id: body.external_user_id,
+        game_id: game.game_id,
+        external_task_id: task.external_task_id,
+        message: "Action added successfully".into(),
+    })
 }
 
 /// `POST /users/{externalUserId}/actions`: logs an action, creating the user if needed.
@@ -277,12 +258,12 @@ pub async fn user_action(ctx: &'static AppContext, req: Request) -> ApiResult<Re
         game: None,
     };
     let (id, _, created) = commit_action(ctx, &record, None).await?;
-    http::created(&json!({
-        "id": id,
-        "typeAction": body.type_action,
-        "description": body.description,
-        "userId": external_user_id,
-        "is_user_created": created,
-        "message": "Action added successfully",
-    }))
+    http::created(&UserActionCreated {
+        id,
+        type_action: body.type_action,
+        description: body.description,
+        user_id: external_user_id,
+        is_user_created: created,
+        message: "Action added successfully".into(),
+    })
 }

@@ -8,33 +8,23 @@ use crate::http::{self, json_body, path_param};
 use crate::identity::auth::{
     self, ApiKeyRecord, NewApiKey, ROLE_CLIENT, authenticate, require_admin,
 };
+use crate::wire::Page;
+use crate::wire::apikeys::{ApiKeyCreated, ApiKeyRevoked, ApiKeyView, CreateKey};
 use lambda_http::http::{HeaderValue, header};
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CreateKey {
-    client: String,
-    description: String,
-    /// `client` (default) or `admin`.
-    #[serde(default)]
-    role: Option<String>,
-}
 
 /// What a listing shows of a key: never its hash, never its plaintext.
-fn key_view(record: &ApiKeyRecord) -> Value {
-    json!({
-        "apiKey": record.prefix,
-        "client": record.client,
-        "description": record.description,
-        "role": record.role,
-        "createdBy": record.created_by,
-        "created_at": record.created_at,
-        "active": record.active,
-        "revoked_at": record.revoked_at,
-    })
+fn key_view(record: &ApiKeyRecord) -> ApiKeyView {
+    ApiKeyView {
+        api_key: record.prefix.clone(),
+        client: record.client.clone(),
+        description: record.description.clone(),
+        role: record.role.clone(),
+        created_by: record.created_by.clone(),
+        created_at: record.created_at.clone(),
+        active: record.active,
+        revoked_at: record.revoked_at.clone(),
+    }
 }
 
 fn key_not_found(prefix: &str) -> ApiError {
@@ -66,15 +56,11 @@ pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
         created_by = %caller.subject,
         "API key created"
     );
-    let mut view = key_view(&record);
-    if let Some(object) = view.as_object_mut() {
-        object.insert("plaintext".into(), Value::String(plaintext));
-        object.insert(
-            "message".into(),
-            Value::String("API Key created successfully".into()),
-        );
-    }
-    let mut response = http::created(&view)?;
+    let mut response = http::created(&ApiKeyCreated {
+        key: key_view(&record),
+        plaintext,
+        message: "API Key created successfully".into(),
+    })?;
     // The only answer that ever holds a key's plaintext: no cache may keep it.
     response
         .headers_mut()
@@ -90,7 +76,7 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
     let (records, next_token) =
         auth::list_api_keys(&ctx.store, &caller.tenant, page_size, next_token.as_deref()).await?;
     let items = records.iter().map(key_view).collect();
-    crate::api::list_answer(items, page_size, next_token)
+    http::ok(&Page::new(items, page_size, next_token))
 }
 
 /// `DELETE /apikey/{prefix}`: deactivates a key of the caller's tenant. Other warm functions
@@ -111,9 +97,9 @@ pub async fn revoke(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     }
     ctx.api_keys.evict_prefix(&prefix);
     tracing::info!(key_prefix = %prefix, revoked_by = %caller.subject, "API key revoked");
-    http::ok(&json!({
-        "apiKey": prefix,
-        "active": false,
-        "message": "API key revoked successfully.",
-    }))
+    http::ok(&ApiKeyRevoked {
+        api_key: prefix,
+        active: false,
+        message: "API key revoked successfully.".into(),
+    })
 }

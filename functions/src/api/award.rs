@@ -13,9 +13,9 @@ use crate::store::award::{AwardKeys, CustomProgram, CustomResolver};
 use crate::store::custom as custom_store;
 use crate::store::games::{Task, game_not_found, task_not_found};
 use crate::store::{self, Item, StoreError};
+use crate::wire::points::AwardBody;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -23,16 +23,6 @@ use std::time::{Duration, Instant};
 const AWARD_ATTEMPTS: u32 = 10;
 /// Wall-clock budget of one custom-strategy run (GAME's DSL_EXECUTION_TIMEOUT_MS).
 const CUSTOM_DEADLINE: Duration = Duration::from_millis(500);
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AwardBody {
-    external_user_id: String,
-    #[serde(default)]
-    data: Option<Value>,
-    #[serde(default)]
-    is_simulated: bool,
-}
 
 fn parse(req: &Request) -> ApiResult<AwardRequest> {
     let raw: Value = json_body(req)?;
@@ -114,7 +104,7 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         let (items, index) = store::award::transaction(&ctx.store.table, &keys, &decision.writes)?;
         match ctx.store.transact_once(items).await {
             Ok(()) => {
-                let body = decision.response.to_string();
+                let body = serde_json::to_string(&decision.response).map_err(ApiError::internal)?;
                 return Ok(idempotency::json_text(StatusCode::OK, body));
             }
             Err(StoreError::Cancelled { reasons }) => {

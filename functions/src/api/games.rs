@@ -3,29 +3,48 @@
 use crate::AppContext;
 use crate::api::{WRITE_ATTEMPTS, paging, strategies::strategy_view};
 use crate::domain::custom;
-use crate::domain::model::{self, Game, ParamInput, ParamOwner, Task};
+use crate::domain::model::{self, Game, ParamOwner, Task};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{self, json_body, path_param, query_param, with_message};
+use crate::http::{self, json_body, path_param, query_param};
 use crate::identity::auth::authenticate;
 use crate::store::custom as custom_store;
 use crate::store::games::{game_item, game_key, load_game, load_tasks, marker_item, marker_key};
 use crate::store::{self, Filter, GSI1, GSI1PK, Item, PK, QuerySpec, SK, StoreError, keys, tx};
+use crate::wire::games::{CreateGame, DuplicateGame, GameSaved, GameView, PatchGame};
+use crate::wire::strategies::EffectiveStrategy;
+use crate::wire::{Page, ParamView};
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
 
-pub fn game_view(game: &Game) -> Value {
-    json!({
-        "gameId": game.game_id,
-        "externalGameId": game.external_game_id,
-        "platform": game.platform,
-        "strategyId": game.strategy_id,
-        "params": game.params,
-        "version": game.version,
-        "created_at": game.created_at,
-        "updated_at": game.updated_at,
-    })
+pub fn param_views(params: &[model::Param]) -> Vec<ParamView> {
+    params
+        .iter()
+        .map(|p| ParamView {
+            id: p.id.clone(),
+            key: p.key.clone(),
+            value: p.value.clone(),
+        })
+        .collect()
+}
+
+pub fn game_view(game: &Game) -> GameView {
+    GameView {
+        game_id: game.game_id.clone(),
+        external_game_id: game.external_game_id.clone(),
+        platform: game.platform.clone(),
+        strategy_id: game.strategy_id.clone(),
+        params: param_views(&game.params),
+        version: game.version,
+        created_at: game.created_at.clone(),
+        updated_at: game.updated_at.clone(),
+    }
+}
+
+fn saved(game: &Game, message: String) -> GameSaved {
+    GameSaved {
+        game: game_view(game),
+        message,
+    }
 }
 
 fn game_exists(external_game_id: &str, existing: Option<&Item>) -> ApiError {
@@ -70,16 +89,6 @@ async fn commit_new_game(ctx: &AppContext, game: &Game) -> ApiResult<()> {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CreateGame {
-    external_game_id: String,
-    platform: String,
-    strategy_id: Option<String>,
-    #[serde(default)]
-    params: Vec<ParamInput>,
-}
-
 pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let body: CreateGame = json_body(&req)?;
     let caller = authenticate(ctx, &req).await?;
@@ -101,7 +110,7 @@ pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     custom_store::check_assignable(&ctx.store, &caller.tenant, &game.strategy_id).await?;
     commit_new_game(ctx, &game).await?;
     let message = format!("Game with gameId: {} created successfully", game.game_id);
-    http::created(&with_message(&game_view(&game), message)?)
+    http::created(&saved(&game, message))
 }
 
 pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
@@ -144,22 +153,13 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
         .into_iter()
         .map(|item| store::from_item::<Game>(item).map(|game| game_view(&game)))
         .collect::<Result<Vec<_>, _>>()?;
-    crate::api::list_answer(items, page_size, page.next_token)
+    http::ok(&Page::new(items, page_size, page.next_token))
 }
 
 pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
     let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     http::ok(&game_view(&game))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PatchGame {
-    external_game_id: Option<String>,
-    strategy_id: Option<String>,
-    platform: Option<String>,
-    params: Option<Vec<ParamInput>>,
 }
 
 /// Pure: the game after the patch, validated, with its version bumped.
@@ -231,7 +231,7 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         match ctx.store.transact(items).await {
             Ok(()) => {
                 let message = format!("Game with gameId: {game_id} updated successfully");
-                return http::ok(&with_message(&game_view(&game), message)?);
+                return http::ok(&saved(&game, message));
             }
             Err(error) => match error.failed_condition() {
                 Some((2, reason)) => {
@@ -279,7 +279,7 @@ pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
                     .collect();
                 ctx.store.delete_keys(keys).await?;
                 let mut view = game_view(&game);
-                view["params"] = json!([]);
+                view.params = Vec::new();
                 return http::ok(&view);
             }
             Err(error) if error.failed_condition().is_some() => continue,
@@ -287,12 +287,6 @@ pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
         }
     }
     Err(concurrent_modification("game"))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DuplicateGame {
-    external_game_id: String,
 }
 
 pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
@@ -358,7 +352,7 @@ pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
         "Game with gameId: {} duplicated successfully from gameId: {source_id}",
         game.game_id
     );
-    http::created(&with_message(&game_view(&game), message)?)
+    http::created(&saved(&game, message))
 }
 
 /// The game's strategy with its variables overridden by the game's params.
@@ -366,11 +360,11 @@ pub async fn strategy(ctx: &'static AppContext, req: Request) -> ApiResult<Respo
     let caller = authenticate(ctx, &req).await?;
     let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     if custom::is_custom(&game.strategy_id) {
-        return http::ok(
-            &custom_store::strategy_id_view(&ctx.store, &caller.tenant, &game.strategy_id).await?,
-        );
+        let view =
+            custom_store::strategy_id_view(&ctx.store, &caller.tenant, &game.strategy_id).await?;
+        return http::ok(&EffectiveStrategy::Custom(view));
     }
     let info = model::known_strategy(&game.strategy_id)?;
     let variables = model::effective_variables(info, &game.params, &[])?;
-    http::ok(&strategy_view(info, &variables))
+    http::ok(&EffectiveStrategy::Builtin(strategy_view(info, &variables)))
 }

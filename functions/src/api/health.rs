@@ -1,14 +1,17 @@
 use crate::error::{ApiError, ApiResult};
+use crate::wire::health::{Health, KpiHealth};
 use crate::{AppContext, http};
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
 
 /// GAME's liveness probe: answers without touching anything.
 pub async fn kpi_health_check(
     _ctx: &'static AppContext,
     _req: Request,
 ) -> ApiResult<Response<Body>> {
-    http::ok(&json!({"status": "KPI service is running", "timestamp": crate::clock::now_rfc3339()}))
+    http::ok(&KpiHealth {
+        status: "KPI service is running".into(),
+        timestamp: crate::clock::now_rfc3339(),
+    })
 }
 
 /// Readiness: the table answers a read.
@@ -20,7 +23,9 @@ pub async fn health(ctx: &'static AppContext, _req: Request) -> ApiResult<Respon
             "The data store is not reachable right now.",
         ));
     }
-    http::ok(
-        &json!({"status": "ok", "table": "reachable", "timestamp": crate::clock::now_rfc3339()}),
-    )
+    http::ok(&Health {
+        status: "ok".into(),
+        table: "reachable".into(),
+        timestamp: crate::clock::now_rfc3339(),
+    })
 }

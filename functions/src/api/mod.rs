@@ -22,18 +22,24 @@ pub const WRITE_ATTEMPTS: usize = 5;
 pub const DEFAULT_PAGE_SIZE: i32 = 10;
 pub const MAX_PAGE_SIZE: i32 = 100;
 
-/// `page_size` (1..=100, default 10) and `nextToken`. GAME's numbered `page` is refused
-/// rather than silently ignored, since a cursor cannot jump to page N.
+/// The query names of the page size: `pageSize`, and GAME's `page_size` (still accepted).
+pub const PAGE_SIZE_PARAMS: [&str; 2] = ["pageSize", "page_size"];
+
+/// `pageSize` (or GAME's `page_size`; 1..=100, default 10) and `nextToken`. GAME's numbered
+/// `page` is refused rather than silently ignored, since a cursor cannot jump to page N.
 pub fn paging(req: &Request) -> ApiResult<(i32, Option<String>)> {
     if let Some(page) = query_param(req, "page").filter(|p| p != "1") {
         return Err(ApiError::unprocessable(
             "unsupported_pagination",
             format!(
-                "page={page} is not supported: lists page with page_size and the nextToken of the previous answer."
+                "page={page} is not supported: lists page with pageSize and the nextToken of the previous answer."
             ),
         ));
     }
-    let page_size = match query_param(req, "page_size") {
+    let page_size = match PAGE_SIZE_PARAMS
+        .iter()
+        .find_map(|name| query_param(req, name))
+    {
         None => DEFAULT_PAGE_SIZE,
         Some(text) => match text.parse::<i32>() {
             Ok(size) if (1..=MAX_PAGE_SIZE).contains(&size) => size,
@@ -41,22 +47,11 @@ pub fn paging(req: &Request) -> ApiResult<(i32, Option<String>)> {
                 return Err(ApiError::unprocessable(
                     "invalid_page_size",
                     format!(
-                        "page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, got \"{text}\"."
+                        "pageSize must be a whole number from 1 to {MAX_PAGE_SIZE}, got \"{text}\"."
                     ),
                 ));
             }
         },
     };
     Ok((page_size, query_param(req, "nextToken")))
-}
-
-/// A list answer: one page of views and the cursor of the next page (null at the end).
-pub fn list_answer(
-    items: Vec<serde_json::Value>,
-    page_size: i32,
-    next_token: Option<String>,
-) -> ApiResult<lambda_http::Response<lambda_http::Body>> {
-    crate::http::ok(
-        &serde_json::json!({"items": items, "page_size": page_size, "nextToken": next_token}),
-    )
 }

@@ -10,32 +10,44 @@ use crate::identity::auth::{Caller, authenticate};
 use crate::store::games::{load_game, load_tasks};
 use crate::store::users::{load_user, user_not_found};
 use crate::store::{self, GSI1, GSI1PK, GSI1SK, Item, attrs, keys};
+use crate::wire::points::{
+    AwardDetail, AwardEntry, GamePoints, GamePointsDetails, GameUser, GameUsers, TaskTotals,
+    TaskTotalsWithAwards, TaskUsers, UserGamePoints, UserGameSummary, UserSummary, UserTaskAwards,
+    UserTaskPoints, UserTaskTotal, UserTotal, UserTotalWithAwards, UserTotalWithDetails,
+    UsersQuery,
+};
 use lambda_http::{Body, Request, Response};
-use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// At most this many users per `POST /users/points/query`.
 pub const MAX_QUERY_USERS: usize = 100;
 
-fn totals(item: &Item) -> Value {
-    json!({
-        "externalUserId": attrs::s(item, "externalUserId"),
-        "points": decimal::to_json(attrs::decimal(item, "pointsTotal").unwrap_or_default()),
-        "timesAwarded": attrs::u64(item, "count").unwrap_or(0),
-    })
+fn text(item: &Item, name: &str) -> Option<String> {
+    attrs::s(item, name).map(str::to_owned)
 }
 
-fn point_data(item: &Item, full: bool) -> Value {
-    let mut entry = json!({
-        "points": decimal::to_json(attrs::decimal(item, "points").unwrap_or_default()),
-        "caseName": attrs::s(item, "caseName"),
-        "created_at": attrs::s(item, "createdAt"),
-    });
-    if full {
-        entry["data"] = attrs::json(item, "data");
-        entry["description"] = json!(attrs::s(item, "description"));
+fn totals(item: &Item) -> UserTotal {
+    UserTotal {
+        external_user_id: text(item, "externalUserId"),
+        points: decimal::to_json(attrs::decimal(item, "pointsTotal").unwrap_or_default()),
+        times_awarded: attrs::u64(item, "count").unwrap_or(0),
     }
-    entry
+}
+
+fn point_data(item: &Item) -> AwardEntry {
+    AwardEntry {
+        points: decimal::to_json(attrs::decimal(item, "points").unwrap_or_default()),
+        case_name: text(item, "caseName"),
+        created_at: text(item, "createdAt"),
+    }
+}
+
+fn point_detail(item: &Item) -> AwardDetail {
+    AwardDetail {
+        award: point_data(item),
+        data: attrs::json(item, "data"),
+        description: text(item, "description"),
+    }
 }
 
 /// Each user's aggregate on a task, ordered by externalUserId.
@@ -94,16 +106,17 @@ async fn load_task(ctx: &AppContext, game: &Game, external_task_id: &str) -> Api
     Ok(store::from_item(item)?)
 }
 
+/// The game, and per task each user's aggregate with (when `details`) their awards.
 async fn game_points(
     ctx: &AppContext,
     caller: &Caller,
     req: &Request,
     details: bool,
-) -> ApiResult<Value> {
+) -> ApiResult<(Game, Vec<(String, Vec<(Item, Vec<Item>)>)>)> {
     let game = load_game(&ctx.store, &caller.tenant, &path_param(req, "gameId")?).await?;
     let mut tasks = Vec::new();
     for task in load_tasks(&ctx.store, &game).await? {
-        let awards = if details {
+        let mut awards = if details {
             task_awards(
                 ctx,
                 &game.tenant,
@@ -115,39 +128,58 @@ async fn game_points(
         } else {
             BTreeMap::new()
         };
-        let points: Vec<Value> =
-            task_totals(ctx, &game.tenant, &game.game_id, &task.external_task_id)
-                .await?
-                .iter()
-                .map(|item| {
-                    let mut entry = totals(item);
-                    if details {
-                        let user = attrs::s(item, "externalUserId").unwrap_or_default();
-                        entry["pointsData"] = awards
-                            .get(user)
-                            .map(|a| a.iter().map(|i| point_data(i, false)).collect())
-                            .unwrap_or_default();
-                    }
-                    entry
-                })
-                .collect();
-        tasks.push(json!({"externalTaskId": task.external_task_id, "points": points}));
+        let users = task_totals(ctx, &game.tenant, &game.game_id, &task.external_task_id)
+            .await?
+            .into_iter()
+            .map(|item| {
+                let user = attrs::s(&item, "externalUserId").unwrap_or_default();
+                let awards = awards.remove(user).unwrap_or_default();
+                (item, awards)
+            })
+            .collect();
+        tasks.push((task.external_task_id, users));
     }
-    Ok(
-        json!({"externalGameId": game.external_game_id, "created_at": game.created_at, "task": tasks}),
-    )
+    Ok((game, tasks))
 }
 
 /// `GET /games/{gameId}/points`: per task, each user's total and award count.
 pub async fn game_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    http::ok(&game_points(ctx, &caller, &req, false).await?)
+    let (game, tasks) = game_points(ctx, &caller, &req, false).await?;
+    http::ok(&GamePoints {
+        external_game_id: game.external_game_id,
+        created_at: game.created_at,
+        task: tasks
+            .into_iter()
+            .map(|(external_task_id, users)| TaskTotals {
+                external_task_id,
+                points: users.iter().map(|(item, _)| totals(item)).collect(),
+            })
+            .collect(),
+    })
 }
 
 /// `GET /games/{gameId}/points/details`: as above, with every award in `pointsData`.
 pub async fn game_details(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    http::ok(&game_points(ctx, &caller, &req, true).await?)
+    let (game, tasks) = game_points(ctx, &caller, &req, true).await?;
+    http::ok(&GamePointsDetails {
+        external_game_id: game.external_game_id,
+        created_at: game.created_at,
+        task: tasks
+            .into_iter()
+            .map(|(external_task_id, users)| TaskTotalsWithAwards {
+                external_task_id,
+                points: users
+                    .iter()
+                    .map(|(item, awards)| UserTotalWithAwards {
+                        total: totals(item),
+                        points_data: awards.iter().map(point_data).collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    })
 }
 
 /// `GET /games/{gameId}/users`: per task, the users with points, their creation and first award.
@@ -182,24 +214,31 @@ pub async fn game_users(ctx: &'static AppContext, req: Request) -> ApiResult<Res
             );
         }
     }
-    let tasks: Vec<Value> = per_task
+    let tasks: Vec<TaskUsers> = per_task
         .into_iter()
         .map(|(external_task_id, aggregates)| {
-            let users: Vec<Value> = aggregates
+            let users: Vec<GameUser> = aggregates
                 .iter()
                 .map(|item| {
                     let user = attrs::s(item, "externalUserId").unwrap_or_default();
-                    json!({
-                        "externalUserId": user,
-                        "created_at": created.get(user).cloned().flatten(),
-                        "firstAction": attrs::i64(item, "firstUs").map(crate::clock::micros_to_rfc3339),
-                    })
+                    GameUser {
+                        external_user_id: user.to_owned(),
+                        created_at: created.get(user).cloned().flatten(),
+                        first_action: attrs::i64(item, "firstUs")
+                            .map(crate::clock::micros_to_rfc3339),
+                    }
                 })
                 .collect();
-            json!({"externalTaskId": external_task_id, "users": users})
+            TaskUsers {
+                external_task_id,
+                users,
+            }
         })
         .collect();
-    http::ok(&json!({"gameId": game.game_id, "tasks": tasks}))
+    http::ok(&GameUsers {
+        game_id: game.game_id,
+        tasks,
+    })
 }
 
 /// A user's aggregates through GSI1, optionally only one game's.
@@ -228,14 +267,13 @@ pub async fn game_user_totals(ctx: &'static AppContext, req: Request) -> ApiResu
     let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     let external_user_id = path_param(&req, "externalUserId")?;
     load_user(&ctx.store, &caller.tenant, &external_user_id).await?;
-    let entries: Vec<Value> =
+    let entries: Vec<UserTaskTotal> =
         user_aggregates(ctx, &caller.tenant, &external_user_id, Some(&game.game_id))
             .await?
             .iter()
-            .map(|item| {
-                let mut entry = totals(item);
-                entry["externalTaskId"] = json!(attrs::s(item, "externalTaskId"));
-                entry
+            .map(|item| UserTaskTotal {
+                total: totals(item),
+                external_task_id: text(item, "externalTaskId"),
             })
             .collect();
     http::ok(&entries)
@@ -263,19 +301,21 @@ pub async fn task_details(ctx: &'static AppContext, req: Request) -> ApiResult<R
         None,
     )
     .await?;
-    let entries: Vec<Value> = task_totals(ctx, &game.tenant, &game.game_id, &task.external_task_id)
-        .await?
-        .iter()
-        .map(|item| {
-            let mut entry = totals(item);
-            let user = attrs::s(item, "externalUserId").unwrap_or_default();
-            entry["pointsData"] = awards
-                .get(user)
-                .map(|a| a.iter().map(|i| point_data(i, true)).collect())
-                .unwrap_or_default();
-            entry
-        })
-        .collect();
+    let entries: Vec<UserTotalWithDetails> =
+        task_totals(ctx, &game.tenant, &game.game_id, &task.external_task_id)
+            .await?
+            .iter()
+            .map(|item| {
+                let user = attrs::s(item, "externalUserId").unwrap_or_default();
+                UserTotalWithDetails {
+                    total: totals(item),
+                    points_data: awards
+                        .get(user)
+                        .map(|a| a.iter().map(point_detail).collect())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect();
     http::ok(&entries)
 }
 
@@ -301,8 +341,8 @@ async fn points_by_game(
     ctx: &AppContext,
     tenant: &str,
     external_user_id: &str,
-) -> ApiResult<Vec<Value>> {
-    let mut games: BTreeMap<String, (Option<String>, Vec<Value>)> = BTreeMap::new();
+) -> ApiResult<Vec<UserGamePoints>> {
+    let mut games: BTreeMap<String, (Option<String>, Vec<UserTaskPoints>)> = BTreeMap::new();
     for item in user_aggregates(ctx, tenant, external_user_id, None).await? {
         let game_id = attrs::s(&item, "gameId").unwrap_or_default().to_owned();
         let entry = games.entry(game_id).or_insert_with(|| {
@@ -311,9 +351,10 @@ async fn points_by_game(
                 Vec::new(),
             )
         });
-        entry.1.push(
-            json!({"externalTaskId": attrs::s(&item, "externalTaskId"), "points": [totals(&item)]}),
-        );
+        entry.1.push(UserTaskPoints {
+            external_task_id: text(&item, "externalTaskId"),
+            points: vec![totals(&item)],
+        });
     }
     let game_keys: Vec<(String, String)> = games
         .keys()
@@ -326,12 +367,10 @@ async fn points_by_game(
     Ok(games
         .into_iter()
         .zip(created)
-        .map(|((_, (external_game_id, tasks)), game)| {
-            json!({
-                "externalGameId": external_game_id,
-                "created_at": game.and_then(|g| attrs::s(&g, "createdAt").map(str::to_owned)),
-                "task": tasks,
-            })
+        .map(|((_, (external_game_id, tasks)), game)| UserGamePoints {
+            external_game_id,
+            created_at: game.and_then(|g| text(&g, "createdAt")),
+            task: tasks,
         })
         .collect())
 }
@@ -344,7 +383,11 @@ pub async fn user_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Re
     http::ok(&points_by_game(ctx, &caller.tenant, &external_user_id).await?)
 }
 
-async fn user_summary(ctx: &AppContext, tenant: &str, external_user_id: &str) -> ApiResult<Value> {
+async fn user_summary(
+    ctx: &AppContext,
+    tenant: &str,
+    external_user_id: &str,
+) -> ApiResult<UserSummary> {
     let exists = ctx
         .store
         .get(keys::user_pk(tenant, external_user_id), keys::USER_SK)
@@ -352,8 +395,15 @@ async fn user_summary(ctx: &AppContext, tenant: &str, external_user_id: &str) ->
         .is_some();
     let mut total = rust_decimal::Decimal::ZERO;
     let mut count = 0u64;
-    let mut games: BTreeMap<String, (Value, rust_decimal::Decimal, u64, Vec<Value>)> =
-        BTreeMap::new();
+    let mut games: BTreeMap<
+        String,
+        (
+            Option<String>,
+            rust_decimal::Decimal,
+            u64,
+            Vec<UserTaskAwards>,
+        ),
+    > = BTreeMap::new();
     for item in user_aggregates(ctx, tenant, external_user_id, None).await? {
         let points = attrs::decimal(&item, "pointsTotal").unwrap_or_default();
         let times = attrs::u64(&item, "count").unwrap_or(0);
@@ -371,14 +421,10 @@ async fn user_summary(ctx: &AppContext, tenant: &str, external_user_id: &str) ->
             Some(external_user_id),
         )
         .await?;
-        let data: Vec<Value> = awards
-            .values()
-            .flatten()
-            .map(|a| point_data(a, false))
-            .collect();
+        let data: Vec<AwardEntry> = awards.values().flatten().map(point_data).collect();
         let entry = games.entry(game_id).or_insert_with(|| {
             (
-                json!(attrs::s(&item, "externalGameId")),
+                text(&item, "externalGameId"),
                 rust_decimal::Decimal::ZERO,
                 0,
                 Vec::new(),
@@ -386,29 +432,33 @@ async fn user_summary(ctx: &AppContext, tenant: &str, external_user_id: &str) ->
         });
         entry.1 += points;
         entry.2 += times;
-        entry
-            .3
-            .push(json!({"externalTaskId": external_task_id, "pointsData": data}));
+        entry.3.push(UserTaskAwards {
+            external_task_id,
+            points_data: data,
+        });
     }
-    let games: Vec<Value> = games
+    let games: Vec<UserGameSummary> = games
         .into_values()
-        .map(|(external_game_id, points, times, tasks)| {
-            json!({"externalGameId": external_game_id, "points": decimal::to_json(points), "timesAwarded": times, "tasks": tasks})
+        .map(|(external_game_id, points, times, tasks)| UserGameSummary {
+            external_game_id,
+            points: decimal::to_json(points),
+            times_awarded: times,
+            tasks,
         })
         .collect();
-    Ok(json!({
-        "externalUserId": external_user_id,
-        "points": decimal::to_json(total),
-        "timesAwarded": count,
-        "games": games,
-        "userExists": exists,
-    }))
+    Ok(UserSummary {
+        external_user_id: external_user_id.to_owned(),
+        points: decimal::to_json(total),
+        times_awarded: count,
+        games,
+        user_exists: exists,
+    })
 }
 
 /// `POST /users/points/query`: totals for several users (GAME counted each award once per
 /// award row; here every total is each user's exact sum).
 pub async fn users_query(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
-    let users: Vec<String> = json_body(&req)?;
+    let UsersQuery(users) = json_body(&req)?;
     if users.len() > MAX_QUERY_USERS {
         return Err(ApiError::unprocessable(
             "too_many_users",
@@ -421,11 +471,19 @@ pub async fn users_query(ctx: &'static AppContext, req: Request) -> ApiResult<Re
     let caller = authenticate(ctx, &req).await?;
     let mut summaries = Vec::with_capacity(users.len());
     for user in &users {
-        summaries.push(if crate::ids::validate_slug("externalUserId", user).is_ok() {
-            user_summary(ctx, &caller.tenant, user).await?
-        } else {
-            json!({"externalUserId": user, "points": 0, "timesAwarded": 0, "games": [], "userExists": false})
-        });
+        summaries.push(
+            if crate::ids::validate_slug("externalUserId", user).is_ok() {
+                user_summary(ctx, &caller.tenant, user).await?
+            } else {
+                UserSummary {
+                    external_user_id: user.clone(),
+                    points: 0.into(),
+                    times_awarded: 0,
+                    games: Vec::new(),
+                    user_exists: false,
+                }
+            },
+        );
     }
     http::ok(&summaries)
 }

@@ -11,8 +11,32 @@ use crate::http::{self, path_param};
 use crate::identity::auth::authenticate;
 use crate::store;
 use crate::store::games::load_game;
+use crate::wire::custom::{GreencrowdSimulation, SimulatedTask};
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
+
+fn simulation_view(simulation: &game_scoring::greencrowd::Simulation) -> GreencrowdSimulation {
+    use game_scoring::greencrowd::DIMENSIONS;
+    GreencrowdSimulation {
+        simulation_hash: simulation.simulation_hash.clone(),
+        tasks: simulation
+            .tasks
+            .iter()
+            .map(|task| SimulatedTask {
+                external_user_id: task.external_user_id.clone(),
+                external_task_id: task.external_task_id.clone(),
+                user_group: task.user_group.clone(),
+                dimensions: DIMENSIONS
+                    .iter()
+                    .zip(task.dimensions)
+                    .map(|(name, value)| [((*name).to_owned(), value)].into())
+                    .collect(),
+                total_simulated_points: task.total_simulated_points,
+                expiration_date: task.expiration_date.clone(),
+            })
+            .collect(),
+    }
+}
 
 const GROUP_ATTEMPTS: u32 = 5;
 
@@ -55,7 +79,7 @@ pub async fn simulated(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
         })?;
         let (_, new_group) = greencrowd::group(&loaded);
         if !new_group {
-            return http::ok(&simulation.to_json());
+            return http::ok(&simulation_view(&simulation));
         }
         let next = greencrowd::next_states(&loaded, None);
         let items = store::greencrowd::plan(
@@ -66,7 +90,7 @@ pub async fn simulated(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
             &next,
         )?;
         match ctx.store.transact(items).await {
-            Ok(()) => return http::ok(&simulation.to_json()),
+            Ok(()) => return http::ok(&simulation_view(&simulation)),
             Err(error) if error.failed_condition().is_some() => store::backoff(attempt).await,
             Err(error) => return Err(error.into()),
         }

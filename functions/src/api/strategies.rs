@@ -1,21 +1,26 @@
 //! The built-in strategy catalogue, served from game-scoring's registry. Public routes.
 
 use crate::error::{ApiError, ApiResult};
+use crate::wire::strategies::{StrategySchema, StrategyView, VariableSchema};
 use crate::{AppContext, http};
 use game_scoring::{StrategyInfo, Variables};
 use lambda_http::{Body, Request, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// GAME's `Strategy` object, with the variables given (defaults or overridden by params).
-pub fn strategy_view(info: &StrategyInfo, variables: &Variables) -> Value {
-    json!({
-        "id": info.id,
-        "name": info.name,
-        "description": info.description,
-        "version": info.version,
-        "variables": variables.to_json(),
-        "hash_version": info.hash_version(),
-    })
+pub fn strategy_view(info: &StrategyInfo, variables: &Variables) -> StrategyView {
+    StrategyView {
+        id: info.id.to_owned(),
+        name: info.name.to_owned(),
+        description: info.description.to_owned(),
+        version: info.version.to_owned(),
+        variables: match variables.to_json() {
+            Value::Object(map) => map,
+            _ => Default::default(),
+        },
+        hash_version: info.hash_version(),
+        variables_error: None,
+    }
 }
 
 fn find(req: &Request) -> ApiResult<&'static StrategyInfo> {
@@ -29,7 +34,7 @@ fn find(req: &Request) -> ApiResult<&'static StrategyInfo> {
 }
 
 pub async fn list(_ctx: &'static AppContext, _req: Request) -> ApiResult<Response<Body>> {
-    let views: Vec<Value> = game_scoring::strategies()
+    let views: Vec<StrategyView> = game_scoring::strategies()
         .iter()
         .map(|info| strategy_view(info, &info.default_variables()))
         .collect();
@@ -43,18 +48,22 @@ pub async fn get(_ctx: &'static AppContext, req: Request) -> ApiResult<Response<
 
 pub async fn schema(_ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let info = find(&req)?;
-    let mut variables: Vec<Value> = info
+    let mut variables: Vec<VariableSchema> = info
         .variables
         .iter()
-        .map(|v| json!({"name": v.name, "type": v.ty, "currentValue": v.default}))
+        .map(|v| VariableSchema {
+            name: v.name.to_owned(),
+            kind: v.ty.as_str().to_owned(),
+            current_value: v.default.clone(),
+        })
         .collect();
-    variables.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-    http::ok(&json!({
-        "id": info.id,
-        "name": info.name,
-        "description": info.description,
-        "version": info.version,
-        "variables": variables,
-        "hash_version": info.hash_version(),
-    }))
+    variables.sort_by(|a, b| a.name.cmp(&b.name));
+    http::ok(&StrategySchema {
+        id: info.id.to_owned(),
+        name: info.name.to_owned(),
+        description: info.description.to_owned(),
+        version: info.version.to_owned(),
+        variables,
+        hash_version: info.hash_version(),
+    })
 }

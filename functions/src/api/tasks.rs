@@ -3,53 +3,64 @@
 
 use crate::AppContext;
 use crate::api::WRITE_ATTEMPTS;
+use crate::api::games::param_views;
 use crate::api::{paging, strategies::strategy_view};
 use crate::domain::custom;
-use crate::domain::model::{self, Game, ParamInput, ParamOwner, Task};
+use crate::domain::model::{self, Game, ParamOwner, Task};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{self, json_body, path_param, with_message};
+use crate::http::{self, json_body, path_param};
 use crate::identity::auth::authenticate;
 use crate::store::custom as custom_store;
 use crate::store::games::{
     game_key, game_not_found, load_game, load_game_and_task, task_item, task_key, task_not_found,
 };
 use crate::store::{self, PK, QuerySpec, SK, keys, tx};
+use crate::wire::Page;
+use crate::wire::strategies::EffectiveStrategy;
+use crate::wire::tasks::{
+    BulkCreated, BulkFailure, BulkTasks, CreateTask, DuplicateTask, PatchTask, TaskDeleted,
+    TaskSaved, TaskView,
+};
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 pub const MAX_BULK_TASKS: usize = 100;
 
 /// GAME's task answer: the task, its game's params, and its strategy with variables
 /// overridden by game params then task params.
-pub fn task_view(game: &Game, task: &Task) -> Value {
-    let mut view = json!({
-        "id": task.task_id,
-        "taskId": task.task_id,
-        "gameId": task.game_id,
-        "externalGameId": game.external_game_id,
-        "externalTaskId": task.external_task_id,
-        "strategyId": task.strategy_id,
-        "status": task.status,
-        "gameParams": game.params,
-        "taskParams": task.params,
-        "version": task.version,
-        "created_at": task.created_at,
-        "updated_at": task.updated_at,
+pub fn task_view(game: &Game, task: &Task) -> TaskView {
+    // Params are checked on every write; if the game's params changed since, show the
+    // defaults and say why instead of failing a read.
+    let strategy = game_scoring::strategy(&task.strategy_id).map(|info| {
+        EffectiveStrategy::Builtin(
+            match model::effective_variables(info, &game.params, &task.params) {
+                Ok(variables) => strategy_view(info, &variables),
+                Err(error) => {
+                    let mut strategy = strategy_view(info, &info.default_variables());
+                    strategy.variables_error = Some(error.detail);
+                    strategy
+                }
+            },
+        )
     });
-    if let Some(info) = game_scoring::strategy(&task.strategy_id) {
-        // Params are checked on every write; if the game's params changed since, show the
-        // defaults and say why instead of failing a read.
-        view["strategy"] = match model::effective_variables(info, &game.params, &task.params) {
-            Ok(variables) => strategy_view(info, &variables),
-            Err(error) => {
-                let mut strategy = strategy_view(info, &info.default_variables());
-                strategy["variablesError"] = json!(error.detail);
-                strategy
-            }
-        };
+    TaskView {
+        id: task.task_id.clone(),
+        task_id: task.task_id.clone(),
+        game_id: task.game_id.clone(),
+        external_game_id: game.external_game_id.clone(),
+        external_task_id: task.external_task_id.clone(),
+        strategy_id: task.strategy_id.clone(),
+        status: task.status.clone(),
+        game_params: param_views(&game.params),
+        task_params: param_views(&task.params),
+        version: task.version,
+        created_at: task.created_at.clone(),
+        updated_at: task.updated_at.clone(),
+        strategy,
     }
-    view
+}
+
+fn saved(task: TaskView, message: String) -> TaskSaved {
+    TaskSaved { task, message }
 }
 
 fn task_exists(game_id: &str, external_task_id: &str) -> ApiError {
@@ -87,15 +98,6 @@ async fn commit_new_task(ctx: &AppContext, game: &Game, task: &Task) -> ApiResul
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CreateTask {
-    external_task_id: String,
-    strategy_id: Option<String>,
-    #[serde(default)]
-    params: Vec<ParamInput>,
-}
-
 /// A task without a strategyId inherits its game's (GAME's docs; its code used "default").
 fn new_task(game: &Game, body: CreateTask) -> Task {
     let now = crate::clock::now_rfc3339();
@@ -128,15 +130,10 @@ pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     validate_task(&game, &task)?;
     custom_store::check_assignable(&ctx.store, &caller.tenant, &task.strategy_id).await?;
     commit_new_task(ctx, &game, &task).await?;
-    http::created(&with_message(
-        &with_custom_strategy(ctx, &game, &task).await?,
+    http::created(&saved(
+        with_custom_strategy(ctx, &game, &task).await?,
         created_message(&game, &task),
-    )?)
-}
-
-#[derive(Deserialize)]
-struct BulkTasks {
-    tasks: Vec<Value>,
+    ))
 }
 
 /// Each task succeeds or fails on its own, as in GAME; the answer lists both.
@@ -167,22 +164,26 @@ pub async fn bulk(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
             validate_task(&game, &task)?;
             custom_store::check_assignable(&ctx.store, &caller.tenant, &task.strategy_id).await?;
             commit_new_task(ctx, &game, &task).await?;
-            with_message(
-                &with_custom_strategy(ctx, &game, &task).await?,
+            Ok::<_, ApiError>(saved(
+                with_custom_strategy(ctx, &game, &task).await?,
                 created_message(&game, &task),
-            )
+            ))
         }
         .await;
         match outcome {
             Ok(view) => created.push(view),
             Err(error) if error.status.is_server_error() => return Err(error),
-            Err(error) => {
-                failed.push(json!({"task": raw, "error": error.detail, "code": error.code}))
-            }
+            Err(error) => failed.push(BulkFailure {
+                task: raw,
+                error: error.detail,
+                code: error.code.to_owned(),
+            }),
         }
     }
-    // GAME's field names, spelling included.
-    http::ok(&json!({"succesfully_created": created, "failed_to_create": failed}))
+    http::ok(&BulkCreated {
+        succesfully_created: created,
+        failed_to_create: failed,
+    })
 }
 
 pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
@@ -207,7 +208,7 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
         .map(store::from_item::<Task>)
         .collect::<Result<Vec<_>, _>>()?;
     // One read per distinct custom strategy on the page.
-    let mut customs: std::collections::HashMap<&str, Value> = std::collections::HashMap::new();
+    let mut customs: std::collections::HashMap<&str, _> = std::collections::HashMap::new();
     for task in &tasks {
         if custom::is_custom(&task.strategy_id) && !customs.contains_key(task.strategy_id.as_str())
         {
@@ -216,17 +217,17 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
             customs.insert(&task.strategy_id, view);
         }
     }
-    let items: Vec<Value> = tasks
+    let items: Vec<TaskView> = tasks
         .iter()
         .map(|task| {
             let mut view = task_view(&game, task);
             if let Some(strategy) = customs.get(task.strategy_id.as_str()) {
-                view["strategy"] = strategy.clone();
+                view.strategy = Some(EffectiveStrategy::Custom(strategy.clone()));
             }
             view
         })
         .collect();
-    crate::api::list_answer(items, page_size, page.next_token)
+    http::ok(&Page::new(items, page_size, page.next_token))
 }
 
 pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
@@ -243,28 +244,21 @@ pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<B
         "Task found successfully with externalTaskId: {} for gameId: {game_id}",
         task.external_task_id
     );
-    http::ok(&with_message(
-        &with_custom_strategy(ctx, &game, &task).await?,
+    http::ok(&saved(
+        with_custom_strategy(ctx, &game, &task).await?,
         message,
-    )?)
+    ))
 }
 
 /// The task view, with its custom strategy's family when it has one (tenant-scoped read).
-async fn with_custom_strategy(ctx: &AppContext, game: &Game, task: &Task) -> ApiResult<Value> {
+async fn with_custom_strategy(ctx: &AppContext, game: &Game, task: &Task) -> ApiResult<TaskView> {
     let mut view = task_view(game, task);
     if custom::is_custom(&task.strategy_id) {
-        view["strategy"] =
-            custom_store::strategy_id_view(&ctx.store, &task.tenant, &task.strategy_id).await?;
+        view.strategy = Some(EffectiveStrategy::Custom(
+            custom_store::strategy_id_view(&ctx.store, &task.tenant, &task.strategy_id).await?,
+        ));
     }
     Ok(view)
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PatchTask {
-    strategy_id: Option<String>,
-    status: Option<String>,
-    params: Option<Vec<ParamInput>>,
 }
 
 fn apply_patch(game: &Game, current: &Task, patch: &PatchTask) -> ApiResult<Task> {
@@ -313,7 +307,7 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
                 let message =
                     format!("Task with externalTaskId: {external_task_id} updated successfully");
                 let view = with_custom_strategy(ctx, &game, &task).await?;
-                return http::ok(&with_message(&view, message)?);
+                return http::ok(&saved(view, message));
             }
             Err(error) if error.failed_condition().is_some() => continue, // reload: 404 or re-apply
             Err(error) => return Err(error.into()),
@@ -335,18 +329,12 @@ pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     if !ctx.store.delete_existing(task_key(&task)).await? {
         return Err(task_not_found(&game_id, &external_task_id));
     }
-    http::ok(&json!({
-        "taskId": task.task_id,
-        "gameId": game_id,
-        "externalTaskId": external_task_id,
-        "message": format!("Task with externalTaskId: {external_task_id} deleted successfully"),
-    }))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DuplicateTask {
-    external_task_id: String,
+    http::ok(&TaskDeleted {
+        task_id: task.task_id,
+        game_id,
+        message: format!("Task with externalTaskId: {external_task_id} deleted successfully"),
+        external_task_id,
+    })
 }
 
 pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
@@ -373,8 +361,8 @@ pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
     };
     validate_task(&game, &task)?;
     commit_new_task(ctx, &game, &task).await?;
-    http::created(&with_message(
-        &with_custom_strategy(ctx, &game, &task).await?,
+    http::created(&saved(
+        with_custom_strategy(ctx, &game, &task).await?,
         created_message(&game, &task),
-    )?)
+    ))
 }

@@ -10,40 +10,42 @@ use crate::idempotency::{self, Collision};
 use crate::identity::auth::authenticate;
 use crate::store::users::{LedgerEntry, UserRecord, load_user, user_not_found};
 use crate::store::{self, PK, QuerySpec, SK, StoreError, attrs, keys};
+use crate::wire::PageInfo;
+use crate::wire::users::{Conversion, ConvertBody, LedgerEntryView, WalletBalances, WalletView};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 const CONVERT_ATTEMPTS: u32 = 8;
 /// Coins keep 12 decimals, rounded toward zero: a conversion never mints more than it pays for.
 pub const COIN_DECIMALS: u32 = 12;
 
-fn wallet_view(user: &UserRecord) -> Value {
-    json!({
-        "pointsBalance": decimal::to_json(user.points_balance),
-        "coinsBalance": decimal::to_json(user.coins_balance),
-        "conversionRate": user.conversion_rate,
-    })
+fn wallet_view(user: &UserRecord) -> WalletBalances {
+    WalletBalances {
+        points_balance: decimal::to_json(user.points_balance),
+        coins_balance: decimal::to_json(user.coins_balance),
+        conversion_rate: user.conversion_rate,
+    }
 }
 
-fn ledger_view(item: &store::Item) -> Value {
+fn ledger_view(item: &store::Item) -> LedgerEntryView {
     let amount = |name| {
         attrs::decimal(item, name)
             .map(decimal::to_json)
             .unwrap_or(json!(0))
     };
-    json!({
-        "id": attrs::s(item, "id"),
-        "created_at": attrs::s(item, "createdAt"),
-        "transactionType": attrs::s(item, "transactionType"),
-        "points": amount("points"),
-        "coins": amount("coins"),
-        "appliedConversionRate": amount("appliedConversionRate"),
-        "data": attrs::json(item, "data"),
-    })
+    let text = |name| attrs::s(item, name).map(str::to_owned);
+    LedgerEntryView {
+        id: text("id"),
+        created_at: text("createdAt"),
+        transaction_type: text("transactionType"),
+        points: amount("points"),
+        coins: amount("coins"),
+        applied_conversion_rate: amount("appliedConversionRate"),
+        data: attrs::json(item, "data"),
+    }
 }
 
 /// Balances and the ledger, newest first, paginated.
@@ -64,13 +66,15 @@ pub async fn wallet(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
             filter: None,
         })
         .await?;
-    http::ok(&json!({
-        "userId": external_user_id,
-        "wallet": wallet_view(&user),
-        "walletTransactions": page.items.iter().map(ledger_view).collect::<Vec<_>>(),
-        "page_size": page_size,
-        "nextToken": page.next_token,
-    }))
+    http::ok(&WalletView {
+        user_id: external_user_id,
+        wallet: wallet_view(&user),
+        wallet_transactions: page.items.iter().map(ledger_view).collect(),
+        page: PageInfo {
+            page_size,
+            next_token: page.next_token,
+        },
+    })
 }
 
 /// A positive amount of points with at most 6 decimals (awards may be fractional).
@@ -111,15 +115,16 @@ pub fn conversion(user: &UserRecord, points: Decimal) -> ApiResult<(Decimal, boo
     Ok((coins, user.points_balance >= points))
 }
 
-fn conversion_view(user: &UserRecord, points: Decimal, coins: Decimal, enough: bool) -> Value {
-    json!({
-        "points": decimal::to_json(points),
-        "conversionRate": user.conversion_rate,
-        "conversionRateDate": user.created_at,
-        "convertedAmount": decimal::to_json(coins),
-        "convertedCurrency": "coins",
-        "haveEnoughPoints": enough,
-    })
+fn conversion_view(user: &UserRecord, points: Decimal, coins: Decimal, enough: bool) -> Conversion {
+    Conversion {
+        points: decimal::to_json(points),
+        conversion_rate: user.conversion_rate,
+        conversion_rate_date: user.created_at.clone(),
+        converted_amount: decimal::to_json(coins),
+        converted_currency: "coins".into(),
+        have_enough_points: enough,
+        transaction_id: None,
+    }
 }
 
 pub async fn convert_preview(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
@@ -129,11 +134,6 @@ pub async fn convert_preview(ctx: &'static AppContext, req: Request) -> ApiResul
     let user = load_user(&ctx.store, &caller.tenant, &external_user_id).await?;
     let (coins, enough) = conversion(&user, points)?;
     http::ok(&conversion_view(&user, points, coins, enough))
-}
-
-#[derive(Deserialize)]
-struct ConvertBody {
-    points: Value,
 }
 
 fn insufficient(user: &UserRecord, points: Decimal) -> ApiError {
@@ -188,8 +188,8 @@ pub async fn convert(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
         let transaction_id = crate::ids::new_id();
         let created_at = crate::clock::micros_to_rfc3339(now_us);
         let mut response = conversion_view(&user, points, coins, true);
-        response["transactionId"] = json!(transaction_id);
-        let body = response.to_string();
+        response.transaction_id = Some(transaction_id.clone());
+        let body = serde_json::to_string(&response).map_err(ApiError::internal)?;
 
         let mut items = Vec::new();
         let idempotency_index = record_key.as_ref().map(|_| 0);

@@ -11,6 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::award::{Aggregates, AwardRecord, AwardWrite, Loaded};
 use crate::store::games::{Game, Task};
 use crate::store::users::{DEFAULT_CONVERSION_RATE, LedgerEntry, UserRecord};
+use crate::wire::points::AwardResponse;
 use game_scoring::Need;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -48,7 +49,7 @@ pub struct Decision {
     pub points: Decimal,
     pub case_name: String,
     pub created_user: bool,
-    pub response: Value,
+    pub response: AwardResponse,
     /// The exact writes of the commit, in transaction order.
     pub writes: Vec<AwardWrite>,
 }
@@ -208,18 +209,16 @@ pub fn decide(
     }
     let created_at = crate::clock::micros_to_rfc3339(now_us);
     let created_user = loaded.user.is_none();
-    let mut response = json!({
-        "points": decimal::to_json(points),
-        "caseName": outcome.case_name,
-        "isACreatedUser": created_user,
-        "gameId": game.game_id,
-        "externalTaskId": task.external_task_id,
-        "created_at": created_at,
-        "awardId": input.award_id,
-    });
-    if request.is_simulated {
-        response["isSimulated"] = json!(true);
-    }
+    let response = AwardResponse {
+        points: decimal::to_json(points),
+        case_name: outcome.case_name.clone(),
+        is_a_created_user: created_user,
+        game_id: game.game_id.clone(),
+        external_task_id: task.external_task_id.clone(),
+        created_at: created_at.clone(),
+        award_id: input.award_id.to_owned(),
+        is_simulated: request.is_simulated.then_some(true),
+    };
     let minutes = game_scoring::analytics::minutes_of(&request.data);
     let greencrowd_next = loaded
         .aggregates
@@ -255,7 +254,7 @@ struct Planned<'a> {
     case_name: &'a str,
     data: &'a Value,
     created_at: &'a str,
-    response: &'a Value,
+    response: &'a AwardResponse,
     minutes: Option<f64>,
     cell: Option<(usize, usize)>,
     greencrowd: Option<(greencrowd::GameState, greencrowd::UserState)>,
@@ -270,7 +269,7 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
         writes.push(AwardWrite::Idempotency {
             key: key.clone(),
             request_hash: request.request_hash.clone(),
-            body: out.response.to_string(),
+            body: serde_json::to_string(out.response).unwrap_or_default(),
             now_us,
             ttl_secs: input.idempotency_ttl_secs,
         });
@@ -502,9 +501,9 @@ mod tests {
         assert!(decision.created_user);
         assert_eq!(user_task(&decision).series.series.count, 1);
         assert_eq!(user_task(&decision).points_total, Decimal::ONE);
-        assert_eq!(decision.response["points"], 1);
-        assert_eq!(decision.response["isACreatedUser"], true);
-        assert_eq!(decision.response["awardId"], AWARD_ID);
+        assert_eq!(decision.response.points, 1);
+        assert!(decision.response.is_a_created_user);
+        assert_eq!(decision.response.award_id, AWARD_ID);
         assert!(
             matches!(decision.writes.last(), Some(AwardWrite::Ledger(entry)) if entry.id == LEDGER_ID)
         );
@@ -543,7 +542,7 @@ mod tests {
         };
         let decision = decide_plain(&scene, &request(json!({"minutes": 16})), 1).unwrap();
         assert_eq!(decision.points.to_string(), "187.5");
-        assert_eq!(decision.response["points"], 187.5);
+        assert_eq!(decision.response.points, 187.5);
         assert!(
             decision
                 .writes

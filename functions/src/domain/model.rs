@@ -1,7 +1,6 @@
 //! Domain types and the pure rules that validate and change them.
 
 use crate::error::{ApiError, ApiResult};
-use serde::Deserialize;
 use serde_json::Value;
 
 pub use crate::store::games::{Game, Param, Task};
@@ -11,13 +10,7 @@ pub const TASK_OPEN: &str = "open";
 pub const MAX_PARAMS: usize = 100;
 
 /// A parameter as clients send it on create (`id` absent) or on update (`id` names one to change).
-#[derive(Debug, Clone, Deserialize)]
-pub struct ParamInput {
-    #[serde(default)]
-    pub id: Option<String>,
-    pub key: String,
-    pub value: Value,
-}
+pub use crate::wire::ParamInput;
 
 /// Which JSON values a parameter may hold: games as GAME (scalars), tasks also objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

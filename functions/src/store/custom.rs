@@ -20,7 +20,6 @@ use crate::store::{
     self, Filter, GSI1, GSI1PK, GSI1SK, Item, PK, QuerySpec, SK, Store, StoreError, attrs, tx,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
-use serde_json::Value;
 
 pub mod keys {
     pub fn family_pk(tenant: &str, family_id: &str) -> String {
@@ -294,7 +293,11 @@ pub async fn check_assignable(store: &Store, tenant: &str, strategy_id: &str) ->
 }
 
 /// The custom strategy view for a `strategyId`, loading its family (tenant-scoped).
-pub async fn strategy_id_view(store: &Store, tenant: &str, strategy_id: &str) -> ApiResult<Value> {
+pub async fn strategy_id_view(
+    store: &Store,
+    tenant: &str,
+    strategy_id: &str,
+) -> ApiResult<crate::wire::strategies::CustomStrategyRef> {
     let family = match family_of_strategy_id(strategy_id) {
         Some(id) => load_family(store, tenant, &id).await?,
         None => None,

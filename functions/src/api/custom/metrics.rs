@@ -7,8 +7,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{self, path_param, query_param};
 use crate::identity::auth::{Caller, authenticate};
 use crate::store::custom as custom_store;
+use crate::wire::custom::{MetricsComparison, StrategyMetrics};
 use lambda_http::{Body, Request, Response};
-use serde_json::{Value, json};
 
 fn parse_instant(req: &Request, name: &str) -> ApiResult<Option<(i64, String)>> {
     use time::format_description::well_known::Rfc3339;
@@ -36,7 +36,7 @@ async fn metrics_of(
     id: &str,
     since: Option<&(i64, String)>,
     until: Option<&(i64, String)>,
-) -> ApiResult<Value> {
+) -> ApiResult<StrategyMetrics> {
     let def = custom_store::load_definition(&ctx.store, &caller.tenant, id).await?;
     let from = since.map_or(0, |s| s.0);
     let to = until.map_or(i64::MAX, |u| u.0);
@@ -49,16 +49,17 @@ async fn metrics_of(
         to,
     )
     .await?;
-    let mut out = aggregate(&runs);
-    out["strategyId"] = json!(def.id());
-    out["name"] = json!(def.name);
-    out["version"] = json!(def.version);
-    out["status"] = json!(def.status);
-    out["windowFrom"] = json!(since.map(|s| s.1.clone()));
-    out["windowUntil"] = json!(until.map(|u| u.1.clone()));
-    out["sampleRate"] = json!(ctx.custom.log_sample_rate());
-    out["rowsTruncated"] = json!(truncated);
-    Ok(out)
+    Ok(StrategyMetrics {
+        metrics: aggregate(&runs),
+        strategy_id: def.id(),
+        name: def.name,
+        version: def.version,
+        status: def.status,
+        window_from: since.map(|s| s.1.clone()),
+        window_until: until.map(|u| u.1.clone()),
+        sample_rate: ctx.custom.log_sample_rate(),
+        rows_truncated: truncated,
+    })
 }
 
 /// `GET /strategies/custom/{id}/metrics?since=&until=`.
@@ -83,6 +84,10 @@ pub async fn compare(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
     let caller = authenticate(ctx, &req).await?;
     let ma = metrics_of(ctx, &caller, &a, since.as_ref(), until.as_ref()).await?;
     let mb = metrics_of(ctx, &caller, &b, since.as_ref(), until.as_ref()).await?;
-    let d = delta(&ma, &mb);
-    http::ok(&json!({"a": ma, "b": mb, "delta": d}))
+    let delta = delta(&ma.metrics, &mb.metrics);
+    http::ok(&MetricsComparison {
+        a: ma,
+        b: mb,
+        delta,
+    })
 }

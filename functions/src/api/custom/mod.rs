@@ -15,6 +15,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param, query_param};
 use crate::identity::auth::{Caller, authenticate, require_admin};
 use crate::store::custom as custom_store;
+use crate::wire::Page;
+use crate::wire::custom::TemplateView;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
@@ -108,12 +110,24 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
         next_token.as_deref(),
     )
     .await?;
-    crate::api::list_answer(defs.iter().map(view).collect(), page_size, next)
+    http::ok(&Page::new(defs.iter().map(view).collect(), page_size, next))
 }
 
 pub async fn templates(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     authenticate(ctx, &req).await?;
-    http::ok(&game_scoring::dsl::templates::user_templates())
+    let templates: Vec<TemplateView> = game_scoring::dsl::templates::user_templates()
+        .iter()
+        .map(|t| TemplateView {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            description: t.description.clone(),
+            kind: t.kind.clone(),
+            parent_strategy_id: t.parent_strategy_id.clone(),
+            ast_json: t.ast_json.clone(),
+            blockly_xml: t.blockly_xml.clone(),
+        })
+        .collect();
+    http::ok(&templates)
 }
 
 pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {

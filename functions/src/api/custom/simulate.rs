@@ -11,29 +11,12 @@ use crate::http::{self, json_body, path_param};
 use crate::identity::auth::{Caller, authenticate};
 use crate::store::custom as custom_store;
 use crate::store::{self, GSI1, GSI1PK};
+use crate::wire::custom::{
+    ParentOutcome, SimulateBody, SimulationResult, Usage, UsingGame, UsingTask,
+};
 use game_scoring::dsl::CustomStrategy;
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
 use serde_json::{Value, json};
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SimulateBody {
-    external_game_id: String,
-    external_task_id: String,
-    external_user_id: String,
-    #[serde(default)]
-    data: Option<Value>,
-    #[serde(default)]
-    mock_state: Option<serde_json::Map<String, Value>>,
-    /// `POST /strategies/custom/simulate` only: the program to run and its type.
-    #[serde(default)]
-    ast_json: Option<Value>,
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-    #[serde(default)]
-    parent_strategy_id: Option<String>,
-}
 
 /// The state a simulation reads: what an award of (game, task, user) in the caller's tenant
 /// would read (the award's own load), or nothing when the game does not exist (then only
@@ -110,7 +93,7 @@ fn simulate_run(
     now_us: i64,
     simulation_key: &[u8],
     deadline: &dyn Fn() -> bool,
-) -> ApiResult<Value> {
+) -> ApiResult<SimulationResult> {
     use crate::domain::analytics::{self, Scoring};
     let data = match &body.data {
         None | Some(Value::Null) => json!({}),
@@ -161,21 +144,22 @@ fn simulate_run(
                 serde_json::to_value(&failure.trace).unwrap_or(Value::Null),
             )
         })?;
-    let mut answer = json!({
-        "points": out.points_json(),
-        "caseName": out.case_name,
-        "callbackData": out.callback_data,
-        "executionTrace": out.trace,
-        "nodesExecuted": out.nodes,
-        "vetoed": out.vetoed,
-    });
-    if let Some(parent) = &out.parent {
-        answer["parent"] = json!({
-            "points": crate::decimal::from_points(parent.points).map(crate::decimal::to_json),
-            "caseName": parent.case_name,
-        });
-    }
-    Ok(answer)
+    Ok(SimulationResult {
+        points: out.points_json(),
+        case_name: out.case_name.clone(),
+        callback_data: out.callback_data.clone(),
+        execution_trace: out
+            .trace
+            .iter()
+            .map(|entry| serde_json::to_value(entry).unwrap_or(Value::Null))
+            .collect(),
+        nodes_executed: out.nodes,
+        vetoed: out.vetoed,
+        parent: out.parent.as_ref().map(|parent| ParentOutcome {
+            points: crate::decimal::from_points(parent.points).map(crate::decimal::to_json),
+            case_name: parent.case_name.to_string(),
+        }),
+    })
 }
 
 const SIMULATION_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
@@ -277,38 +261,38 @@ pub async fn usage(ctx: &'static AppContext, req: Request) -> ApiResult<Response
     let mut tasks = Vec::new();
     for item in game_items {
         let game: model::Game = store::from_item(item)?;
-        if uses(&game.strategy_id) {
-            games.push(json!({
-                "gameId": game.game_id,
-                "externalGameId": game.external_game_id,
-                "platform": game.platform,
-                "strategyId": game.strategy_id,
-            }));
-        }
         for task in crate::store::games::load_tasks(&ctx.store, &game).await? {
             if uses(&task.strategy_id) {
-                tasks.push(json!({
-                    "taskId": task.task_id,
-                    "externalTaskId": task.external_task_id,
-                    "gameId": game.game_id,
-                    "externalGameId": game.external_game_id,
-                    "strategyId": task.strategy_id,
-                }));
+                tasks.push(UsingTask {
+                    task_id: task.task_id,
+                    external_task_id: task.external_task_id,
+                    game_id: game.game_id.clone(),
+                    external_game_id: game.external_game_id.clone(),
+                    strategy_id: task.strategy_id,
+                });
             }
         }
+        if uses(&game.strategy_id) {
+            games.push(UsingGame {
+                game_id: game.game_id,
+                external_game_id: game.external_game_id,
+                platform: game.platform,
+                strategy_id: game.strategy_id,
+            });
+        }
     }
-    http::ok(&json!({
-        "strategyId": format!("{CUSTOM_PREFIX}{}", def.family_id),
-        "id": def.id(),
-        "familyId": def.family_id,
-        "name": def.name,
-        "version": def.version,
-        "status": def.status,
-        "gameCount": games.len(),
-        "taskCount": tasks.len(),
-        "games": games,
-        "tasks": tasks,
-    }))
+    http::ok(&Usage {
+        strategy_id: format!("{CUSTOM_PREFIX}{}", def.family_id),
+        id: def.id(),
+        family_id: def.family_id,
+        name: def.name,
+        version: def.version,
+        status: def.status,
+        game_count: games.len(),
+        task_count: tasks.len(),
+        games,
+        tasks,
+    })
 }
 
 #[cfg(test)]
@@ -425,12 +409,9 @@ mod tests {
             };
             let simulated =
                 simulate_run(&strategy, &body, &loaded, now_us, b"", &|| false).unwrap();
-            assert_eq!(
-                simulated["points"], awarded.response["points"],
-                "{awards_before}"
-            );
-            assert_eq!(simulated["caseName"], awarded.response["caseName"]);
-            seen.insert(awarded.response["points"].to_string());
+            assert_eq!(simulated.points, awarded.response.points, "{awards_before}");
+            assert_eq!(simulated.case_name, Some(awarded.response.case_name));
+            seen.insert(awarded.response.points.to_string());
         }
         // The state and the game's params are read: the four states do not all score alike.
         assert!(seen.len() > 1, "{seen:?}");

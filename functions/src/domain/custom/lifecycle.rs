@@ -6,7 +6,6 @@ use super::{
 };
 use crate::error::{ApiError, ApiResult};
 use game_scoring::dsl::CustomStrategy;
-use serde::Deserialize;
 use serde_json::Value;
 
 const MAX_NAME: usize = 200;
@@ -26,42 +25,8 @@ pub enum Write {
     Family { family: Family, expected_rev: u64 },
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateBody {
-    pub name: String,
-    pub description: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub parent_strategy_id: Option<String>,
-    pub ast_json: Option<Value>,
-    pub blockly_xml: Option<String>,
-    pub experiment_tag: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpdateBody {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    #[serde(default, with = "double_option")]
-    pub parent_strategy_id: Option<Option<String>>,
-    pub ast_json: Option<Value>,
-    pub blockly_xml: Option<String>,
-    pub experiment_tag: Option<String>,
-}
-
-/// `absent` → None, `null` → Some(None), a value → Some(Some(v)).
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Option<String>>, D::Error> {
-        Option::<String>::deserialize(d).map(Some)
-    }
-}
+/// The create/import and update bodies (the wire contract).
+pub use crate::wire::custom::{CreateBody, UpdateBody};
 
 pub fn check_text(field: &str, value: Option<&str>, min: usize, max: usize) -> ApiResult<()> {
     if let Some(v) = value {

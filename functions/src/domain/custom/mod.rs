@@ -18,11 +18,13 @@ pub use runlog::RunReport;
 pub use warm::CustomWarm;
 
 use crate::error::{ApiError, ApiResult};
+use crate::wire::custom::CustomStrategyView;
+use crate::wire::strategies::{CustomFamilyView, CustomStrategyRef, MissingCustomStrategy};
 use game_scoring::StrategyKind;
 use game_scoring::dsl::{CustomStrategy, DslError, DslKind};
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub const DRAFT: &str = "DRAFT";
 pub const PUBLISHED: &str = "PUBLISHED";
@@ -181,63 +183,71 @@ pub fn dsl_error(error: &DslError) -> ApiError {
     )
 }
 
+fn parsed_ast(text: Option<&str>) -> Value {
+    text.and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .unwrap_or(Value::Null)
+}
+
 /// The JSON view of one version.
-pub fn view(def: &Definition) -> Value {
-    let ast = def
-        .ast_text
-        .as_deref()
-        .and_then(|t| serde_json::from_str::<Value>(t).ok())
-        .unwrap_or(Value::Null);
-    json!({
-        "id": def.id(),
-        "strategyId": format!("{CUSTOM_PREFIX}{}", def.id()),
-        "familyId": def.family_id,
-        "realmId": def.tenant,
-        "name": def.name,
-        "description": def.description,
-        "type": def.kind,
-        "parentStrategyId": def.parent_strategy_id,
-        "astJson": ast,
-        "blocklyXml": def.blockly_xml,
-        "version": def.version,
-        "status": def.status,
-        "createdBy": def.created_by,
-        "created_at": def.created_at,
-        "updated_at": def.updated_at,
-        "publishedAt": def.published_at,
-        "experimentTag": def.experiment_tag,
-    })
+pub fn view(def: &Definition) -> CustomStrategyView {
+    CustomStrategyView {
+        id: def.id(),
+        strategy_id: format!("{CUSTOM_PREFIX}{}", def.id()),
+        family_id: def.family_id.clone(),
+        realm_id: def.tenant.clone(),
+        name: def.name.clone(),
+        description: def.description.clone(),
+        kind: def.kind.clone(),
+        parent_strategy_id: def.parent_strategy_id.clone(),
+        ast_json: parsed_ast(def.ast_text.as_deref()),
+        blockly_xml: def.blockly_xml.clone(),
+        version: def.version,
+        status: def.status.clone(),
+        created_by: def.created_by.clone(),
+        created_at: def.created_at.clone(),
+        updated_at: def.updated_at.clone(),
+        published_at: def.published_at.clone(),
+        experiment_tag: def.experiment_tag.clone(),
+    }
 }
 
 /// What `GET /games/{id}/strategy` and task views show for a custom strategy: the family and
 /// the version that runs.
-pub fn family_view(strategy_id: &str, family: Option<&Family>) -> Value {
+pub fn family_view(strategy_id: &str, family: Option<&Family>) -> CustomStrategyRef {
     let Some(family) = family else {
-        return json!({"id": strategy_id, "custom": true, "status": Value::Null});
+        return CustomStrategyRef::Missing(MissingCustomStrategy {
+            id: strategy_id.to_owned(),
+            custom: true,
+            status: None,
+        });
     };
-    let ast = family
-        .published_ast
-        .as_deref()
-        .and_then(|t| serde_json::from_str::<Value>(t).ok())
-        .unwrap_or(Value::Null);
     let variables = family
         .published_parent
         .as_deref()
         .and_then(game_scoring::strategy)
-        .map(|info| info.default_variables().to_json())
-        .unwrap_or_else(|| json!({}));
-    json!({
-        "id": strategy_id,
-        "custom": true,
-        "familyId": family.family_id,
-        "name": family.name,
-        "type": family.published_type,
-        "parentStrategyId": family.published_parent,
-        "version": family.published_version,
-        "publishedId": family.published_version.map(|v| format!("{}.{v}", family.family_id)),
-        "status": if family.published_version.is_some() { PUBLISHED } else { "UNPUBLISHED" },
-        "astJson": ast,
-        "variables": variables,
+        .map(|info| info.default_variables().to_json());
+    CustomStrategyRef::Family(CustomFamilyView {
+        id: strategy_id.to_owned(),
+        custom: true,
+        family_id: family.family_id.clone(),
+        name: family.name.clone(),
+        kind: family.published_type.clone(),
+        parent_strategy_id: family.published_parent.clone(),
+        version: family.published_version,
+        published_id: family
+            .published_version
+            .map(|v| format!("{}.{v}", family.family_id)),
+        status: if family.published_version.is_some() {
+            PUBLISHED
+        } else {
+            "UNPUBLISHED"
+        }
+        .to_owned(),
+        ast_json: parsed_ast(family.published_ast.as_deref()),
+        variables: match variables {
+            Some(Value::Object(map)) => map,
+            _ => Default::default(),
+        },
     })
 }
 
@@ -376,8 +386,11 @@ mod tests {
 
     #[test]
     fn dsl_errors_keep_code_node_and_status() {
-        let e = CustomStrategy::new(&json!({"type": "program", "rules": "x"}), DslKind::Full)
-            .unwrap_err();
+        let e = CustomStrategy::new(
+            &serde_json::json!({"type": "program", "rules": "x"}),
+            DslKind::Full,
+        )
+        .unwrap_err();
         let api = dsl_error(&e);
         assert_eq!(api.code, e.code.as_str());
         assert_eq!(api.status.as_u16(), e.http_status());

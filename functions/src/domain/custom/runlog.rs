@@ -1,8 +1,12 @@
 //! The execution log of custom strategies (GAME §1.8, §4.5): what one run did, which runs are
 //! kept, and the metrics over kept runs. Pure: `store::custom` writes and reads the rows.
 
+use crate::wire::custom::{
+    CaseCount, CodeCount, DurationBucket, DurationStats, MetricsDelta, PointsBucket, RunMetrics,
+    StatusBreakdown,
+};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Trace entries kept per logged run (GAME's DSL_EXECUTION_LOG_TRACE_LIMIT).
 pub const LOG_TRACE_LIMIT: usize = 200;
@@ -114,17 +118,15 @@ pub const METRICS_MAX_ROWS: usize = 5000;
 const PERCENTILE_SAMPLE: usize = 1000;
 const TOP_LIMIT: usize = 10;
 
-fn top(counts: std::collections::HashMap<String, u64>, key: &str) -> Vec<Value> {
+fn top(counts: std::collections::HashMap<String, u64>) -> Vec<(String, u64)> {
     let mut list: Vec<(String, u64)> = counts.into_iter().collect();
     list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     list.truncate(TOP_LIMIT);
-    list.into_iter()
-        .map(|(k, c)| json!({key: k, "count": c}))
-        .collect()
+    list
 }
 
 /// GAME's metrics over the logged runs (oldest first).
-pub fn aggregate(runs: &[LoggedRun]) -> Value {
+pub fn aggregate(runs: &[LoggedRun]) -> RunMetrics {
     let total = runs.len() as u64;
     let count = |s: &str| runs.iter().filter(|r| r.status == s).count() as u64;
     let (ok, error, timeout, limit) = (
@@ -149,19 +151,26 @@ pub fn aggregate(runs: &[LoggedRun]) -> Value {
     } else {
         durations.iter().sum::<f64>() / durations.len() as f64
     };
-    let mut histogram: Vec<Value> = Vec::new();
+    let mut histogram: Vec<DurationBucket> = Vec::new();
     let mut lower = f64::NEG_INFINITY;
     for upper in DURATION_BUCKETS {
         let c = runs
             .iter()
             .filter(|r| r.duration_ms > lower && r.duration_ms <= upper)
             .count();
-        histogram.push(json!({"label": format!("<={upper}ms"), "upperBound": upper, "count": c}));
+        histogram.push(DurationBucket {
+            label: format!("<={upper}ms"),
+            upper_bound: Some(upper),
+            count: c,
+        });
         lower = upper;
     }
     let over = runs.iter().filter(|r| r.duration_ms > lower).count();
-    histogram
-        .push(json!({"label": format!(">{lower}ms"), "upperBound": Value::Null, "count": over}));
+    histogram.push(DurationBucket {
+        label: format!(">{lower}ms"),
+        upper_bound: None,
+        count: over,
+    });
 
     let mut errors = std::collections::HashMap::new();
     let mut cases = std::collections::HashMap::new();
@@ -200,7 +209,11 @@ pub fn aggregate(runs: &[LoggedRun]) -> Value {
                             bucket == i
                         })
                         .count();
-                    json!({"lower": lo, "upper": hi, "count": c})
+                    PointsBucket {
+                        lower: lo,
+                        upper: hi,
+                        count: c,
+                    }
                 })
                 .collect()
         }
@@ -212,57 +225,64 @@ pub fn aggregate(runs: &[LoggedRun]) -> Value {
     } else {
         runs.iter().map(|r| r.nodes as f64).sum::<f64>() / total as f64
     };
-    json!({
-        "statusBreakdown": {"ok": ok, "error": error, "timeout": timeout, "limit": limit,
-                            "other": other, "total": total},
-        "successRate": rate(ok),
-        "errorRate": rate(error + timeout + limit),
-        "duration": {
-            "avgMs": avg,
-            "p50Ms": percentile(&durations, 0.50),
-            "p95Ms": percentile(&durations, 0.95),
-            "p99Ms": percentile(&durations, 0.99),
-            "maxMs": durations.last().copied().unwrap_or(0.0),
-            "sampleSize": durations.len(),
+    RunMetrics {
+        status_breakdown: StatusBreakdown {
+            ok,
+            error,
+            timeout,
+            limit,
+            other,
+            total,
         },
-        "durationHistogram": histogram,
-        "topErrors": top(errors, "code"),
-        "topCases": top(cases, "caseName"),
-        "pointsHistogram": points_histogram,
-        "pointsSum": points_sum,
-        "nodesAvg": nodes_avg,
-        "nodesMax": nodes_max,
-    })
+        success_rate: rate(ok),
+        error_rate: rate(error + timeout + limit),
+        duration: DurationStats {
+            avg_ms: avg,
+            p50_ms: percentile(&durations, 0.50),
+            p95_ms: percentile(&durations, 0.95),
+            p99_ms: percentile(&durations, 0.99),
+            max_ms: durations.last().copied().unwrap_or(0.0),
+            sample_size: durations.len(),
+        },
+        duration_histogram: histogram,
+        top_errors: top(errors)
+            .into_iter()
+            .map(|(code, count)| CodeCount { code, count })
+            .collect(),
+        top_cases: top(cases)
+            .into_iter()
+            .map(|(case_name, count)| CaseCount { case_name, count })
+            .collect(),
+        points_histogram,
+        points_sum,
+        nodes_avg,
+        nodes_max,
+    }
 }
 
 /// `b − a` of the compared figures (pointsAvg = pointsSum / total).
-pub fn delta(a: &Value, b: &Value) -> Value {
-    let f = |v: &Value, path: &[&str]| {
-        path.iter()
-            .try_fold(v, |v, k| v.get(k))
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0)
-    };
-    let points_avg = |v: &Value| {
-        let total = f(v, &["statusBreakdown", "total"]);
+pub fn delta(a: &RunMetrics, b: &RunMetrics) -> MetricsDelta {
+    let points_avg = |m: &RunMetrics| {
+        let total = m.status_breakdown.total as f64;
         if total == 0.0 {
             0.0
         } else {
-            f(v, &["pointsSum"]) / total
+            m.points_sum / total
         }
     };
-    json!({
-        "successRate": f(b, &["successRate"]) - f(a, &["successRate"]),
-        "errorRate": f(b, &["errorRate"]) - f(a, &["errorRate"]),
-        "p95Ms": f(b, &["duration", "p95Ms"]) - f(a, &["duration", "p95Ms"]),
-        "avgMs": f(b, &["duration", "avgMs"]) - f(a, &["duration", "avgMs"]),
-        "pointsAvg": points_avg(b) - points_avg(a),
-    })
+    MetricsDelta {
+        success_rate: b.success_rate - a.success_rate,
+        error_rate: b.error_rate - a.error_rate,
+        p95_ms: b.duration.p95_ms - a.duration.p95_ms,
+        avg_ms: b.duration.avg_ms - a.duration.avg_ms,
+        points_avg: points_avg(b) - points_avg(a),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn run(status: &str, ms: f64, points: Option<f64>, case: Option<&str>) -> LoggedRun {
         LoggedRun {
@@ -284,7 +304,8 @@ mod tests {
             run("error", 4.0, None, None),
             run("timeout", 600.0, None, None),
         ];
-        let m = aggregate(&runs);
+        let metrics = aggregate(&runs);
+        let m = serde_json::to_value(&metrics).unwrap();
         assert_eq!(m["statusBreakdown"]["total"], 5);
         assert_eq!(m["statusBreakdown"]["ok"], 3);
         assert_eq!(m["successRate"], 0.6);
@@ -307,8 +328,8 @@ mod tests {
             .sum();
         assert_eq!(buckets, 3);
         let empty = aggregate(&[]);
-        assert_eq!(empty["successRate"], 0.0);
-        let d = delta(&empty, &m);
+        assert_eq!(empty.success_rate, 0.0);
+        let d = serde_json::to_value(delta(&empty, &metrics)).unwrap();
         assert_eq!(d["pointsAvg"], 9.0 / 5.0);
         assert_eq!(d["successRate"], 0.6);
     }

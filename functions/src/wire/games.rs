@@ -1,0 +1,71 @@
+//! Games: `/games`, `/games/{gameId}`, `/games/{gameId}/duplicate`, `/games/{gameId}/strategy`.
+
+use super::common::{ParamInput, ParamView};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `POST /games`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"externalGameId": "city-walks", "platform": "web",
+    "params": [{"key": "variable_bonus_points", "value": 20}]}))]
+pub struct CreateGame {
+    /// The client's id for the game: 3 to 60 letters, digits, `_` or `-`; unique in the tenant.
+    #[schema(example = "city-walks")]
+    pub external_game_id: String,
+    #[schema(example = "web")]
+    pub platform: String,
+    /// A built-in strategy id (`GET /strategies`) or `custom:<familyId>`; default `default`.
+    pub strategy_id: Option<String>,
+    /// Game-wide strategy variables (`variable_*` keys override the strategy's defaults).
+    #[serde(default)]
+    pub params: Vec<ParamInput>,
+}
+
+/// `PATCH /games/{gameId}`: at least one member.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"platform": "mobile"}))]
+pub struct PatchGame {
+    pub external_game_id: Option<String>,
+    pub strategy_id: Option<String>,
+    pub platform: Option<String>,
+    /// Each entry names an existing parameter by `id` and replaces its key and value.
+    pub params: Option<Vec<ParamInput>>,
+}
+
+/// `POST /games/{gameId}/duplicate`: the copy's external id (its tasks are copied too).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"externalGameId": "city-walks-2"}))]
+pub struct DuplicateGame {
+    pub external_game_id: String,
+}
+
+/// A game (GAME's `GameRead`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GameView {
+    /// The game's id (a UUID the API assigns).
+    pub game_id: String,
+    pub external_game_id: String,
+    pub platform: String,
+    pub strategy_id: String,
+    pub params: Vec<ParamView>,
+    /// Bumped by every change (optimistic concurrency).
+    pub version: u64,
+    /// RFC 3339, UTC.
+    #[serde(rename = "created_at")]
+    pub created_at: String,
+    #[serde(rename = "updated_at")]
+    pub updated_at: String,
+}
+
+/// A game after a create, change or duplicate, with GAME's confirmation `message`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct GameSaved {
+    #[serde(flatten)]
+    pub game: GameView,
+    /// e.g. `Game with gameId: <id> created successfully`.
+    pub message: String,
+}
