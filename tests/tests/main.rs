@@ -14,6 +14,7 @@ mod games;
 mod greencrowd;
 mod http;
 mod jwt;
+mod openapi;
 mod rate_limits;
 mod readmodels;
 mod route_table;

@@ -4,6 +4,7 @@ pub mod actions;
 pub mod apikeys;
 pub mod award;
 pub mod custom;
+pub mod docs;
 pub mod games;
 pub mod health;
 pub mod readmodels;

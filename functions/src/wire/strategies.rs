@@ -93,8 +93,15 @@ pub struct MissingCustomStrategy {
     pub id: String,
     /// Always `true`.
     pub custom: bool,
-    /// Always `null`.
+    /// Always `null` (what tells this shape from a family's).
+    #[schema(schema_with = always_null, required = true)]
     pub status: Option<String>,
+}
+
+fn always_null() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Null)
+        .build()
 }
 
 /// The strategy a game runs: a built-in with its effective variables, or a custom family.

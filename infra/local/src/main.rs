@@ -29,6 +29,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.secret_id = Some(secret_id);
     // The production loading path: the secret is read and checked exactly as at a cold start.
     let ctx = AppContext::load(&sdk_config, config, true).await?.leak();
+    // The dev API serves every route, the documentation pages included.
+    game_functions::api::docs::install(game_functions::docs_assets::ALL);
     let api_key = auth::mint_api_key(
         &ctx.store,
         &ctx.secrets.api_key_pepper,
@@ -48,6 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "\nGAME dev API on http://{address} (table {table}, tenant {LOCAL_TENANT})\n\
          Admin API key (also in {key_file}):\n  export GAME_API_KEY={api_key}\n\n\
+         API documentation: http://{address}/docs\n\n\
          Try:\n  curl -s http://{address}/api/v1/kpi/health_check\n  \
          curl -s -X POST http://{address}/api/v1/games -H \"X-API-Key: $GAME_API_KEY\" -H 'content-type: application/json' -d '{{\"externalGameId\":\"city-walks\",\"platform\":\"web\"}}'\n\
          The README's walk-through goes on from there.\n"

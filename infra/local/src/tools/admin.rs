@@ -66,6 +66,12 @@ enum Command {
         #[arg(long)]
         table: String,
     },
+    /// Print the OpenAPI document the code generates (docs/openapi.json), or with --write
+    /// rewrite docs/openapi.json and the problem-code table of docs/api.md from the code.
+    Openapi {
+        #[arg(long)]
+        write: bool,
+    },
     /// Create the deployment secret with random key material unless it exists (local stacks),
     /// and print its name for GAME_SECRET_ARN.
     CreateSecret {
@@ -73,6 +79,25 @@ enum Command {
         #[arg(long)]
         secret: Option<String>,
     },
+}
+
+/// `game-admin openapi [--write]`: needs no AWS.
+fn openapi(write: bool) {
+    if !write {
+        match game_functions::openapi::to_json() {
+            Ok(spec) => print!("{spec}"),
+            Err(error) => fail(error),
+        }
+        return;
+    }
+    let root = game_local::contract::repo_root();
+    match game_local::contract::write(&root) {
+        Ok(changed) if changed.is_empty() => {
+            eprintln!("game-admin: the generated docs are up to date")
+        }
+        Ok(changed) => eprintln!("game-admin: wrote {}", changed.join(", ")),
+        Err(error) => fail(error),
+    }
 }
 
 fn fail(message: impl std::fmt::Display) -> ! {
@@ -123,11 +148,15 @@ async fn main() {
         }
         _ => {}
     }
+    if let Command::Openapi { write } = cli.command {
+        return openapi(write);
+    }
     // Diagnostics (the cause behind an internal error) go to stderr: stdout is the answer.
     logging::init_stderr();
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     match cli.command {
+        Command::Openapi { .. } => {} // answered above, without AWS
         Command::CreateTable { table } => {
             if let Err(error) = game_local::template::create_table(&dynamodb, &table).await {
                 fail(error);

@@ -1,0 +1,901 @@
+//! The OpenAPI 3.1 document, generated: paths and methods from the route table, bodies and
+//! answers from the wire types (`crate::wire`), problems from the registry
+//! (`crate::problems`). Committed as docs/openapi.json and served by `GET /openapi.json`; a test
+//! fails when the two differ (`GAME_UPDATE_OPENAPI=1` or `make openapi` rewrites the file).
+//!
+//! Nothing a route's handler calls reaches this module, so the Lambda binaries do not link the
+//! schema code; the tests and `game-admin openapi` do.
+
+use crate::problems::{self, ProblemCode};
+use crate::routes::{ROUTES, Route};
+use crate::wire::apikeys::{ApiKeyCreated, ApiKeyRevoked, ApiKeyView, CreateKey};
+use crate::wire::custom::{
+    CreateBody, CustomStrategyView, GreencrowdSimulation, MetricsComparison, SimulateBody,
+    SimulationResult, StrategyMetrics, TemplateView, UpdateBody, Usage,
+};
+use crate::wire::games::{CreateGame, DuplicateGame, GameSaved, GameView, PatchGame};
+use crate::wire::health::{Health, KpiHealth};
+use crate::wire::points::{
+    AwardBody, AwardResponse, GamePoints, GamePointsDetails, GameUsers, TaskActionBody,
+    TaskActionCreated, UserGamePoints, UserSummary, UserTaskTotal, UserTotal, UserTotalWithDetails,
+    UsersQuery,
+};
+use crate::wire::strategies::{EffectiveStrategy, StrategySchema, StrategyView};
+use crate::wire::tasks::{
+    BulkCreated, BulkTasks, CreateTask, DuplicateTask, PatchTask, TaskDeleted, TaskSaved, TaskView,
+};
+use crate::wire::users::{Conversion, ConvertBody, UserActionBody, UserActionCreated, WalletView};
+use crate::wire::{Page, PageInfo, Problem};
+use lambda_http::http::Method;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use utoipa::openapi::path::{
+    HttpMethod, Operation, OperationBuilder, Parameter, ParameterBuilder, ParameterIn,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::tag::TagBuilder;
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, Deprecated, HeaderBuilder, InfoBuilder, LicenseBuilder,
+    OpenApi, OpenApiBuilder, PathsBuilder, Ref, RefOr, Required, ResponseBuilder, ServerBuilder,
+};
+use utoipa::{PartialSchema, ToSchema};
+
+pub const API_KEY_SCHEME: &str = "ApiKeyAuth";
+pub const BEARER_SCHEME: &str = "BearerAuth";
+/// Stands for every `DSL_*` code of the custom-strategy language in a route's list.
+const DSL: &str = "DSL_*";
+
+/// The OpenAPI document as committed in docs/openapi.json (pretty JSON, a final newline).
+pub fn to_json() -> Result<String, String> {
+    let text = document()?.to_pretty_json().map_err(|e| e.to_string())?;
+    Ok(text + "\n")
+}
+
+/// Builds the document; an error names a route of the table that has no description here.
+pub fn document() -> Result<OpenApi, String> {
+    let mut schemas = Schemas::default();
+    let mut paths = PathsBuilder::new().build();
+    let mut missing = Vec::new();
+    for route in ROUTES {
+        let Some(op) = describe(route.name, &mut schemas) else {
+            missing.push(route.name);
+            continue;
+        };
+        let method = http_method(&route.method).ok_or_else(|| {
+            format!(
+                "{}: method {} has no OpenAPI name",
+                route.name, route.method
+            )
+        })?;
+        paths.add_path_operation(route.path, vec![method], op.build(route));
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "routes without an OpenAPI description in functions/src/openapi.rs (describe): {}",
+            missing.join(", ")
+        ));
+    }
+    schemas.named::<Problem>();
+    let codes = problems::all();
+    schemas.insert(
+        "ProblemCode",
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "Every code a problem can carry (docs/api.md#problem-codes has what each means).",
+            ))
+            .enum_values(Some(codes.iter().map(|p| p.code)))
+            .into(),
+    );
+    let components = ComponentsBuilder::new()
+        .schemas_from_iter(schemas.0)
+        .security_scheme(
+            API_KEY_SCHEME,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "An API key of the caller's tenant (`POST /api/v1/apikey/create`, or `game-admin mint-key` for the first admin key).",
+            ))),
+        )
+        .security_scheme(
+            BEARER_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An OIDC access token of the configured issuer (Keycloak, Cognito); the tenant is its issuer unless configured otherwise (docs/security.md).",
+                    ))
+                    .build(),
+            ),
+        )
+        .build();
+    Ok(OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("GAME — Goals And Motivation Engine")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(DESCRIPTION))
+                .license(Some(
+                    LicenseBuilder::new()
+                        .name("Apache-2.0")
+                        .identifier(Some("Apache-2.0"))
+                        .build(),
+                ))
+                .build(),
+        )
+        .servers(Some([ServerBuilder::new()
+            .url("/")
+            .description(Some("The host that serves this document"))
+            .build()]))
+        .paths(paths)
+        .components(Some(components))
+        .tags(Some(TAGS.iter().map(|(name, description)| {
+            TagBuilder::new()
+                .name(*name)
+                .description(Some(*description))
+                .build()
+        })))
+        .build())
+}
+
+const DESCRIPTION: &str = "GAME scores user activity into points, coins and incentives with adaptive, \
+programmable strategies. Paths and JSON field names are the Python GAME's, so a GAME client switches by \
+changing its base URL (differences: docs/compatibility.md).\n\n\
+Every error is `application/problem+json` (RFC 9457) with a human `detail` and a stable machine `code`; \
+the `ProblemCode` schema lists every code. Writes that must not happen twice (awards, conversions) take an \
+`Idempotency-Key` header: a retry with the same key and body replays the first answer with \
+`Idempotent-Replayed: true`. Lists page by cursor: pass the answer's `nextToken` back.";
+
+const TAGS: &[(&str, &str)] = &[
+    ("games", "Games and their strategy"),
+    ("tasks", "Tasks of a game"),
+    ("points", "Awards and the read models of awarded points"),
+    ("users", "User actions and wallets"),
+    ("strategies", "The built-in strategy catalogue"),
+    (
+        "custom strategies",
+        "Tenant-written strategies in the custom-strategy language",
+    ),
+    (
+        "api keys",
+        "API keys of the caller's tenant (administrators)",
+    ),
+    ("health", "Liveness and readiness"),
+    ("docs", "This document and the pages that render it"),
+];
+
+fn http_method(method: &Method) -> Option<HttpMethod> {
+    Some(match *method {
+        Method::GET => HttpMethod::Get,
+        Method::POST => HttpMethod::Post,
+        Method::PUT => HttpMethod::Put,
+        Method::PATCH => HttpMethod::Patch,
+        Method::DELETE => HttpMethod::Delete,
+        Method::HEAD => HttpMethod::Head,
+        Method::OPTIONS => HttpMethod::Options,
+        _ => return None,
+    })
+}
+
+/// The component schemas, collected as routes name their types.
+#[derive(Default)]
+struct Schemas(BTreeMap<String, RefOr<Schema>>);
+
+impl Schemas {
+    fn insert(&mut self, name: &str, schema: RefOr<Schema>) {
+        self.0.insert(name.to_owned(), schema);
+    }
+
+    /// `T` and what it refers to, as components; answers a reference to `T`.
+    fn named<T: ToSchema>(&mut self) -> RefOr<Schema> {
+        let mut dependencies = Vec::new();
+        T::schemas(&mut dependencies);
+        self.0.extend(dependencies);
+        self.0.insert(T::name().into_owned(), T::schema());
+        Ref::from_schema_name(T::name()).into()
+    }
+
+    /// A JSON array of `T`.
+    fn list<T: ToSchema>(&mut self) -> RefOr<Schema> {
+        ArrayBuilder::new().items(self.named::<T>()).into()
+    }
+
+    /// `Page<T>` as the component `<T>Page`.
+    fn page<T: ToSchema>(&mut self) -> RefOr<Schema> {
+        self.named::<T>();
+        self.named::<PageInfo>();
+        let name = format!("{}Page", T::name());
+        self.0
+            .insert(name.clone(), <Page<T> as PartialSchema>::schema());
+        Ref::from_schema_name(name).into()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Auth {
+    Public,
+    Key,
+    Admin,
+}
+
+/// What a route is, beyond its method and path.
+struct Op {
+    summary: &'static str,
+    description: Option<&'static str>,
+    tag: &'static str,
+    auth: Auth,
+    body: Option<(RefOr<Schema>, Option<Value>)>,
+    query: Vec<Parameter>,
+    headers: Vec<Parameter>,
+    paged: bool,
+    idempotent: bool,
+    rate_limited: bool,
+    /// Status, description, media type and schema of the answer that succeeds.
+    ok: (u16, &'static str, &'static str, Option<RefOr<Schema>>),
+    codes: Vec<&'static str>,
+}
+
+fn op(summary: &'static str, tag: &'static str, auth: Auth) -> Op {
+    Op {
+        summary,
+        description: None,
+        tag,
+        auth,
+        body: None,
+        query: Vec::new(),
+        headers: Vec::new(),
+        paged: false,
+        idempotent: false,
+        rate_limited: false,
+        ok: (200, "OK", "application/json", None),
+        codes: Vec::new(),
+    }
+}
+
+fn string_schema() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+fn query(name: &str, required: bool, description: &str, schema: ObjectBuilder) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(if required {
+            Required::True
+        } else {
+            Required::False
+        })
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
+
+fn page_size_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(100))
+        .default(Some(json!(10)))
+}
+
+fn paging_params() -> Vec<Parameter> {
+    let mut old = query(
+        "page_size",
+        false,
+        "GAME's name of `pageSize`, still accepted.",
+        page_size_schema(),
+    );
+    old.deprecated = Some(Deprecated::True);
+    let mut page = query(
+        "page",
+        false,
+        "GAME's page number: only 1 is accepted (lists page by `nextToken`).",
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(1)),
+    );
+    page.deprecated = Some(Deprecated::True);
+    vec![
+        query(
+            "pageSize",
+            false,
+            "Items per page, 1 to 100 (default 10).",
+            page_size_schema(),
+        ),
+        old,
+        query(
+            "nextToken",
+            false,
+            "The `nextToken` of the previous page of the same list.",
+            string_schema(),
+        ),
+        page,
+    ]
+}
+
+fn idempotency_header() -> Parameter {
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Makes the write safe to retry: the first request with a key does the work and stores its answer; a retry with the same key and body replays it (`Idempotent-Replayed: true`), with another body answers 422 `idempotency_key_reused`. GAME's `X-Idempotency-Key` is accepted too. At most 255 printable characters.",
+        ))
+        .schema(Some(string_schema().max_length(Some(255)).min_length(Some(1))))
+        .example(Some(json!("walk-1-ana-001")))
+        .build()
+}
+
+impl Op {
+    fn body<T: ToSchema>(mut self, schemas: &mut Schemas) -> Self {
+        self.body = Some((schemas.named::<T>(), None));
+        self
+    }
+
+    fn answers(mut self, status: u16, description: &'static str, schema: RefOr<Schema>) -> Self {
+        self.ok = (status, description, "application/json", Some(schema));
+        self
+    }
+
+    fn codes(mut self, codes: &[&'static str]) -> Self {
+        self.codes.extend_from_slice(codes);
+        self
+    }
+
+    fn paged(mut self) -> Self {
+        self.paged = true;
+        self
+    }
+
+    fn query(mut self, parameter: Parameter) -> Self {
+        self.query.push(parameter);
+        self
+    }
+
+    fn describe(mut self, description: &'static str) -> Self {
+        self.description = Some(description);
+        self
+    }
+
+    /// Every code the route can answer: its own, and those of what it does.
+    fn all_codes(&self, route: &Route) -> Vec<&'static str> {
+        let mut codes = Vec::new();
+        if self.body.is_some() {
+            codes.extend(["missing_body", "malformed_json", "invalid_body"]);
+        }
+        if self.paged {
+            codes.extend([
+                "invalid_cursor",
+                "invalid_page_size",
+                "unsupported_pagination",
+            ]);
+        }
+        if self.auth != Auth::Public {
+            codes.extend([
+                "missing_credentials",
+                "invalid_api_key",
+                "conflicting_credentials",
+                "invalid_authorization",
+                "bearer_not_accepted",
+                "invalid_token",
+                "invalid_token_signature",
+                "token_algorithm_mismatch",
+                "unsupported_token_algorithm",
+                "unknown_token_key",
+                "untrusted_issuer",
+                "invalid_audience",
+                "token_expired",
+                "token_not_yet_valid",
+                "token_subject_missing",
+                "token_tenant_missing",
+                "token_keys_unavailable",
+            ]);
+        }
+        if self.auth == Auth::Admin {
+            codes.push("admin_required");
+        }
+        if self.rate_limited {
+            codes.push("rate_limited");
+        }
+        if self.idempotent {
+            codes.extend([
+                "invalid_idempotency_key",
+                "idempotency_key_reused",
+                "request_in_flight",
+            ]);
+        }
+        codes.extend(&self.codes);
+        if !route.access.actions.is_empty() || route.access.secret {
+            codes.push("internal_error");
+        }
+        let mut seen = std::collections::HashSet::new();
+        codes.retain(|code| seen.insert(*code));
+        codes
+    }
+
+    fn build(self, route: &Route) -> Operation {
+        let mut operation = OperationBuilder::new()
+            .operation_id(Some(route.name))
+            .summary(Some(self.summary))
+            .description(self.description)
+            .tag(self.tag);
+        for name in path_parameters(route.path) {
+            operation = operation.parameter(path_parameter(name));
+        }
+        for parameter in self.query.iter().cloned() {
+            operation = operation.parameter(parameter);
+        }
+        if self.paged {
+            for parameter in paging_params() {
+                operation = operation.parameter(parameter);
+            }
+        }
+        if self.idempotent {
+            operation = operation.parameter(idempotency_header());
+        }
+        for parameter in self.headers.iter().cloned() {
+            operation = operation.parameter(parameter);
+        }
+        if let Some((schema, example)) = &self.body {
+            operation = operation.request_body(Some(
+                RequestBodyBuilder::new()
+                    .required(Some(Required::True))
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(schema.clone()))
+                            .example(example.clone())
+                            .build(),
+                    )
+                    .build(),
+            ));
+        }
+        if self.auth != Auth::Public {
+            operation = operation
+                .security(SecurityRequirement::new(
+                    API_KEY_SCHEME,
+                    Vec::<String>::new(),
+                ))
+                .security(SecurityRequirement::new(
+                    BEARER_SCHEME,
+                    Vec::<String>::new(),
+                ));
+        }
+        let (status, description, media, schema) = self.ok.clone();
+        let mut ok = ResponseBuilder::new().description(description);
+        if status == 307 {
+            ok = ok.header(
+                "Location",
+                HeaderBuilder::new()
+                    .schema(string_schema())
+                    .description(Some("`/docs`"))
+                    .build(),
+            );
+        } else {
+            ok = ok.content(media, ContentBuilder::new().schema(schema).build());
+        }
+        if self.idempotent {
+            ok = ok.header(
+                "Idempotent-Replayed",
+                HeaderBuilder::new()
+                    .schema(string_schema().enum_values(Some(["true"])))
+                    .description(Some(
+                        "`true` when this is the stored answer of an earlier request with the same Idempotency-Key.",
+                    ))
+                    .build(),
+            );
+        }
+        if route.name == "apikey_create" {
+            ok = ok.header(
+                "Cache-Control",
+                HeaderBuilder::new()
+                    .schema(string_schema())
+                    .description(Some("`no-store`: the answer holds the key's plaintext."))
+                    .build(),
+            );
+        }
+        operation = operation.response(status.to_string(), ok.build());
+        for (status, codes) in by_status(&self.all_codes(route)) {
+            operation = operation.response(status.to_string(), problem_response(status, &codes));
+        }
+        operation.build()
+    }
+}
+
+/// The route's codes grouped by status (`DSL_*` stands for the language's codes, 400 and 422).
+fn by_status(codes: &[&'static str]) -> BTreeMap<u16, Vec<ProblemCode>> {
+    let mut grouped: BTreeMap<u16, Vec<ProblemCode>> = BTreeMap::new();
+    for code in codes {
+        if *code == DSL {
+            for status in [400, 422] {
+                grouped.entry(status).or_default().push(ProblemCode {
+                    code: DSL,
+                    status,
+                    meaning: "A custom-strategy program was refused or failed (docs/strategies.md lists the DSL_* codes).",
+                });
+            }
+            continue;
+        }
+        let registered = problems::lookup(code)
+            .unwrap_or_else(|| panic!("openapi.rs names {code}, which is not in problems.rs"));
+        grouped
+            .entry(registered.status)
+            .or_default()
+            .push(registered);
+    }
+    grouped
+}
+
+fn problem_response(status: u16, codes: &[ProblemCode]) -> utoipa::openapi::Response {
+    let mut description = String::from("Problem: ");
+    let names: Vec<String> = codes.iter().map(|p| format!("`{}`", p.code)).collect();
+    description.push_str(&names.join(", "));
+    description.push('.');
+    let example = codes.iter().find(|p| p.code != DSL).map(|p| {
+        json!({
+            "type": format!("urn:game:problem:{}", p.code),
+            "title": lambda_http::http::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("Error"),
+            "status": status,
+            "detail": p.meaning,
+            "code": p.code,
+        })
+    });
+    let mut response = ResponseBuilder::new().description(description).content(
+        crate::error::PROBLEM_JSON,
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .example(example)
+            .build(),
+    );
+    let retry = codes.iter().any(|p| {
+        matches!(
+            p.code,
+            "rate_limited"
+                | "concurrent_modification"
+                | "concurrent_award"
+                | "request_in_flight"
+                | "token_keys_unavailable"
+        )
+    });
+    if retry {
+        response = response.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::Integer))
+                .description(Some("Seconds to wait before retrying."))
+                .build(),
+        );
+    }
+    response.build()
+}
+
+fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+}
+
+fn path_parameter(name: &str) -> Parameter {
+    let (description, example) = match name {
+        "gameId" => (
+            "The game's id (`gameId` of its create answer).",
+            json!("0193a0c4-5f6e-7b21-9a44-2f0c1d2e3f40"),
+        ),
+        "externalTaskId" => ("The task's externalTaskId.", json!("walk-1")),
+        "externalUserId" => ("The user's externalUserId.", json!("ana")),
+        "prefix" => (
+            "The API key's public prefix (`apiKey` in the listing).",
+            json!("gme_live_3f9a1c2b"),
+        ),
+        "id" => (
+            "A strategy id: a built-in's (`default`) or a custom version's `<familyId>.<version>`.",
+            json!("default"),
+        ),
+        "version" => ("The version number to roll back to.", json!(1)),
+        "file" => (
+            "A file of the documentation pages.",
+            json!("swagger-ui-bundle.js"),
+        ),
+        _ => ("", Value::Null),
+    };
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(string_schema().min_length(Some(1))))
+        .example((!example.is_null()).then_some(example))
+        .build()
+}
+
+/// Codes of every route that writes a game's or task's parameters and strategy.
+const PARAMS: &[&str] = &[
+    "too_many_params",
+    "duplicate_param",
+    "invalid_param",
+    "invalid_field",
+    "unknown_strategy",
+    "custom_strategy_not_published",
+];
+
+/// What each route of the table is. A route without an entry here fails the generation (and
+/// the test that runs it): a route cannot exist without being in the document.
+fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
+    use Auth::{Admin, Key, Public};
+    let o = match name {
+        "kpi_health_check" => op("Liveness (GAME's probe)", "health", Public)
+            .answers(200, "Running", s.named::<KpiHealth>()),
+        "health" => op("Readiness: the table answers a read", "health", Public)
+            .answers(200, "Ready", s.named::<Health>())
+            .codes(&["table_unreachable"]),
+        "games_create" => op("Create a game", "games", Key)
+            .body::<CreateGame>(s)
+            .answers(201, "The game", s.named::<GameSaved>())
+            .codes(&["invalid_slug", "game_exists", "custom_strategy_not_found"])
+            .codes(PARAMS),
+        "games_list" => op("List the tenant's games, newest first", "games", Key)
+            .paged()
+            .query(query("externalGameId", false, "Only games whose externalGameId contains this.", string_schema()))
+            .query(query("platform", false, "Only games whose platform contains this.", string_schema()))
+            .answers(200, "One page of games", s.page::<GameView>()),
+        "games_get" => op("Read a game", "games", Key)
+            .answers(200, "The game", s.named::<GameView>())
+            .codes(&["game_not_found"]),
+        "games_patch" => op("Change a game", "games", Key)
+            .describe("At least one member. `params` entries name existing parameters by `id`.")
+            .body::<PatchGame>(s)
+            .answers(200, "The changed game", s.named::<GameSaved>())
+            .codes(&["empty_patch", "game_not_found", "invalid_slug", "game_exists", "unknown_param_id", "custom_strategy_not_found", "concurrent_modification"])
+            .codes(PARAMS),
+        "games_delete" => op("Delete a game and its tasks", "games", Key)
+            .describe("Awards and wallets stay, as in GAME.")
+            .answers(200, "The deleted game (its params empty)", s.named::<GameView>())
+            .codes(&["game_not_found", "concurrent_modification"]),
+        "games_duplicate" => op("Copy a game and its tasks", "games", Key)
+            .body::<DuplicateGame>(s)
+            .answers(201, "The copy", s.named::<GameSaved>())
+            .codes(&["invalid_slug", "game_not_found", "game_exists"]),
+        "games_strategy" => op("The game's strategy with its effective variables", "games", Key)
+            .answers(200, "The strategy", s.named::<EffectiveStrategy>())
+            .codes(&["game_not_found", "unknown_strategy", "invalid_param"]),
+        "tasks_create" => op("Create a task", "tasks", Key)
+            .body::<CreateTask>(s)
+            .answers(201, "The task", s.named::<TaskSaved>())
+            .codes(&["game_not_found", "task_exists", "invalid_external_task_id", "custom_strategy_not_found"])
+            .codes(PARAMS),
+        "tasks_bulk" => op("Create up to 100 tasks", "tasks", Key)
+            .describe("Each task is created or refused on its own; the answer lists both.")
+            .body::<BulkTasks>(s)
+            .answers(200, "What was created and what was refused", s.named::<BulkCreated>())
+            .codes(&["game_not_found", "too_many_tasks"]),
+        "tasks_list" => op("List a game's tasks, by externalTaskId", "tasks", Key)
+            .paged()
+            .answers(200, "One page of tasks", s.page::<TaskView>())
+            .codes(&["game_not_found"]),
+        "tasks_get" => op("Read a task", "tasks", Key)
+            .answers(200, "The task", s.named::<TaskSaved>())
+            .codes(&["game_not_found", "task_not_found"]),
+        "tasks_patch" => op("Change a task", "tasks", Key)
+            .describe("At least one member. `params` is the task's complete new parameter list.")
+            .body::<PatchTask>(s)
+            .answers(200, "The changed task", s.named::<TaskSaved>())
+            .codes(&["empty_patch", "game_not_found", "task_not_found", "unknown_param_id", "custom_strategy_not_found", "concurrent_modification"])
+            .codes(PARAMS),
+        "tasks_delete" => op("Delete a task", "tasks", Key)
+            .answers(200, "The deleted task", s.named::<TaskDeleted>())
+            .codes(&["game_not_found", "task_not_found"]),
+        "tasks_duplicate" => op("Copy a task", "tasks", Key)
+            .body::<DuplicateTask>(s)
+            .answers(201, "The copy", s.named::<TaskSaved>())
+            .codes(&["game_not_found", "task_not_found", "task_exists", "invalid_external_task_id"])
+            .codes(PARAMS),
+        "points_award" => {
+            let mut o = op("Award points to a user on a task", "points", Key)
+                .describe("The task's strategy scores the request; the award, the user's totals, wallet and ledger commit in one transaction. Safe to retry with an `Idempotency-Key`.")
+                .body::<AwardBody>(s)
+                .answers(200, "The award", s.named::<AwardResponse>())
+                .codes(&["invalid_slug", "game_not_found", "task_not_found", "unknown_strategy", "invalid_param", "strategy_rejected", "custom_strategy_not_found", "custom_strategy_not_published", "custom_strategy_without_program", "custom_strategy_no_match", "concurrent_award", DSL]);
+            o.idempotent = true;
+            o.rate_limited = true;
+            o
+        }
+        "points_task_action" => {
+            let mut o = op("Log a user's action on an open task", "points", Key)
+                .describe("Actions never award points (as GAME's code).")
+                .body::<TaskActionBody>(s)
+                .answers(201, "The action", s.named::<TaskActionCreated>())
+                .codes(&["invalid_field", "invalid_slug", "game_not_found", "task_not_found", "task_not_open"]);
+            o.rate_limited = true;
+            o
+        }
+        "users_actions" => {
+            let mut o = op("Log a user's action", "users", Key)
+                .describe("Creates the user if needed.")
+                .body::<UserActionBody>(s)
+                .answers(201, "The action", s.named::<UserActionCreated>())
+                .codes(&["invalid_field", "invalid_slug"]);
+            o.rate_limited = true;
+            o
+        }
+        "users_wallet" => op("A user's wallet and ledger, newest first", "users", Key)
+            .paged()
+            .answers(200, "The wallet and one page of its ledger", s.named::<WalletView>())
+            .codes(&["user_not_found"]),
+        "users_convert_preview" => op("What converting points to coins would give", "users", Key)
+            .query(query("points", true, "Points to convert: a number greater than 0 with at most 6 decimals.", string_schema().examples([json!("100")])))
+            .answers(200, "The conversion", s.named::<Conversion>())
+            .codes(&["invalid_points", "user_not_found"]),
+        "users_convert" => {
+            let mut o = op("Convert points to coins", "users", Key)
+                .describe("The balance check is the write's condition: a wallet never goes below zero. Safe to retry with an `Idempotency-Key`.")
+                .body::<ConvertBody>(s)
+                .answers(200, "The conversion, with its ledger entry's id", s.named::<Conversion>())
+                .codes(&["invalid_points", "user_not_found", "insufficient_points", "concurrent_modification"]);
+            o.idempotent = true;
+            o
+        }
+        "games_points" => op("Per task, each user's total", "points", Key)
+            .answers(200, "The game's totals", s.named::<GamePoints>())
+            .codes(&["game_not_found"]),
+        "games_points_details" => op("Per task, each user's total and awards", "points", Key)
+            .answers(200, "The game's totals with every award", s.named::<GamePointsDetails>())
+            .codes(&["game_not_found"]),
+        "games_users" => op("Per task, the users with points", "points", Key)
+            .answers(200, "The game's users", s.named::<GameUsers>())
+            .codes(&["game_not_found"]),
+        "games_user_points" => op("A user's total on each task of a game", "points", Key)
+            .answers(200, "The user's totals", s.list::<UserTaskTotal>())
+            .codes(&["game_not_found", "user_not_found"]),
+        "tasks_points" => op("Each user's total on a task", "points", Key)
+            .answers(200, "The totals, by externalUserId", s.list::<UserTotal>())
+            .codes(&["game_not_found", "task_not_found"]),
+        "tasks_points_details" => op("Each user's total and awards on a task", "points", Key)
+            .answers(200, "The totals with every award", s.list::<UserTotalWithDetails>())
+            .codes(&["game_not_found", "task_not_found"]),
+        "tasks_user_points" => op("A user's total on a task", "points", Key)
+            .answers(200, "The total", s.named::<UserTotal>())
+            .codes(&["game_not_found", "task_not_found", "user_not_found"]),
+        "users_points" => op("A user's points, by game and task", "points", Key)
+            .answers(200, "The user's points", s.list::<UserGamePoints>())
+            .codes(&["user_not_found"]),
+        "games_user_points_simulated" => op("greencrowd's signed projection for a user", "points", Key)
+            .describe("What each greencrowd task of the game would pay this user now. Assigns the user's control group on first use; nothing else is stored.")
+            .answers(200, "The signed projection", s.named::<GreencrowdSimulation>())
+            .codes(&["game_not_found", "invalid_slug", "simulation_unavailable", "unknown_strategy", "invalid_param", "strategy_rejected", "concurrent_modification"]),
+        "users_points_query" => op("Totals of several users", "points", Key)
+            .body::<UsersQuery>(s)
+            .answers(200, "One summary per user, in the order asked", s.list::<UserSummary>())
+            .codes(&["too_many_users"]),
+        "apikey_create" => op("Create an API key", "api keys", Admin)
+            .body::<CreateKey>(s)
+            .answers(201, "The key, with its plaintext (shown once)", s.named::<ApiKeyCreated>())
+            .codes(&["invalid_field"]),
+        "apikey_list" => op("List the tenant's API keys, oldest first", "api keys", Admin)
+            .paged()
+            .answers(200, "One page of keys", s.page::<ApiKeyView>()),
+        "apikey_revoke" => op("Revoke an API key", "api keys", Admin)
+            .describe("Other warm functions stop accepting it within the key cache's TTL (5 s by default).")
+            .answers(200, "The revoked key", s.named::<ApiKeyRevoked>())
+            .codes(&["api_key_not_found"]),
+        "strategies_list" => op("The built-in strategies", "strategies", Public)
+            .answers(200, "Every built-in strategy with its default variables", s.list::<StrategyView>()),
+        "strategies_get" => op("A built-in strategy", "strategies", Public)
+            .answers(200, "The strategy with its default variables", s.named::<StrategyView>())
+            .codes(&["strategy_not_found"]),
+        "strategies_schema" => op("A built-in strategy's variables and their types", "strategies", Public)
+            .answers(200, "The strategy's variables", s.named::<StrategySchema>())
+            .codes(&["strategy_not_found"]),
+        "custom_create" => op("Create a custom strategy (version 1, DRAFT)", "custom strategies", Key)
+            .body::<CreateBody>(s)
+            .answers(201, "The new version", s.named::<CustomStrategyView>())
+            .codes(CUSTOM_WRITE)
+            .codes(&["custom_strategy_name_exists"]),
+        "custom_list" => op("List the tenant's custom strategies", "custom strategies", Key)
+            .paged()
+            .query(query("status", false, "Only versions in this status.", string_schema().enum_values(Some(["DRAFT", "PUBLISHED", "ARCHIVED"]))))
+            .query(query("type", false, "Only versions of this type.", string_schema().enum_values(Some(["DSL_FULL", "DSL_EXTEND"]))))
+            .answers(200, "One page of versions, by name, newest version first", s.page::<CustomStrategyView>())
+            .codes(&["invalid_status", "invalid_strategy_type"]),
+        "custom_templates" => op("Templates to start a custom strategy from", "custom strategies", Key)
+            .answers(200, "The templates", s.list::<TemplateView>()),
+        "custom_import" => op("Import a custom strategy", "custom strategies", Key)
+            .describe("Like create, but `astJson` and `blocklyXml` are required, and a taken name is renamed `<name> (importada YYYY-MM-DD)` as GAME does.")
+            .body::<CreateBody>(s)
+            .answers(201, "The imported version", s.named::<CustomStrategyView>())
+            .codes(CUSTOM_WRITE)
+            .codes(&["ast_required", "blockly_xml_required", "custom_strategy_name_exists"]),
+        "custom_get" => op("Read a custom strategy version", "custom strategies", Key)
+            .answers(200, "The version", s.named::<CustomStrategyView>())
+            .codes(&["custom_strategy_not_found"]),
+        "custom_update" => op("Change a custom strategy", "custom strategies", Key)
+            .describe("A DRAFT changes in place; a PUBLISHED or ARCHIVED version gets a new DRAFT version with the changes.")
+            .body::<UpdateBody>(s)
+            .answers(200, "The changed (or new) version", s.named::<CustomStrategyView>())
+            .codes(CUSTOM_WRITE)
+            .codes(&["custom_strategy_not_found", "name_immutable", "custom_strategy_archived", "concurrent_modification"]),
+        "custom_publish" => op("Publish a version", "custom strategies", Admin)
+            .describe("Archives the version it displaces, in one transaction.")
+            .answers(200, "The published version", s.named::<CustomStrategyView>())
+            .codes(&["custom_strategy_not_found", "custom_strategy_archived", "custom_strategy_without_program", "concurrent_modification", DSL]),
+        "custom_archive" => op("Archive a version", "custom strategies", Admin)
+            .answers(200, "The archived version", s.named::<CustomStrategyView>())
+            .codes(&["custom_strategy_not_found", "concurrent_modification"]),
+        "custom_versions" => op("Every version of a custom strategy, newest first", "custom strategies", Key)
+            .answers(200, "The versions", s.list::<CustomStrategyView>())
+            .codes(&["custom_strategy_not_found"]),
+        "custom_simulate" => op("Run a submitted program without storing anything", "custom strategies", Key)
+            .body::<SimulateBody>(s)
+            .answers(200, "What the program scored", s.named::<SimulationResult>())
+            .codes(&["invalid_field", "invalid_strategy_type", "parent_required", "parent_not_allowed", "parent_strategy_not_found", "unknown_game", "invalid_param", DSL]),
+        "custom_simulate_stored" => op("Run a stored version without storing anything", "custom strategies", Key)
+            .body::<SimulateBody>(s)
+            .answers(200, "What the version scored", s.named::<SimulationResult>())
+            .codes(&["invalid_field", "custom_strategy_not_found", "custom_strategy_without_program", "unknown_game", "invalid_param", DSL]),
+        "custom_usage" => op("The games and tasks that run a custom strategy", "custom strategies", Key)
+            .answers(200, "Where the family is used", s.named::<Usage>())
+            .codes(&["custom_strategy_not_found"]),
+        "custom_metrics" => op("A version's execution-log metrics", "custom strategies", Key)
+            .query(query("since", false, "Start of the window (RFC 3339).", string_schema().format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime)))))
+            .query(query("until", false, "End of the window (RFC 3339).", string_schema().format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime)))))
+            .answers(200, "The metrics", s.named::<StrategyMetrics>())
+            .codes(&["invalid_datetime", "custom_strategy_not_found"]),
+        "custom_compare" => op("Two versions' metrics side by side", "custom strategies", Key)
+            .query(query("a", true, "A version id (`<familyId>.<version>`).", string_schema()))
+            .query(query("b", true, "Another version id.", string_schema()))
+            .query(query("since", false, "Start of the window (RFC 3339).", string_schema().format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime)))))
+            .query(query("until", false, "End of the window (RFC 3339).", string_schema().format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime)))))
+            .answers(200, "Both versions' metrics and b − a", s.named::<MetricsComparison>())
+            .codes(&["missing_query", "invalid_datetime", "custom_strategy_not_found"]),
+        "custom_rollback" => op("Publish an earlier version again", "custom strategies", Admin)
+            .answers(200, "The published version", s.named::<CustomStrategyView>())
+            .codes(&["invalid_version", "custom_strategy_not_found", "custom_strategy_version_not_found", "custom_strategy_already_published", "custom_strategy_archived", "custom_strategy_without_program", "concurrent_modification", DSL]),
+        "root" => {
+            let mut o = op("Redirect to the API documentation (GAME's behaviour)", "docs", Public);
+            o.ok = (307, "Redirect to `/docs`", "", None);
+            o
+        }
+        "docs" => html(op("The API documentation (Swagger UI)", "docs", Public)),
+        "redocs" => html(op("The API documentation (Redoc)", "docs", Public)),
+        "openapi" => op("This document", "docs", Public).answers(
+            200,
+            "The OpenAPI 3.1 document",
+            ObjectBuilder::new().schema_type(Type::Object).into(),
+        ),
+        "docs_asset" => {
+            let mut o = op("A file of the documentation pages", "docs", Public)
+                .codes(&["asset_not_found"]);
+            o.ok = (200, "The file (JavaScript or CSS)", "application/javascript", Some(string_schema().into()));
+            o
+        }
+        _ => return None,
+    };
+    Some(o)
+}
+
+/// Codes of the custom-strategy create, import and update.
+const CUSTOM_WRITE: &[&str] = &[
+    "invalid_field",
+    "invalid_strategy_type",
+    "parent_required",
+    "parent_not_allowed",
+    "parent_strategy_not_found",
+    "custom_strategy_too_large",
+    DSL,
+];
+
+fn html(mut o: Op) -> Op {
+    o.ok = (
+        200,
+        "An HTML page (it works offline: its scripts are served by this API)",
+        "text/html",
+        Some(string_schema().into()),
+    );
+    o
+}
