@@ -6,7 +6,7 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 SCRIPTS := infra/scripts
 
-.PHONY: help dev test lint unit stack-start stack-stop tools coldstart
+.PHONY: help dev test lint unit openapi api-checks stack-start stack-stop tools coldstart
 
 ## Serve every route on http://127.0.0.1:3000 against DynamoDB Local (Ctrl-C to stop).
 dev:
@@ -14,15 +14,26 @@ dev:
 	eval "$$($(SCRIPTS)/stack.sh env)" && cargo run -p game-local --bin game-dev
 
 ## fmt, clippy, then every test against a fresh local stack that is stopped afterwards, then
-## the deployment checks (sam validate --lint, the arm64 release build and its sizes, the real
-## binaries under cargo lambda watch and sam local; GAME_SKIP_SAM_LOCAL=1 skips sam local).
+## the API-contract checks (the OpenAPI document validated, a generated Python client, the
+## schema fuzzer) and the deployment checks (sam validate --lint, the arm64 release build and
+## its sizes, the real binaries under cargo lambda watch and sam local; GAME_SKIP_SAM_LOCAL=1
+## skips sam local).
 test: lint
-	$(SCRIPTS)/with-stack.sh bash -c "cargo test --workspace --lib --test '*' && $(SCRIPTS)/lambda-checks.sh"
+	$(SCRIPTS)/with-stack.sh bash -c "cargo test --workspace --lib --test '*' && $(SCRIPTS)/api-checks.sh && $(SCRIPTS)/lambda-checks.sh"
 
 ## The pure tests only: the scoring crate's and the functions crate's unit tests (no DynamoDB).
 unit:
 	cargo test -p game-scoring
 	cargo test -p game-functions --lib
+
+## Rewrite docs/openapi.json and the problem-code table of docs/api.md from the code (the
+## contract test fails while they are stale).
+openapi:
+	cargo run --quiet -p game-local --bin game-admin -- openapi --write
+
+## Only the API-contract checks (validator, generated client, schemathesis) on a fresh stack.
+api-checks:
+	$(SCRIPTS)/with-stack.sh $(SCRIPTS)/api-checks.sh
 
 ## cargo fmt --check and clippy with warnings as errors, as CI runs them.
 lint:

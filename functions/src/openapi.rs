@@ -274,12 +274,12 @@ fn query(name: &str, required: bool, description: &str, schema: ObjectBuilder) -
         .build()
 }
 
+/// No `default`: a generated client would send it, and with both names sent `pageSize` wins.
 fn page_size_schema() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::Integer)
         .minimum(Some(1))
         .maximum(Some(100))
-        .default(Some(json!(10)))
 }
 
 fn paging_params() -> Vec<Parameter> {
@@ -304,7 +304,7 @@ fn paging_params() -> Vec<Parameter> {
         query(
             "pageSize",
             false,
-            "Items per page, 1 to 100 (default 10).",
+            "Items per page, 1 to 100 (default 10). Wins over `page_size` when both are sent.",
             page_size_schema(),
         ),
         old,
@@ -478,6 +478,12 @@ impl Op {
             );
         } else {
             ok = ok.content(media, ContentBuilder::new().schema(schema).build());
+        }
+        if route.name == "docs_asset" {
+            ok = ok.content(
+                "text/css",
+                ContentBuilder::new().schema(Some(string_schema())).build(),
+            );
         }
         if self.idempotent {
             ok = ok.header(
@@ -871,7 +877,7 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
         "docs_asset" => {
             let mut o = op("A file of the documentation pages", "docs", Public)
                 .codes(&["asset_not_found"]);
-            o.ok = (200, "The file (JavaScript or CSS)", "application/javascript", Some(string_schema().into()));
+            o.ok = (200, "The file (JavaScript or CSS)", "text/javascript", Some(string_schema().into()));
             o
         }
         _ => return None,

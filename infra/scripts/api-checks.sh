@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The API-contract checks `make test` runs after the cargo tests (under with-stack.sh, which
+# starts DynamoDB Local and moto):
+#   1. docs/openapi.json validates with openapi-spec-validator (a validator independent of the
+#      crate that generates it);
+#   2. a Python client generated from it with openapi-python-client runs the README's
+#      walk-through against the dev API (infra/scripts/api_walkthrough.py);
+#   3. schemathesis fuzzes the dev API from it: every operation, positive and negative cases,
+#      stateful sequences, bounded by GAME_FUZZ_EXAMPLES per operation (default 25) and
+#      GAME_FUZZ_TIMEOUT seconds (default 300). Checks: no 5xx, status codes, content types
+#      (problem+json on every 4xx), response headers and schemas as documented.
+#
+#   api-checks.sh [validate|client|fuzz]...   (default: all three)
+#
+# The dev API runs on GAME_DEV_PORT (default 3000) against a fresh table, with its own state
+# directory (its admin key never touches .local/), rate limits off (the fuzzer would spend them
+# in seconds; the limits have their own tests). The fuzzer's figures are written to
+# target/api-checks/schemathesis.json.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
+cd "$REPO_DIR"
+step() { printf '\n== %s\n' "$*" >&2; }
+die() { echo "api-checks.sh: $*" >&2; exit 1; }
+
+(($#)) || set -- validate client fuzz
+eval "$("$SCRIPT_DIR/tools.sh" api)"
+out=$REPO_DIR/target/api-checks
+mkdir -p "$out"
+
+for what in "$@"; do
+  case $what in validate | client | fuzz) ;; *) die "unknown check '$what' (validate, client or fuzz)" ;; esac
+done
+
+if [[ " $* " == *" validate "* ]]; then
+  step "openapi-spec-validator docs/openapi.json"
+  openapi-spec-validator docs/openapi.json
+fi
+
+[[ " $* " == *" client "* || " $* " == *" fuzz "* ]] || exit 0
+
+port=${GAME_DEV_PORT:-3000}
+base=http://127.0.0.1:$port
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  die "something already listens on 127.0.0.1:$port; stop it or set GAME_DEV_PORT to a free port"
+fi
+work=$(mktemp -d)
+dev=
+# shellcheck disable=SC2329 # invoked by the EXIT trap
+cleanup() {
+  if [[ -n $dev ]]; then kill "$dev" 2>/dev/null || true; wait "$dev" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+step "dev API on $base (fresh table)"
+cargo build --quiet -p game-local --bin game-dev
+GAME_STATE_DIR=$work/state GAME_TABLE_NAME="game-api-checks-$$" GAME_DEV_PORT=$port \
+  GAME_RATE_LIMIT_ENABLED=false target/debug/game-dev >"$work/dev.log" 2>&1 &
+dev=$!
+for _ in $(seq 1 100); do
+  curl -fsS "$base/api/v1/kpi/health_check" >/dev/null 2>&1 && break
+  kill -0 "$dev" 2>/dev/null || { cat "$work/dev.log" >&2; die "the dev API did not start"; }
+  sleep 0.2
+done
+curl -fsS "$base/api/v1/kpi/health_check" >/dev/null || { cat "$work/dev.log" >&2; die "the dev API does not answer"; }
+key=$(cat "$work/state/dev-api-key")
+
+if [[ " $* " == *" client "* ]]; then
+  step "Python client generated from docs/openapi.json runs the README walk-through"
+  printf 'project_name_override: game-client\npackage_name_override: game_client\n' >"$work/client.yaml"
+  openapi-python-client generate --path docs/openapi.json --output-path "$work/py/game_client" \
+    --meta none --config "$work/client.yaml" >"$work/generate.log" 2>&1 ||
+    { cat "$work/generate.log" >&2; die "openapi-python-client could not generate a client"; }
+  # Any warning means part of the document did not make it into the client.
+  if grep -q "Warning" "$work/generate.log"; then cat "$work/generate.log" >&2; die "openapi-python-client warned"; fi
+  PYTHONPATH=$work/py python "$SCRIPT_DIR/api_walkthrough.py" "$base" "$key"
+fi
+
+if [[ " $* " == *" fuzz "* ]]; then
+  examples=${GAME_FUZZ_EXAMPLES:-25}
+  step "schemathesis: every operation, positive and negative, $examples examples each"
+  status=0
+  timeout "${GAME_FUZZ_TIMEOUT:-300}" schemathesis run docs/openapi.json --url "$base" \
+    -H "X-API-Key: $key" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+    --mode all --phases examples,coverage,fuzzing,stateful --max-examples "$examples" \
+    --seed "${GAME_FUZZ_SEED:-20261202}" --workers 2 --request-timeout 30 \
+    --report json --report-json-path "$out/schemathesis.json" --output-truncate true || status=$?
+  ((status != 124)) || die "schemathesis ran out of its ${GAME_FUZZ_TIMEOUT:-300} s"
+  ((status == 0)) || die "schemathesis found failures (above; figures in $out/schemathesis.json)"
+fi
