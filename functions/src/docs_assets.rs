@@ -28,18 +28,53 @@ pub static SWAGGER_UI_JS: Asset = asset!("swagger-ui-bundle.js", "text/javascrip
 pub static SWAGGER_UI_CSS: Asset = asset!("swagger-ui.css", "text/css; charset=utf-8");
 pub static REDOC_JS: Asset = asset!("redoc.standalone.js", "text/javascript; charset=utf-8");
 
+/// The files a docs binary serves, and how to inflate one for a client that does not accept
+/// gzip (named here, not in the handlers, so the route table does not pull the inflater into
+/// every binary either).
+#[derive(Debug)]
+pub struct Files {
+    pub assets: &'static [&'static Asset],
+    pub inflate: fn(&[u8]) -> std::io::Result<Vec<u8>>,
+}
+
+fn gunzip(gzip: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(gzip).read_to_end(&mut plain)?;
+    Ok(plain)
+}
+
 /// What each docs route serves (its binary links only these).
-pub static OPENAPI: &[&Asset] = &[&OPENAPI_JSON];
-pub static DOCS_PAGE: &[&Asset] = &[&DOCS_HTML];
-pub static REDOCS_PAGE: &[&Asset] = &[&REDOCS_HTML];
+pub static NONE: Files = Files {
+    assets: &[],
+    inflate: gunzip,
+};
+pub static OPENAPI: Files = Files {
+    assets: &[&OPENAPI_JSON],
+    inflate: gunzip,
+};
+pub static DOCS_PAGE: Files = Files {
+    assets: &[&DOCS_HTML],
+    inflate: gunzip,
+};
+pub static REDOCS_PAGE: Files = Files {
+    assets: &[&REDOCS_HTML],
+    inflate: gunzip,
+};
 /// `GET /docs/{file}`: the pages' scripts and styles.
-pub static UI_FILES: &[&Asset] = &[&SWAGGER_UI_JS, &SWAGGER_UI_CSS, &REDOC_JS];
+pub static UI_FILES: Files = Files {
+    assets: &[&SWAGGER_UI_JS, &SWAGGER_UI_CSS, &REDOC_JS],
+    inflate: gunzip,
+};
 /// Everything, for the dev API (which serves every route in one process).
-pub static ALL: &[&Asset] = &[
-    &OPENAPI_JSON,
-    &DOCS_HTML,
-    &REDOCS_HTML,
-    &SWAGGER_UI_JS,
-    &SWAGGER_UI_CSS,
-    &REDOC_JS,
-];
+pub static ALL: Files = Files {
+    assets: &[
+        &OPENAPI_JSON,
+        &DOCS_HTML,
+        &REDOCS_HTML,
+        &SWAGGER_UI_JS,
+        &SWAGGER_UI_CSS,
+        &REDOC_JS,
+    ],
+    inflate: gunzip,
+};

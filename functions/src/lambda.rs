@@ -1,6 +1,6 @@
 //! Running one route: inside Lambda (`serve`) or in-process (`dispatch`, used by the dev API).
 
-use crate::docs_assets::Asset;
+use crate::docs_assets::Files;
 use crate::routes::{self, Route};
 use crate::{AppContext, http, logging};
 use lambda_http::{Body, Request, Response, service_fn};
@@ -52,7 +52,7 @@ pub async fn serve(route_name: &str) -> Result<(), lambda_http::Error> {
 /// `files` (their embedded pages) only they link.
 pub async fn serve_docs(
     route_name: &'static str,
-    files: &'static [&'static Asset],
+    files: &'static Files,
 ) -> Result<(), lambda_http::Error> {
     logging::init_json();
     lambda_http::run(service_fn(move |req: Request| async move {

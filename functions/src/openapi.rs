@@ -51,8 +51,124 @@ const DSL: &str = "DSL_*";
 
 /// The OpenAPI document as committed in docs/openapi.json (pretty JSON, a final newline).
 pub fn to_json() -> Result<String, String> {
-    let text = document()?.to_pretty_json().map_err(|e| e.to_string())?;
+    let mut document = serde_json::to_value(document()?).map_err(|e| e.to_string())?;
+    add_links(&mut document)?;
+    let text = serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?;
     Ok(text + "\n")
+}
+
+/// (operation, status, linked operation, [(its parameter, runtime expression)]): how an
+/// answer's ids feed the next request, for clients and for the fuzzer's stateful sequences
+/// (create a game → its task → an award → the user's wallet and points).
+type Link = (
+    &'static str,
+    u16,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const GAME: &[(&str, &str)] = &[("gameId", "$response.body#/gameId")];
+const TASK: &[(&str, &str)] = &[
+    ("gameId", "$response.body#/gameId"),
+    ("externalTaskId", "$response.body#/externalTaskId"),
+];
+const AWARDED_USER: &[(&str, &str)] = &[("externalUserId", "$request.body#/externalUserId")];
+const AWARDED_GAME_USER: &[(&str, &str)] = &[
+    ("gameId", "$response.body#/gameId"),
+    ("externalUserId", "$request.body#/externalUserId"),
+];
+const AWARDED_TASK_USER: &[(&str, &str)] = &[
+    ("gameId", "$response.body#/gameId"),
+    ("externalTaskId", "$response.body#/externalTaskId"),
+    ("externalUserId", "$request.body#/externalUserId"),
+];
+const CUSTOM: &[(&str, &str)] = &[("id", "$response.body#/id")];
+
+const LINKS: &[Link] = &[
+    ("games_create", 201, "games_get", GAME),
+    ("games_create", 201, "games_patch", GAME),
+    ("games_create", 201, "games_delete", GAME),
+    ("games_create", 201, "games_duplicate", GAME),
+    ("games_create", 201, "games_strategy", GAME),
+    ("games_create", 201, "tasks_create", GAME),
+    ("games_create", 201, "tasks_bulk", GAME),
+    ("games_create", 201, "tasks_list", GAME),
+    ("games_create", 201, "games_points", GAME),
+    ("games_create", 201, "games_points_details", GAME),
+    ("games_create", 201, "games_users", GAME),
+    ("games_duplicate", 201, "games_get", GAME),
+    ("tasks_create", 201, "tasks_get", TASK),
+    ("tasks_create", 201, "tasks_patch", TASK),
+    ("tasks_create", 201, "tasks_delete", TASK),
+    ("tasks_create", 201, "tasks_duplicate", TASK),
+    ("tasks_create", 201, "points_award", TASK),
+    ("tasks_create", 201, "points_task_action", TASK),
+    ("tasks_create", 201, "tasks_points", TASK),
+    ("tasks_create", 201, "tasks_points_details", TASK),
+    ("points_award", 200, "users_wallet", AWARDED_USER),
+    ("points_award", 200, "users_points", AWARDED_USER),
+    ("points_award", 200, "users_convert_preview", AWARDED_USER),
+    ("points_award", 200, "users_convert", AWARDED_USER),
+    ("points_award", 200, "games_user_points", AWARDED_GAME_USER),
+    (
+        "points_award",
+        200,
+        "games_user_points_simulated",
+        AWARDED_GAME_USER,
+    ),
+    ("points_award", 200, "tasks_user_points", AWARDED_TASK_USER),
+    (
+        "users_actions",
+        201,
+        "users_wallet",
+        &[("externalUserId", "$response.body#/userId")],
+    ),
+    ("custom_create", 201, "custom_get", CUSTOM),
+    ("custom_create", 201, "custom_update", CUSTOM),
+    ("custom_create", 201, "custom_publish", CUSTOM),
+    ("custom_create", 201, "custom_archive", CUSTOM),
+    ("custom_create", 201, "custom_versions", CUSTOM),
+    ("custom_create", 201, "custom_simulate_stored", CUSTOM),
+    ("custom_create", 201, "custom_usage", CUSTOM),
+    ("custom_create", 201, "custom_metrics", CUSTOM),
+    ("custom_import", 201, "custom_get", CUSTOM),
+    (
+        "apikey_create",
+        201,
+        "apikey_revoke",
+        &[("prefix", "$response.body#/apiKey")],
+    ),
+];
+
+/// Adds [`LINKS`] to the document's responses. Written as JSON: utoipa 5 serialises a Link's
+/// fields in snake_case (`operation_id`), which OpenAPI does not know (fixed in utoipa 6).
+fn add_links(document: &mut Value) -> Result<(), String> {
+    let find = |name: &str| {
+        ROUTES
+            .iter()
+            .find(|r| r.name == name)
+            .ok_or_else(|| format!("a link names {name}, which is not a route"))
+    };
+    for (from, status, to, parameters) in LINKS {
+        let (from_route, to_route) = (find(from)?, find(to)?);
+        for (name, _) in *parameters {
+            if !path_parameters(to_route.path).any(|p| p == *name) {
+                return Err(format!(
+                    "link {from} → {to}: {to} has no path parameter {name}"
+                ));
+            }
+        }
+        let method = from_route.method.as_str().to_ascii_lowercase();
+        let response = document["paths"][from_route.path][method.as_str()]["responses"]
+            .get_mut(status.to_string())
+            .ok_or_else(|| format!("link {from} → {to}: {from} has no {status} answer"))?;
+        let parameters: serde_json::Map<String, Value> = parameters
+            .iter()
+            .map(|(name, expression)| ((*name).to_owned(), json!(expression)))
+            .collect();
+        response["links"][*to] = json!({"operationId": to, "parameters": parameters});
+    }
+    Ok(())
 }
 
 /// Builds the document; an error names a route of the table that has no description here.
@@ -425,7 +541,7 @@ impl Op {
             .description(self.description)
             .tag(self.tag);
         for name in path_parameters(route.path) {
-            operation = operation.parameter(path_parameter(name));
+            operation = operation.parameter(path_parameter(route.path, name));
         }
         for parameter in self.query.iter().cloned() {
             operation = operation.parameter(parameter);
@@ -588,35 +704,68 @@ fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
         .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
 }
 
-fn path_parameter(name: &str) -> Parameter {
-    let (description, example) = match name {
+/// GAME's slug: external game and user ids.
+const SLUG: &str = "^[A-Za-z0-9_-]{3,60}$";
+/// What an externalTaskId may be (`domain::model::validate_external_task_id`).
+const TASK_ID: &str =
+    r"^[^\s/?#%\x00-\x1f\x7f-\x9f]([^/?#%\x00-\x1f\x7f-\x9f]*[^\s/?#%\x00-\x1f\x7f-\x9f])?$";
+
+fn path_parameter(path: &str, name: &str) -> Parameter {
+    let custom = path.starts_with("/api/v1/strategies/custom/");
+    let (description, example, schema) = match name {
         "gameId" => (
             "The game's id (`gameId` of its create answer).",
             json!("0193a0c4-5f6e-7b21-9a44-2f0c1d2e3f40"),
+            string_schema().format(Some(utoipa::openapi::SchemaFormat::Custom("uuid".into()))),
         ),
-        "externalTaskId" => ("The task's externalTaskId.", json!("walk-1")),
-        "externalUserId" => ("The user's externalUserId.", json!("ana")),
+        "externalTaskId" => (
+            "The task's externalTaskId.",
+            json!("walk-1"),
+            string_schema()
+                .min_length(Some(1))
+                .max_length(Some(200))
+                .pattern(Some(TASK_ID)),
+        ),
+        "externalUserId" => (
+            "The user's externalUserId.",
+            json!("ana"),
+            string_schema().pattern(Some(SLUG)),
+        ),
         "prefix" => (
             "The API key's public prefix (`apiKey` in the listing).",
             json!("gme_live_3f9a1c2b"),
+            string_schema().min_length(Some(1)),
+        ),
+        "id" if custom => (
+            "A custom strategy version's id, `<familyId>.<version>`.",
+            json!("0193a0c6-1d2e-7f30-8a4b-5c6d7e8f9012.1"),
+            string_schema().pattern(Some(
+                "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\\.[1-9][0-9]*$",
+            )),
         ),
         "id" => (
-            "A strategy id: a built-in's (`default`) or a custom version's `<familyId>.<version>`.",
+            "A built-in strategy's id (`GET /api/v1/strategies` lists them).",
             json!("default"),
+            string_schema().min_length(Some(1)),
         ),
-        "version" => ("The version number to roll back to.", json!(1)),
+        "version" => (
+            "The version number to roll back to.",
+            json!("1"),
+            string_schema().pattern(Some("^[1-9][0-9]*$")),
+        ),
         "file" => (
             "A file of the documentation pages.",
             json!("swagger-ui-bundle.js"),
+            string_schema().min_length(Some(1)),
         ),
-        _ => ("", Value::Null),
+        _ => ("", Value::Null, string_schema().min_length(Some(1))),
     };
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Path)
         .required(Required::True)
         .description(Some(description))
-        .schema(Some(string_schema().min_length(Some(1))))
+        .schema(Some(schema))
         .example((!example.is_null()).then_some(example))
         .build()
 }
@@ -735,7 +884,7 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
             .answers(200, "The wallet and one page of its ledger", s.named::<WalletView>())
             .codes(&["user_not_found"]),
         "users_convert_preview" => op("What converting points to coins would give", "users", Key)
-            .query(query("points", true, "Points to convert: a number greater than 0 with at most 6 decimals.", string_schema().examples([json!("100")])))
+            .query(query("points", true, "Points to convert: a number greater than 0 with at most 6 decimals.", string_schema().pattern(Some(r"^[0-9]{1,15}(\.[0-9]{1,6})?$")).examples([json!("100")])))
             .answers(200, "The conversion", s.named::<Conversion>())
             .codes(&["invalid_points", "user_not_found"]),
         "users_convert" => {

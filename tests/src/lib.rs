@@ -216,7 +216,7 @@ impl TestApp {
         secrets: Secrets,
     ) -> Self {
         // The documentation routes serve the embedded files, as the dev API does.
-        game_functions::api::docs::install(game_functions::docs_assets::ALL);
+        game_functions::api::docs::install(&game_functions::docs_assets::ALL);
         let table = unique("test");
         game_local::template::create_table(&client, &table)
             .await

@@ -218,6 +218,7 @@ fn the_vendored_pages_are_complete() {
         assert!(dir.join(license).is_file(), "{license}");
     }
     let served: Vec<&str> = game_functions::docs_assets::UI_FILES
+        .assets
         .iter()
         .map(|a| a.name)
         .collect();

@@ -9,23 +9,22 @@
 //! hands them over once with [`install`].
 
 use crate::AppContext;
-use crate::docs_assets::Asset;
+use crate::docs_assets::{Asset, Files};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header_str, path_param};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use std::io::Read;
 use std::sync::OnceLock;
 
-static INSTALLED: OnceLock<&'static [&'static Asset]> = OnceLock::new();
+static INSTALLED: OnceLock<&'static Files> = OnceLock::new();
 
 /// Makes `files` what the route table's docs handlers serve (the dev API, tests). Once per
 /// process; later calls are ignored.
-pub fn install(files: &'static [&'static Asset]) {
+pub fn install(files: &'static Files) {
     let _ = INSTALLED.set(files);
 }
 
-fn installed() -> ApiResult<&'static [&'static Asset]> {
+fn installed() -> ApiResult<&'static Files> {
     INSTALLED
         .get()
         .copied()
@@ -33,11 +32,7 @@ fn installed() -> ApiResult<&'static [&'static Asset]> {
 }
 
 /// Answers docs route `route_name` from `files`.
-pub fn respond(
-    route_name: &str,
-    files: &[&'static Asset],
-    req: &Request,
-) -> ApiResult<Response<Body>> {
+pub fn respond(route_name: &str, files: &Files, req: &Request) -> ApiResult<Response<Body>> {
     let name = match route_name {
         "root" => return Ok(redirect()),
         "openapi" => "openapi.json".to_owned(),
@@ -51,8 +46,8 @@ pub fn respond(
     let servable = |asset: &&&Asset| {
         asset.name == name && (page || name.ends_with(".js") || name.ends_with(".css"))
     };
-    match files.iter().find(servable) {
-        Some(asset) => file(asset, req),
+    match files.assets.iter().find(servable) {
+        Some(asset) => file(asset, files.inflate, req),
         None if page => Err(ApiError::internal(format!("{name} is not embedded here"))),
         None => Err(ApiError::not_found(
             "asset_not_found",
@@ -88,16 +83,16 @@ fn accepts_gzip(req: &Request) -> bool {
     })
 }
 
-fn file(asset: &Asset, req: &Request) -> ApiResult<Response<Body>> {
+fn file(
+    asset: &Asset,
+    inflate: fn(&[u8]) -> std::io::Result<Vec<u8>>,
+    req: &Request,
+) -> ApiResult<Response<Body>> {
     let gzip = accepts_gzip(req);
     let bytes = if gzip {
         asset.gzip.to_vec()
     } else {
-        let mut plain = Vec::new();
-        flate2::read::GzDecoder::new(asset.gzip)
-            .read_to_end(&mut plain)
-            .map_err(ApiError::internal)?;
-        plain
+        inflate(asset.gzip).map_err(ApiError::internal)?
     };
     let mut response = Response::new(Body::Binary(bytes));
     let headers = response.headers_mut();
@@ -116,8 +111,8 @@ fn file(asset: &Asset, req: &Request) -> ApiResult<Response<Body>> {
     Ok(response)
 }
 
-pub async fn root(_ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
-    respond("root", &[], &req)
+pub async fn root(_ctx: &'static AppContext, _req: Request) -> ApiResult<Response<Body>> {
+    Ok(redirect())
 }
 
 pub async fn openapi(_ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    game_functions::lambda::serve_docs("root", &[]).await
+    game_functions::lambda::serve_docs("root", &game_functions::docs_assets::NONE).await
 }

@@ -8,10 +8,13 @@ use utoipa::ToSchema;
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"client": "mobile-app", "description": "the iOS app"}))]
 pub struct CreateKey {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub client: String,
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub description: String,
     /// `client` (default) or `admin`.
     #[serde(default)]
+    #[schema(pattern = r"^(client|admin)$")]
     pub role: Option<String>,
 }
 

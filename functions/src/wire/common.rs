@@ -59,7 +59,12 @@ pub struct ParamView {
 pub struct ParamInput {
     #[serde(default)]
     pub id: Option<String>,
-    #[schema(example = "variable_bonus_points")]
+    #[schema(
+        example = "variable_bonus_points",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"\S"
+    )]
     pub key: String,
     #[schema(value_type = ParamValue, example = 20)]
     pub value: Value,

@@ -11,10 +11,13 @@ use utoipa::ToSchema;
     "parentStrategyId": "default", "astJson": {"type": "program", "rules": []}}))]
 pub struct CreateBody {
     /// 1 to 200 characters, unique in the tenant.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// `DSL_FULL` (default) or `DSL_EXTEND`.
     #[serde(rename = "type")]
+    #[schema(pattern = r"^(DSL_FULL|DSL_EXTEND)$")]
     pub kind: Option<String>,
     /// DSL_EXTEND: the built-in it extends.
     pub parent_strategy_id: Option<String>,
@@ -22,6 +25,7 @@ pub struct CreateBody {
     pub ast_json: Option<Value>,
     /// The Blockly workspace the program was built in; required by import.
     pub blockly_xml: Option<String>,
+    #[schema(max_length = 200)]
     pub experiment_tag: Option<String>,
 }
 
@@ -108,8 +112,11 @@ pub struct TemplateView {
     "externalUserId": "ana", "data": {"minutes": 12},
     "astJson": {"type": "program", "rules": []}, "type": "DSL_EXTEND", "parentStrategyId": "default"}))]
 pub struct SimulateBody {
+    #[schema(min_length = 1, max_length = 200)]
     pub external_game_id: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub external_task_id: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub external_user_id: String,
     /// What an award would send as `data` (a JSON object).
     #[serde(default)]

@@ -11,14 +11,15 @@ use utoipa::ToSchema;
     "params": [{"key": "variable_bonus_points", "value": 20}]}))]
 pub struct CreateGame {
     /// The client's id for the game: 3 to 60 letters, digits, `_` or `-`; unique in the tenant.
-    #[schema(example = "city-walks")]
+    #[schema(example = "city-walks", pattern = r"^[A-Za-z0-9_-]{3,60}$")]
     pub external_game_id: String,
-    #[schema(example = "web")]
+    #[schema(example = "web", min_length = 1, max_length = 200, pattern = r"\S")]
     pub platform: String,
     /// A built-in strategy id (`GET /strategies`) or `custom:<familyId>`; default `default`.
     pub strategy_id: Option<String>,
     /// Game-wide strategy variables (`variable_*` keys override the strategy's defaults).
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub params: Vec<ParamInput>,
 }
 
@@ -27,10 +28,13 @@ pub struct CreateGame {
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"platform": "mobile"}))]
 pub struct PatchGame {
+    #[schema(pattern = r"^[A-Za-z0-9_-]{3,60}$")]
     pub external_game_id: Option<String>,
     pub strategy_id: Option<String>,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub platform: Option<String>,
     /// Each entry names an existing parameter by `id` and replaces its key and value.
+    #[schema(max_items = 100)]
     pub params: Option<Vec<ParamInput>>,
 }
 
@@ -39,6 +43,7 @@ pub struct PatchGame {
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"externalGameId": "city-walks-2"}))]
 pub struct DuplicateGame {
+    #[schema(pattern = r"^[A-Za-z0-9_-]{3,60}$")]
     pub external_game_id: String,
 }
 

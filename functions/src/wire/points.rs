@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 #[schema(example = json!({"externalUserId": "ana"}))]
 pub struct AwardBody {
     /// 3 to 60 letters, digits, `_` or `-`. The user is created on their first award.
-    #[schema(example = "ana")]
+    #[schema(example = "ana", pattern = r"^[A-Za-z0-9_-]{3,60}$")]
     pub external_user_id: String,
     /// What the strategy reads (e.g. `minutes`); stored with the award. A JSON object.
     #[serde(default)]
@@ -54,12 +54,14 @@ pub struct AwardResponse {
 #[schema(example = json!({"typeAction": "click", "data": {"button": "start"},
     "externalUserId": "ana"}))]
 pub struct TaskActionBody {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub type_action: String,
     /// A JSON object, stored as sent.
     #[schema(value_type = Object)]
     pub data: Value,
     #[serde(default)]
     pub description: Option<String>,
+    #[schema(pattern = r"^[A-Za-z0-9_-]{3,60}$")]
     pub external_user_id: String,
 }
 

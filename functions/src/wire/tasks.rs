@@ -13,12 +13,18 @@ use utoipa::ToSchema;
     "params": [{"key": "variable_basic_points", "value": 2}]}))]
 pub struct CreateTask {
     /// 1 to 200 characters, no surrounding spaces, none of `/ ? # %` or control characters.
-    #[schema(example = "walk-1")]
+    #[schema(
+        example = "walk-1",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\s/?#%\x00-\x1f\x7f-\x9f]([^/?#%\x00-\x1f\x7f-\x9f]*[^\s/?#%\x00-\x1f\x7f-\x9f])?$"
+    )]
     pub external_task_id: String,
     /// Default: the game's strategy.
     pub strategy_id: Option<String>,
     /// Task variables; they override the game's params.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub params: Vec<ParamInput>,
 }
 
@@ -28,7 +34,7 @@ pub struct CreateTask {
 pub struct BulkTasks {
     /// Each entry is a `CreateTask`; an entry of the wrong shape is reported in
     /// `failed_to_create`, not refused with the whole request.
-    #[schema(value_type = Vec<CreateTask>)]
+    #[schema(value_type = Vec<CreateTask>, max_items = 100)]
     pub tasks: Vec<Value>,
 }
 
@@ -39,8 +45,10 @@ pub struct BulkTasks {
 pub struct PatchTask {
     pub strategy_id: Option<String>,
     /// `open` accepts awards and actions; anything else (e.g. `closed`) does not.
+    #[schema(min_length = 1, max_length = 50, pattern = r"\S")]
     pub status: Option<String>,
     /// The complete new parameter list.
+    #[schema(max_items = 100)]
     pub params: Option<Vec<ParamInput>>,
 }
 
@@ -49,6 +57,11 @@ pub struct PatchTask {
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"externalTaskId": "walk-1-copy"}))]
 pub struct DuplicateTask {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\s/?#%\x00-\x1f\x7f-\x9f]([^/?#%\x00-\x1f\x7f-\x9f]*[^\s/?#%\x00-\x1f\x7f-\x9f])?$"
+    )]
     pub external_task_id: String,
 }
 

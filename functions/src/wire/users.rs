@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"typeAction": "opened_app", "data": {"screen": "home"}}))]
 pub struct UserActionBody {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub type_action: String,
     /// A JSON object, stored as sent (default `{}`).
     #[serde(default)]
@@ -83,7 +84,7 @@ pub struct WalletView {
 #[schema(example = json!({"points": 100}))]
 pub struct ConvertBody {
     /// Points to convert: a number (or numeric text) greater than 0, at most 6 decimals.
-    #[schema(value_type = f64)]
+    #[schema(value_type = f64, exclusive_minimum = 0)]
     pub points: Value,
 }
 

@@ -30,7 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The production loading path: the secret is read and checked exactly as at a cold start.
     let ctx = AppContext::load(&sdk_config, config, true).await?.leak();
     // The dev API serves every route, the documentation pages included.
-    game_functions::api::docs::install(game_functions::docs_assets::ALL);
+    game_functions::api::docs::install(&game_functions::docs_assets::ALL);
     let api_key = auth::mint_api_key(
         &ctx.store,
         &ctx.secrets.api_key_pepper,
