@@ -83,12 +83,14 @@ if [[ " $* " == *" fuzz "* ]]; then
   examples=${GAME_FUZZ_EXAMPLES:-20}
   step "schemathesis: every operation, positive and negative, $examples examples each"
   status=0
-  timeout "${GAME_FUZZ_TIMEOUT:-420}" schemathesis run docs/openapi.json --url "$base" \
+  # Run from target/api-checks: schemathesis keeps its crash cache (.schemathesis/) and
+  # Hypothesis its example database (.hypothesis/) in the working directory.
+  (cd "$out" && timeout "${GAME_FUZZ_TIMEOUT:-420}" schemathesis run "$REPO_DIR/docs/openapi.json" --url "$base" \
     -H "X-API-Key: $key" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
     --mode all --phases examples,coverage,fuzzing,stateful --max-examples "$examples" \
     --seed "${GAME_FUZZ_SEED:-20261202}" --workers 2 --request-timeout 30 \
-    --report json --report-json-path "$out/schemathesis.json" --output-truncate true || status=$?
+    --report json --report-json-path "$out/schemathesis.json" --output-truncate true) || status=$?
   ((status != 124)) || die "schemathesis ran out of its ${GAME_FUZZ_TIMEOUT:-420} s"
   ((status == 0)) || die "schemathesis found failures (above; figures in $out/schemathesis.json)"
 fi
