@@ -105,3 +105,28 @@ pub struct Problem {
     #[schema(value_type = Object)]
     pub extra: Map<String, Value>,
 }
+
+/// A `strategyId` a game or task may name: a built-in's id (`GET /strategies`) or a custom
+/// strategy's `custom:<familyId>` (or `custom:<familyId>.<version>`); `null` or absent for the
+/// default (a task: its game's).
+pub fn strategy_id_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    let builtins: Vec<&str> = game_scoring::strategies().iter().map(|s| s.id).collect();
+    let one_of = OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(builtins)),
+        )
+        .item(
+            ObjectBuilder::new().schema_type(Type::String).pattern(Some(
+                r"^custom:[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(\.[1-9][0-9]*)?$",
+            )),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(
+            "A built-in strategy's id, or `custom:<familyId>` for a custom strategy; absent or null for the default.",
+        ))
+        .build();
+    Schema::OneOf(one_of)
+}

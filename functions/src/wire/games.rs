@@ -16,6 +16,7 @@ pub struct CreateGame {
     #[schema(example = "web", min_length = 1, max_length = 200, pattern = r"\S")]
     pub platform: String,
     /// A built-in strategy id (`GET /strategies`) or `custom:<familyId>`; default `default`.
+    #[schema(schema_with = super::common::strategy_id_schema)]
     pub strategy_id: Option<String>,
     /// Game-wide strategy variables (`variable_*` keys override the strategy's defaults).
     #[serde(default)]
@@ -30,6 +31,7 @@ pub struct CreateGame {
 pub struct PatchGame {
     #[schema(pattern = r"^[A-Za-z0-9_-]{3,60}$")]
     pub external_game_id: Option<String>,
+    #[schema(schema_with = super::common::strategy_id_schema)]
     pub strategy_id: Option<String>,
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub platform: Option<String>,

@@ -21,6 +21,7 @@ pub struct CreateTask {
     )]
     pub external_task_id: String,
     /// Default: the game's strategy.
+    #[schema(schema_with = super::common::strategy_id_schema)]
     pub strategy_id: Option<String>,
     /// Task variables; they override the game's params.
     #[serde(default)]
@@ -43,6 +44,7 @@ pub struct BulkTasks {
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"status": "closed"}))]
 pub struct PatchTask {
+    #[schema(schema_with = super::common::strategy_id_schema)]
     pub strategy_id: Option<String>,
     /// `open` accepts awards and actions; anything else (e.g. `closed`) does not.
     #[schema(min_length = 1, max_length = 50, pattern = r"\S")]
