@@ -7,8 +7,11 @@ use crate::domain::model::{self, Game, ParamInput, ParamOwner, Task};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param, query_param, with_message};
 use crate::identity::auth::authenticate;
+use crate::ids::{ExternalId, GameId};
 use crate::store::custom as custom_store;
-use crate::store::games::{game_item, game_key, load_game, load_tasks, marker_item, marker_key};
+use crate::store::games::{
+    game_item, game_key, load_game, load_tasks, marker_game_id, marker_item, marker_key,
+};
 use crate::store::{self, Filter, GSI1, GSI1PK, Item, PK, QuerySpec, SK, StoreError, keys, tx};
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use lambda_http::{Body, Request, Response};
@@ -33,17 +36,13 @@ fn game_exists(external_game_id: &str, existing: Option<&Item>) -> ApiError {
         "game_exists",
         format!("A game with externalGameId \"{external_game_id}\" already exists."),
     );
-    match existing
-        .and_then(|item| item.get("gameId"))
-        .and_then(|v| v.as_s().ok())
-    {
-        Some(game_id) => error.with("gameId", game_id.clone()),
+    match existing.and_then(marker_game_id) {
+        Some(game_id) => error.with("gameId", game_id),
         None => error,
     }
 }
 
 fn validate_new_game(game: &Game) -> ApiResult<()> {
-    crate::ids::validate_slug("externalGameId", &game.external_game_id)?;
     model::validate_text("platform", &game.platform, 200)?;
     model::validate_params(ParamOwner::Game, &game.params)?;
     if custom::is_custom(&game.strategy_id) {
@@ -56,7 +55,7 @@ fn validate_new_game(game: &Game) -> ApiResult<()> {
 
 /// Commits a new game and its uniqueness marker together; a taken externalGameId is 409.
 async fn commit_new_game(ctx: &AppContext, game: &Game) -> ApiResult<()> {
-    let table = &ctx.store.table;
+    let table = ctx.store.table();
     let items = vec![
         tx::put_new(table, marker_item(game))?,
         tx::put_new(table, game_item(game)?)?,
@@ -86,8 +85,8 @@ pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     let now = crate::clock::now_rfc3339();
     let game = Game {
         tenant: caller.tenant.clone(),
-        game_id: crate::ids::new_id(),
-        external_game_id: body.external_game_id,
+        game_id: GameId::fresh(),
+        external_game_id: ExternalId::parse("externalGameId", &body.external_game_id)?,
         platform: body.platform,
         strategy_id: body
             .strategy_id
@@ -108,25 +107,11 @@ pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
     let caller = authenticate(ctx, &req).await?;
     let (page_size, next_token) = paging(&req)?;
     // GAME filters with LIKE %value%; `contains` is the DynamoDB equivalent.
-    let mut clauses = Vec::new();
-    let mut names = Vec::new();
-    let mut values = Vec::new();
-    for (param, attribute) in [
-        ("externalGameId", "externalGameId"),
-        ("platform", "platform"),
-    ] {
-        if let Some(value) = query_param(&req, param) {
-            let i = clauses.len();
-            clauses.push(format!("contains(#f{i}, :f{i})"));
-            names.push((format!("#f{i}"), attribute.to_owned()));
-            values.push((format!(":f{i}"), store::s(value)));
-        }
-    }
-    let filter = (!clauses.is_empty()).then(|| Filter {
-        expression: clauses.join(" AND "),
-        names,
-        values,
-    });
+    let wanted: Vec<(&str, String)> = ["externalGameId", "platform"]
+        .into_iter()
+        .filter_map(|field| Some((field, query_param(&req, field)?)))
+        .collect();
+    let filter = Filter::contains_all(&wanted);
     let page = ctx
         .store
         .query(QuerySpec {
@@ -166,8 +151,7 @@ struct PatchGame {
 fn apply_patch(current: &Game, patch: &PatchGame) -> ApiResult<Game> {
     let mut game = current.clone();
     if let Some(external_game_id) = &patch.external_game_id {
-        crate::ids::validate_slug("externalGameId", external_game_id)?;
-        game.external_game_id.clone_from(external_game_id);
+        game.external_game_id = ExternalId::parse("externalGameId", external_game_id)?;
     }
     if let Some(platform) = &patch.platform {
         game.platform.clone_from(platform);
@@ -206,7 +190,7 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
     }
     let caller = authenticate(ctx, &req).await?;
     let game_id = path_param(&req, "gameId")?;
-    let table = &ctx.store.table;
+    let table = ctx.store.table();
     for _ in 0..WRITE_ATTEMPTS {
         let current = load_game(&ctx.store, &caller.tenant, &game_id).await?;
         let game = apply_patch(&current, &body)?;
@@ -224,7 +208,7 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
                 table,
                 marker_key(&current.tenant, &current.external_game_id),
                 "gameId",
-                &game_id,
+                &game.game_id,
             )?);
             items.push(tx::put_new(table, marker_item(&game))?);
         }
@@ -248,16 +232,16 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
 pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
     let game_id = path_param(&req, "gameId")?;
-    let table = &ctx.store.table;
+    let table = ctx.store.table();
     for _ in 0..WRITE_ATTEMPTS {
         let game = load_game(&ctx.store, &caller.tenant, &game_id).await?;
         let items = vec![
-            tx::delete_versioned(table, game_key(&game.tenant, &game_id), game.version)?,
+            tx::delete_versioned(table, game_key(&game.tenant, &game.game_id), game.version)?,
             tx::delete_if(
                 table,
                 marker_key(&game.tenant, &game.external_game_id),
                 "gameId",
-                &game_id,
+                &game.game_id,
             )?,
         ];
         match ctx.store.transact(items).await {
@@ -266,7 +250,7 @@ pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
                 // now clear its partition. Awards and wallets stay, as in GAME.
                 let rest = ctx
                     .store
-                    .query_all(&keys::game_pk(&game.tenant, &game_id), None)
+                    .query_all(&keys::game_pk(&game.tenant, &game.game_id), None)
                     .await?;
                 let keys = rest
                     .into_iter()
@@ -297,15 +281,15 @@ struct DuplicateGame {
 
 pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let body: DuplicateGame = json_body(&req)?;
-    crate::ids::validate_slug("externalGameId", &body.external_game_id)?;
+    let external_game_id = ExternalId::parse("externalGameId", &body.external_game_id)?;
     let caller = authenticate(ctx, &req).await?;
     let source_id = path_param(&req, "gameId")?;
     let source = load_game(&ctx.store, &caller.tenant, &source_id).await?;
     let source_tasks = load_tasks(&ctx.store, &source).await?;
     let now = crate::clock::now_rfc3339();
     let game = Game {
-        game_id: crate::ids::new_id(),
-        external_game_id: body.external_game_id,
+        game_id: GameId::fresh(),
+        external_game_id,
         params: model::copy_params(&source.params),
         version: 1,
         created_at: now.clone(),

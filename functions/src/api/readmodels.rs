@@ -3,13 +3,14 @@
 
 use crate::AppContext;
 use crate::decimal;
-use crate::domain::model::{Game, Task};
+use crate::domain::model::Game;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param};
 use crate::identity::auth::{Caller, authenticate};
-use crate::store::games::{load_game, load_tasks};
+use crate::ids::{ExternalId, GameId, TaskId, TenantId};
+use crate::store::games::{load_game, load_game_and_task, load_tasks};
+use crate::store::readmodels::{self as rm, AwardEntry, UserTaskTotal};
 use crate::store::users::{load_user, user_not_found};
-use crate::store::{self, GSI1, GSI1PK, GSI1SK, Item, attrs, keys};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -17,81 +18,44 @@ use std::collections::BTreeMap;
 /// At most this many users per `POST /users/points/query`.
 pub const MAX_QUERY_USERS: usize = 100;
 
-fn totals(item: &Item) -> Value {
+fn totals(total: &UserTaskTotal) -> Value {
     json!({
-        "externalUserId": attrs::s(item, "externalUserId"),
-        "points": decimal::to_json(attrs::decimal(item, "pointsTotal").unwrap_or_default()),
-        "timesAwarded": attrs::u64(item, "count").unwrap_or(0),
+        "externalUserId": total.external_user_id,
+        "points": decimal::to_json(total.points_total),
+        "timesAwarded": total.count,
     })
 }
 
-fn point_data(item: &Item, full: bool) -> Value {
+fn point_data(award: &AwardEntry, full: bool) -> Value {
     let mut entry = json!({
-        "points": decimal::to_json(attrs::decimal(item, "points").unwrap_or_default()),
-        "caseName": attrs::s(item, "caseName"),
-        "created_at": attrs::s(item, "createdAt"),
+        "points": decimal::to_json(award.points),
+        "caseName": award.case_name,
+        "created_at": award.created_at,
     });
     if full {
-        entry["data"] = attrs::json(item, "data");
-        entry["description"] = json!(attrs::s(item, "description"));
+        entry["data"] = award.data.clone();
+        entry["description"] = json!(award.description);
     }
     entry
 }
 
-/// Each user's aggregate on a task, ordered by externalUserId.
-async fn task_totals(
-    ctx: &AppContext,
-    tenant: &str,
-    game_id: &str,
-    external_task_id: &str,
-) -> ApiResult<Vec<Item>> {
-    let pk = keys::task_awards_pk(tenant, game_id, external_task_id);
-    ctx.store
-        .query_all(&pk, Some(keys::USER_TASK_SK_PREFIX))
-        .await
-}
-
-/// A task's awards grouped by user (chronological within a user).
-async fn task_awards(
-    ctx: &AppContext,
-    tenant: &str,
-    game_id: &str,
-    external_task_id: &str,
-    user: Option<&str>,
-) -> ApiResult<BTreeMap<String, Vec<Item>>> {
-    let pk = keys::task_awards_pk(tenant, game_id, external_task_id);
-    let prefix = match user {
-        Some(user) => format!("{}{user}#", keys::AWARD_SK_PREFIX),
-        None => keys::AWARD_SK_PREFIX.to_owned(),
-    };
-    let mut grouped: BTreeMap<String, Vec<Item>> = BTreeMap::new();
-    for item in ctx.store.query_all(&pk, Some(&prefix)).await? {
-        let user = attrs::s(&item, "externalUserId")
-            .unwrap_or_default()
-            .to_owned();
-        grouped.entry(user).or_default().push(item);
-    }
-    Ok(grouped)
-}
-
-async fn load_task(ctx: &AppContext, game: &Game, external_task_id: &str) -> ApiResult<Task> {
-    let item = ctx
-        .store
-        .get(
-            keys::game_pk(&game.tenant, &game.game_id),
-            keys::task_sk(external_task_id),
-        )
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "task_not_found",
-                format!(
-                    "Task not found with externalTaskId: {external_task_id} in gameId: {}",
-                    game.game_id
-                ),
-            )
-        })?;
-    Ok(store::from_item(item)?)
+/// Each total with its user's awards as `pointsData`.
+fn with_awards(
+    totals_of_task: &[UserTaskTotal],
+    awards: &BTreeMap<String, Vec<AwardEntry>>,
+    full: bool,
+) -> Vec<Value> {
+    totals_of_task
+        .iter()
+        .map(|total| {
+            let mut entry = totals(total);
+            entry["pointsData"] = awards
+                .get(&total.external_user_id)
+                .map(|a| a.iter().map(|i| point_data(i, full)).collect())
+                .unwrap_or_default();
+            entry
+        })
+        .collect()
 }
 
 async fn game_points(
@@ -103,34 +67,26 @@ async fn game_points(
     let game = load_game(&ctx.store, &caller.tenant, &path_param(req, "gameId")?).await?;
     let mut tasks = Vec::new();
     for task in load_tasks(&ctx.store, &game).await? {
-        let awards = if details {
-            task_awards(
-                ctx,
+        let task_totals = rm::task_totals(
+            &ctx.store,
+            &game.tenant,
+            &game.game_id,
+            &task.external_task_id,
+        )
+        .await?;
+        let points: Vec<Value> = if details {
+            let awards = rm::task_awards(
+                &ctx.store,
                 &game.tenant,
                 &game.game_id,
                 &task.external_task_id,
                 None,
             )
-            .await?
+            .await?;
+            with_awards(&task_totals, &awards, false)
         } else {
-            BTreeMap::new()
+            task_totals.iter().map(totals).collect()
         };
-        let points: Vec<Value> =
-            task_totals(ctx, &game.tenant, &game.game_id, &task.external_task_id)
-                .await?
-                .iter()
-                .map(|item| {
-                    let mut entry = totals(item);
-                    if details {
-                        let user = attrs::s(item, "externalUserId").unwrap_or_default();
-                        entry["pointsData"] = awards
-                            .get(user)
-                            .map(|a| a.iter().map(|i| point_data(i, false)).collect())
-                            .unwrap_or_default();
-                    }
-                    entry
-                })
-                .collect();
         tasks.push(json!({"externalTaskId": task.external_task_id, "points": points}));
     }
     Ok(
@@ -157,42 +113,32 @@ pub async fn game_users(ctx: &'static AppContext, req: Request) -> ApiResult<Res
     let mut per_task = Vec::new();
     let mut user_ids = std::collections::BTreeSet::new();
     for task in load_tasks(&ctx.store, &game).await? {
-        let aggregates =
-            task_totals(ctx, &game.tenant, &game.game_id, &task.external_task_id).await?;
-        for item in &aggregates {
-            user_ids.insert(
-                attrs::s(item, "externalUserId")
-                    .unwrap_or_default()
-                    .to_owned(),
-            );
-        }
+        let aggregates = rm::task_totals(
+            &ctx.store,
+            &game.tenant,
+            &game.game_id,
+            &task.external_task_id,
+        )
+        .await?;
+        user_ids.extend(
+            aggregates
+                .iter()
+                .filter_map(|t| ExternalId::try_new(t.external_user_id.as_str()).ok()),
+        );
         per_task.push((task.external_task_id, aggregates));
     }
-    let user_ids: Vec<String> = user_ids.into_iter().collect();
-    let mut created: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for chunk in user_ids.chunks(100) {
-        let keys: Vec<(String, String)> = chunk
-            .iter()
-            .map(|u| (keys::user_pk(&game.tenant, u), keys::USER_SK.to_owned()))
-            .collect();
-        for (user, item) in chunk.iter().zip(ctx.store.get_many(&keys).await?) {
-            created.insert(
-                user.clone(),
-                item.and_then(|i| attrs::s(&i, "createdAt").map(str::to_owned)),
-            );
-        }
-    }
+    let user_ids: Vec<ExternalId> = user_ids.into_iter().collect();
+    let created = rm::users_created_at(&ctx.store, &game.tenant, &user_ids).await?;
     let tasks: Vec<Value> = per_task
         .into_iter()
         .map(|(external_task_id, aggregates)| {
             let users: Vec<Value> = aggregates
                 .iter()
-                .map(|item| {
-                    let user = attrs::s(item, "externalUserId").unwrap_or_default();
+                .map(|total| {
                     json!({
-                        "externalUserId": user,
-                        "created_at": created.get(user).cloned().flatten(),
-                        "firstAction": attrs::i64(item, "firstUs").map(crate::clock::micros_to_rfc3339),
+                        "externalUserId": total.external_user_id,
+                        "created_at": created.get(&total.external_user_id).cloned().flatten(),
+                        "firstAction": total.first_us.map(crate::clock::micros_to_rfc3339),
                     })
                 })
                 .collect();
@@ -202,134 +148,107 @@ pub async fn game_users(ctx: &'static AppContext, req: Request) -> ApiResult<Res
     http::ok(&json!({"gameId": game.game_id, "tasks": tasks}))
 }
 
-/// A user's aggregates through GSI1, optionally only one game's.
-async fn user_aggregates(
-    ctx: &AppContext,
-    tenant: &str,
-    external_user_id: &str,
-    game_id: Option<&str>,
-) -> ApiResult<Vec<Item>> {
-    let prefix = game_id.map(|g| format!("{g}#"));
-    ctx.store
-        .query_every(
-            Some(GSI1),
-            (
-                GSI1PK,
-                keys::user_aggregates_index_pk(tenant, external_user_id),
-            ),
-            prefix.as_deref().map(|p| (GSI1SK, p)),
-        )
-        .await
+/// The user a path names, or 404 (an id that breaks GAME's slug rule cannot exist).
+async fn path_user(ctx: &AppContext, caller: &Caller, req: &Request) -> ApiResult<ExternalId> {
+    let user = load_user(
+        &ctx.store,
+        &caller.tenant,
+        &path_param(req, "externalUserId")?,
+    )
+    .await?;
+    Ok(user.external_user_id)
 }
 
 /// `GET /games/{gameId}/users/{externalUserId}/points`: the user's total on each task of the game.
 pub async fn game_user_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
     let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
-    let external_user_id = path_param(&req, "externalUserId")?;
-    load_user(&ctx.store, &caller.tenant, &external_user_id).await?;
-    let entries: Vec<Value> =
-        user_aggregates(ctx, &caller.tenant, &external_user_id, Some(&game.game_id))
-            .await?
-            .iter()
-            .map(|item| {
-                let mut entry = totals(item);
-                entry["externalTaskId"] = json!(attrs::s(item, "externalTaskId"));
-                entry
-            })
-            .collect();
+    let external_user_id = path_user(ctx, &caller, &req).await?;
+    let entries: Vec<Value> = rm::user_totals(
+        &ctx.store,
+        &caller.tenant,
+        &external_user_id,
+        Some(&game.game_id),
+    )
+    .await?
+    .iter()
+    .map(|total| {
+        let mut entry = totals(total);
+        entry["externalTaskId"] = json!(total.external_task_id);
+        entry
+    })
+    .collect();
     http::ok(&entries)
 }
 
 /// `GET /games/{gameId}/tasks/{externalTaskId}/points`: each user's total on the task.
 pub async fn task_user_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
-    let task = load_task(ctx, &game, &path_param(&req, "externalTaskId")?).await?;
-    let items = task_totals(ctx, &game.tenant, &game.game_id, &task.external_task_id).await?;
-    http::ok(&items.iter().map(totals).collect::<Vec<_>>())
+    let (game, task) = path_task(ctx, &caller, &req).await?;
+    let all = rm::task_totals(&ctx.store, &game.tenant, &game.game_id, &task).await?;
+    http::ok(&all.iter().map(totals).collect::<Vec<_>>())
+}
+
+async fn path_task(ctx: &AppContext, caller: &Caller, req: &Request) -> ApiResult<(Game, TaskId)> {
+    let (game, task) = load_game_and_task(
+        &ctx.store,
+        &caller.tenant,
+        &path_param(req, "gameId")?,
+        &path_param(req, "externalTaskId")?,
+    )
+    .await?;
+    Ok((game, task.external_task_id))
 }
 
 /// `GET /games/{gameId}/tasks/{externalTaskId}/points/details`: with every award.
 pub async fn task_details(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
-    let task = load_task(ctx, &game, &path_param(&req, "externalTaskId")?).await?;
-    let awards = task_awards(
-        ctx,
-        &game.tenant,
-        &game.game_id,
-        &task.external_task_id,
-        None,
-    )
-    .await?;
-    let entries: Vec<Value> = task_totals(ctx, &game.tenant, &game.game_id, &task.external_task_id)
-        .await?
-        .iter()
-        .map(|item| {
-            let mut entry = totals(item);
-            let user = attrs::s(item, "externalUserId").unwrap_or_default();
-            entry["pointsData"] = awards
-                .get(user)
-                .map(|a| a.iter().map(|i| point_data(i, true)).collect())
-                .unwrap_or_default();
-            entry
-        })
-        .collect();
-    http::ok(&entries)
+    let (game, task) = path_task(ctx, &caller, &req).await?;
+    let awards = rm::task_awards(&ctx.store, &game.tenant, &game.game_id, &task, None).await?;
+    let all = rm::task_totals(&ctx.store, &game.tenant, &game.game_id, &task).await?;
+    http::ok(&with_awards(&all, &awards, true))
 }
 
 /// `GET /games/{gameId}/tasks/{externalTaskId}/users/{externalUserId}/points`.
 pub async fn task_user_points(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
-    let task = load_task(ctx, &game, &path_param(&req, "externalTaskId")?).await?;
+    let (game, task) = path_task(ctx, &caller, &req).await?;
     let external_user_id = path_param(&req, "externalUserId")?;
-    let item = ctx
-        .store
-        .get(
-            keys::task_awards_pk(&game.tenant, &game.game_id, &task.external_task_id),
-            keys::user_task_sk(&external_user_id),
-        )
+    let not_found = || user_not_found(&external_user_id);
+    let user = ExternalId::try_new(external_user_id.as_str()).map_err(|_| not_found())?;
+    let total = rm::user_task_total(&ctx.store, &game.tenant, &game.game_id, &task, &user)
         .await?
-        .ok_or_else(|| user_not_found(&external_user_id))?;
-    http::ok(&totals(&item))
+        .ok_or_else(not_found)?;
+    http::ok(&totals(&total))
 }
 
 /// A user's points grouped by game then task, GAME's `AllPointsByGame` list.
 async fn points_by_game(
     ctx: &AppContext,
-    tenant: &str,
-    external_user_id: &str,
+    tenant: &TenantId,
+    external_user_id: &ExternalId,
 ) -> ApiResult<Vec<Value>> {
-    let mut games: BTreeMap<String, (Option<String>, Vec<Value>)> = BTreeMap::new();
-    for item in user_aggregates(ctx, tenant, external_user_id, None).await? {
-        let game_id = attrs::s(&item, "gameId").unwrap_or_default().to_owned();
-        let entry = games.entry(game_id).or_insert_with(|| {
-            (
-                attrs::s(&item, "externalGameId").map(str::to_owned),
-                Vec::new(),
-            )
-        });
-        entry.1.push(
-            json!({"externalTaskId": attrs::s(&item, "externalTaskId"), "points": [totals(&item)]}),
-        );
+    let mut games: BTreeMap<GameId, (Option<String>, Vec<Value>)> = BTreeMap::new();
+    for total in rm::user_totals(&ctx.store, tenant, external_user_id, None).await? {
+        let Ok(game_id) = GameId::try_new(total.game_id.as_str()) else {
+            continue;
+        };
+        let entry = games
+            .entry(game_id)
+            .or_insert_with(|| (total.external_game_id.clone(), Vec::new()));
+        entry
+            .1
+            .push(json!({"externalTaskId": total.external_task_id, "points": [totals(&total)]}));
     }
-    let game_keys: Vec<(String, String)> = games
-        .keys()
-        .map(|g| (keys::game_pk(tenant, g), keys::GAME_SK.to_owned()))
-        .collect();
-    let mut created = Vec::new();
-    for chunk in game_keys.chunks(100) {
-        created.extend(ctx.store.get_many(chunk).await?);
-    }
+    let ids: Vec<GameId> = games.keys().cloned().collect();
+    let created = rm::games_created_at(&ctx.store, tenant, &ids).await?;
     Ok(games
-        .into_iter()
+        .into_values()
         .zip(created)
-        .map(|((_, (external_game_id, tasks)), game)| {
+        .map(|((external_game_id, tasks), created_at)| {
             json!({
                 "externalGameId": external_game_id,
-                "created_at": game.and_then(|g| attrs::s(&g, "createdAt").map(str::to_owned)),
+                "created_at": created_at,
                 "task": tasks,
             })
         })
@@ -339,56 +258,58 @@ async fn points_by_game(
 /// `GET /users/{externalUserId}/points`.
 pub async fn user_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let external_user_id = path_param(&req, "externalUserId")?;
-    load_user(&ctx.store, &caller.tenant, &external_user_id).await?;
+    let external_user_id = path_user(ctx, &caller, &req).await?;
     http::ok(&points_by_game(ctx, &caller.tenant, &external_user_id).await?)
 }
 
-async fn user_summary(ctx: &AppContext, tenant: &str, external_user_id: &str) -> ApiResult<Value> {
-    let exists = ctx
-        .store
-        .get(keys::user_pk(tenant, external_user_id), keys::USER_SK)
-        .await?
-        .is_some();
+async fn user_summary(
+    ctx: &AppContext,
+    tenant: &TenantId,
+    external_user_id: &ExternalId,
+) -> ApiResult<Value> {
+    let exists = match load_user(&ctx.store, tenant, external_user_id).await {
+        Ok(_) => true,
+        Err(error) if error.code == "user_not_found" => false,
+        Err(error) => return Err(error),
+    };
     let mut total = rust_decimal::Decimal::ZERO;
     let mut count = 0u64;
     let mut games: BTreeMap<String, (Value, rust_decimal::Decimal, u64, Vec<Value>)> =
         BTreeMap::new();
-    for item in user_aggregates(ctx, tenant, external_user_id, None).await? {
-        let points = attrs::decimal(&item, "pointsTotal").unwrap_or_default();
-        let times = attrs::u64(&item, "count").unwrap_or(0);
-        total += points;
-        count += times;
-        let game_id = attrs::s(&item, "gameId").unwrap_or_default().to_owned();
-        let external_task_id = attrs::s(&item, "externalTaskId")
-            .unwrap_or_default()
-            .to_owned();
-        let awards = task_awards(
-            ctx,
-            tenant,
-            &game_id,
-            &external_task_id,
-            Some(external_user_id),
-        )
-        .await?;
-        let data: Vec<Value> = awards
+    for aggregate in rm::user_totals(&ctx.store, tenant, external_user_id, None).await? {
+        total += aggregate.points_total;
+        count += aggregate.count;
+        let data: Vec<Value> = match (
+            GameId::try_new(aggregate.game_id.as_str()),
+            TaskId::try_new(aggregate.external_task_id.as_str()),
+        ) {
+            (Ok(game_id), Ok(task_id)) => rm::task_awards(
+                &ctx.store,
+                tenant,
+                &game_id,
+                &task_id,
+                Some(external_user_id),
+            )
+            .await?
             .values()
             .flatten()
             .map(|a| point_data(a, false))
-            .collect();
-        let entry = games.entry(game_id).or_insert_with(|| {
+            .collect(),
+            _ => Vec::new(),
+        };
+        let entry = games.entry(aggregate.game_id.clone()).or_insert_with(|| {
             (
-                json!(attrs::s(&item, "externalGameId")),
+                json!(aggregate.external_game_id),
                 rust_decimal::Decimal::ZERO,
                 0,
                 Vec::new(),
             )
         });
-        entry.1 += points;
-        entry.2 += times;
+        entry.1 += aggregate.points_total;
+        entry.2 += aggregate.count;
         entry
             .3
-            .push(json!({"externalTaskId": external_task_id, "pointsData": data}));
+            .push(json!({"externalTaskId": aggregate.external_task_id, "pointsData": data}));
     }
     let games: Vec<Value> = games
         .into_values()
@@ -421,8 +342,8 @@ pub async fn users_query(ctx: &'static AppContext, req: Request) -> ApiResult<Re
     let caller = authenticate(ctx, &req).await?;
     let mut summaries = Vec::with_capacity(users.len());
     for user in &users {
-        summaries.push(if crate::ids::validate_slug("externalUserId", user).is_ok() {
-            user_summary(ctx, &caller.tenant, user).await?
+        summaries.push(if let Ok(user) = ExternalId::try_new(user.as_str()) {
+            user_summary(ctx, &caller.tenant, &user).await?
         } else {
             json!({"externalUserId": user, "points": 0, "timesAwarded": 0, "games": [], "userExists": false})
         });

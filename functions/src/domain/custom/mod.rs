@@ -18,6 +18,7 @@ pub use runlog::RunReport;
 pub use warm::CustomWarm;
 
 use crate::error::{ApiError, ApiResult};
+use crate::ids::TenantId;
 use game_scoring::StrategyKind;
 use game_scoring::dsl::{CustomStrategy, DslError, DslKind};
 use lambda_http::http::StatusCode;
@@ -34,7 +35,7 @@ pub const CUSTOM_PREFIX: &str = "custom:";
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Definition {
-    pub tenant: String,
+    pub tenant: TenantId,
     pub family_id: String,
     pub name: String,
     pub description: Option<String>,
@@ -66,7 +67,7 @@ impl Definition {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Family {
-    pub tenant: String,
+    pub tenant: TenantId,
     pub family_id: String,
     pub name: String,
     pub max_version: u64,
