@@ -235,7 +235,8 @@ launch_service() {
     stale) rm -f "$(pidfile "$svc")" "$(portfile "$svc")" "$(automark "$svc")" ;;
   esac
   if "probe_$svc"; then
-    log "$label already answers on $HOST:$port, but this stack did not start it (using it)"
+    # A manual start prints a banner about it once both answer (warn_adopted).
+    [[ $START_MODE != auto ]] || log "$label already answers on $HOST:$port, but this stack did not start it (using it)"
     echo "$port" >"$(portfile "$svc")"
     echo adopted
     return
@@ -326,8 +327,10 @@ lock_state() {
 
 # Start what is missing. mode=manual: services stay up (and running leased ones are adopted);
 # mode=auto: services this call starts are marked for the last lease to stop.
+START_MODE=
 start_all() {
   local mode=$1 svc t0 failed=0
+  START_MODE=$mode
   local -A how=()
   local -a adopted=()
   load_tools

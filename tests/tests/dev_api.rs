@@ -435,10 +435,7 @@ fn stack_sh_records_its_ports_and_stops_only_what_they_name() {
     let stopped = stack(&state.0, None, &["stop"]);
     assert!(stopped.status.success(), "{}", stderr(&stopped));
     let said = stderr(&stopped);
-    assert!(
-        said.contains(&format!("stopped DynamoDB Local (pid")),
-        "{said}"
-    );
+    assert!(said.contains("stopped DynamoDB Local (pid"), "{said}");
     assert!(said.contains("stopped moto server (pid"), "{said}");
     for service in ["dynamodb", "moto"] {
         assert!(!state.0.join(format!("{service}.pid")).exists());

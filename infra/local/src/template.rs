@@ -634,15 +634,15 @@ mod tests {
     #[test]
     fn comma_delimited_parameters_split() {
         let doc: Value = serde_saphyr::from_str(
-            "Parameters:\n  O:\n    Type: CommaDelimitedList\n    Default: \"https://a.example, https://b.example\"\nx: !Ref O\ny: [GET, POST]\n",
+            "Parameters:\n  O:\n    Type: CommaDelimitedList\n    Default: \"https://a.example, https://b.example\"\norigins: !Ref O\nmethods: [GET, POST]\n",
         )
         .unwrap();
         assert_eq!(
-            string_list(&doc, doc.get("x"), "x").unwrap(),
+            string_list(&doc, doc.get("origins"), "origins").unwrap(),
             ["https://a.example", "https://b.example"]
         );
         assert_eq!(
-            string_list(&doc, doc.get("y"), "y").unwrap(),
+            string_list(&doc, doc.get("methods"), "methods").unwrap(),
             ["GET", "POST"]
         );
     }
