@@ -6,7 +6,7 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 SCRIPTS := infra/scripts
 
-.PHONY: help dev dev-key test lint unit stack-start stack-stop tools coldstart
+.PHONY: help dev dev-key dev-check test lint unit stack-start stack-stop tools coldstart
 
 ## Serve every route on http://127.0.0.1:$GAME_DEV_PORT (3000) against DynamoDB Local on
 ## GAME_DDB_PORT (8000) and moto on GAME_MOTO_PORT (5000); Ctrl-C to stop.
@@ -23,6 +23,11 @@ dev-key:
 	@eval "$$($(SCRIPTS)/stack.sh env)" && cargo run --quiet -p game-local --bin game-admin -- mint-key \
 	  --table "$${GAME_TABLE_NAME:-game-local}" --secret "$${GAME_SECRET_ARN:-game/local}" \
 	  --tenant "$(TENANT)" --client dev --description "make dev-key"
+
+## Run the README walk-through against the running make dev and compare the outputs it shows
+## (needs a fresh table: make stack-stop, then make dev).
+dev-check:
+	python3 $(SCRIPTS)/walkthrough-check.py
 
 ## fmt, clippy, then every test against a fresh local stack that is stopped afterwards, then
 ## the deployment checks (sam validate --lint, the arm64 release build and its sizes, the real

@@ -122,7 +122,7 @@ our_pid() {
 
 # Each service's port: its variable if set; else the port recorded in the state dir, while the
 # server recorded there (ours, or one a start adopted) still runs on it; else the default.
-# PORT_FROM_<service> says which, for messages.
+# PORT_FROM[<service>] says which, for messages.
 declare -A PORT_FROM=()
 resolve_ports() {
   local svc var default port rec
