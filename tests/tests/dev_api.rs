@@ -251,10 +251,15 @@ async fn the_stored_admin_key_is_reused_while_the_table_accepts_it() {
     let again = dev::prepare(&settings, &sdk).await.unwrap();
     assert_eq!(again.key.origin, KeyOrigin::Reused);
     assert_eq!(again.key.key, first.key.key);
-    let listed = auth::list_api_keys(&again.ctx.store, dev::LOCAL_TENANT, 100, None)
-        .await
-        .unwrap()
-        .0;
+    let listed = auth::list_api_keys(
+        &again.ctx.store,
+        &game_tests::id(dev::LOCAL_TENANT),
+        100,
+        None,
+    )
+    .await
+    .unwrap()
+    .0;
     assert_eq!(listed.len(), 1, "restarts must not pile up admin keys");
     drop(again.listener);
 
@@ -263,7 +268,7 @@ async fn the_stored_admin_key_is_reused_while_the_table_accepts_it() {
     assert!(
         auth::revoke_api_key(
             &again.ctx.store,
-            dev::LOCAL_TENANT,
+            &game_tests::id(dev::LOCAL_TENANT),
             prefix,
             "2026-01-01T00:00:00Z"
         )

@@ -161,7 +161,13 @@ pub async fn admin_key(ctx: &AppContext, key_file: &Path) -> Result<DevKey, Stri
         "game-dev",
     )
     .await
-    .map_err(|e| format!("minting the admin key in {}: {}", ctx.store.table, e.detail))?;
+    .map_err(|e| {
+        format!(
+            "minting the admin key in {}: {}",
+            ctx.store.table(),
+            e.detail
+        )
+    })?;
     write_private(key_file, &key).map_err(|e| format!("writing {shown}: {e}"))?;
     Ok(DevKey {
         key,
@@ -171,7 +177,7 @@ pub async fn admin_key(ctx: &AppContext, key_file: &Path) -> Result<DevKey, Stri
 
 /// `None` when `key` authenticates as an admin of [`LOCAL_TENANT`] on `ctx`'s table, else why not.
 async fn unusable(ctx: &AppContext, key: &str) -> Result<Option<String>, String> {
-    let table = &ctx.store.table;
+    let table = &ctx.store.table();
     let Ok(request) = lambda_http::http::Request::builder()
         .header(auth::API_KEY_HEADER, key)
         .body(Body::Empty)
@@ -194,7 +200,7 @@ async fn unusable(ctx: &AppContext, key: &str) -> Result<Option<String>, String>
 
 /// Why the table rejected a stored key, for the start-up message.
 async fn why_rejected(ctx: &AppContext, key: &str) -> String {
-    let table = &ctx.store.table;
+    let table = &ctx.store.table();
     let Some(prefix) = auth::key_prefix(key) else {
         return "is not an API key".to_owned();
     };
