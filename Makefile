@@ -6,12 +6,28 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 SCRIPTS := infra/scripts
 
-.PHONY: help dev test lint unit openapi api-checks stack-start stack-stop tools coldstart
+.PHONY: help dev dev-key dev-check test lint unit openapi api-checks stack-start stack-stop tools coldstart
 
-## Serve every route on http://127.0.0.1:3000 against DynamoDB Local (Ctrl-C to stop).
+## Serve every route on http://127.0.0.1:$GAME_DEV_PORT (3000) against DynamoDB Local on
+## GAME_DDB_PORT (8000) and moto on GAME_MOTO_PORT (5000); Ctrl-C to stop.
 dev:
+	cargo build -p game-local --bin game-dev
 	$(SCRIPTS)/stack.sh start
-	eval "$$($(SCRIPTS)/stack.sh env)" && cargo run -p game-local --bin game-dev
+	eval "$$($(SCRIPTS)/stack.sh env)" && cargo run --quiet -p game-local --bin game-dev
+
+## Mint an admin key for another tenant on the running dev stack and print only the key:
+## OTHER_KEY=$(make -s dev-key TENANT=other)
+dev-key:
+	@[[ -n "$(TENANT)" ]] || { echo "usage: make dev-key TENANT=<tenant>" >&2; exit 2; }
+	@status=$$($(SCRIPTS)/stack.sh status) || { echo "$$status" >&2; echo "make dev-key: the dev stack is not running; start it with make dev" >&2; exit 1; }
+	@eval "$$($(SCRIPTS)/stack.sh env)" && cargo run --quiet -p game-local --bin game-admin -- mint-key \
+	  --table "$${GAME_TABLE_NAME:-game-local}" --secret "$${GAME_SECRET_ARN:-game/local}" \
+	  --tenant "$(TENANT)" --client dev --description "make dev-key"
+
+## Run the README walk-through against the running make dev and compare the outputs it shows
+## (needs a fresh table: make stack-stop, then make dev).
+dev-check:
+	python3 $(SCRIPTS)/walkthrough-check.py
 
 ## fmt, clippy, then every test against a fresh local stack that is stopped afterwards, then
 ## the API-contract checks (the OpenAPI document validated, a generated Python client, the
@@ -48,7 +64,7 @@ tools:
 stack-start:
 	$(SCRIPTS)/stack.sh start
 
-## Stop the local AWS stack.
+## Stop the local AWS stack (the ports it started on are recorded in .local: no variables needed).
 stack-stop:
 	$(SCRIPTS)/stack.sh stop
 

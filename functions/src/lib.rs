@@ -15,7 +15,6 @@ pub mod domain;
 pub mod env;
 pub mod error;
 pub mod http;
-pub mod idempotency;
 pub mod identity;
 pub mod ids;
 pub mod lambda;

@@ -310,7 +310,7 @@ pub static ROUTES: &[Route] = &[
         GET,
         "/games/{gameId}/tasks/{externalTaskId}/points",
         readmodels::task_user_totals,
-        [GetItem, Query],
+        [GetItem, BatchGetItem, Query],
         secret: true
     ),
     route!(
@@ -318,7 +318,7 @@ pub static ROUTES: &[Route] = &[
         GET,
         "/games/{gameId}/tasks/{externalTaskId}/points/details",
         readmodels::task_details,
-        [GetItem, Query],
+        [GetItem, BatchGetItem, Query],
         secret: true
     ),
     route!(
@@ -326,7 +326,7 @@ pub static ROUTES: &[Route] = &[
         GET,
         "/games/{gameId}/tasks/{externalTaskId}/users/{externalUserId}/points",
         readmodels::task_user_points,
-        [GetItem],
+        [GetItem, BatchGetItem],
         secret: true
     ),
     route!("users_points", GET, "/users/{externalUserId}/points", readmodels::user_totals, [GetItem, BatchGetItem], query: [GSI1], secret: true),

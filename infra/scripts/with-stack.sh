@@ -8,7 +8,8 @@
 # and on exit (also on Ctrl-C or TERM) stops the servers this run started. Exits with the
 # command's status. Concurrent runs share one stack: each holds a lease and the last one out
 # stops it; servers started by `stack.sh start` or by anything else are never stopped here.
-# Ports and directories: see stack.sh and tools.sh.
+# Ports and directories: see stack.sh and tools.sh (without GAME_DDB_PORT/GAME_MOTO_PORT, a
+# stack the state dir records, such as a running `make dev`'s, is used on its ports).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -41,6 +41,15 @@ pub fn generous_rate_limits() -> RateLimits {
     }
 }
 
+/// An id of the library's types from a literal (panics on one that breaks the type's rule).
+pub fn id<T>(value: &str) -> T
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Debug,
+{
+    value.parse().expect("a valid id literal")
+}
+
 pub struct TestApp {
     pub ctx: &'static AppContext,
     pub client: aws_sdk_dynamodb::Client,
@@ -188,6 +197,11 @@ impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
 }
 
 impl TestApp {
+    /// The app's tenant as the library's key functions take it.
+    pub fn tenant_id(&self) -> game_functions::ids::TenantId {
+        id(&self.tenant)
+    }
+
     pub async fn new() -> Self {
         Self::with_client(dynamodb_client().await).await
     }

@@ -134,7 +134,7 @@ async fn another_warm_function_stops_accepting_a_revoked_key_within_the_cache_tt
     let key = app.mint_key(&app.tenant, "client").await;
     // A second "container" on the same table, with its own 5 s cache.
     let other = AppContext::new(
-        app.ctx.store.client.clone(),
+        app.client.clone(),
         Config::for_table(&app.table),
         game_tests::test_secrets(),
     )

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::config::interceptors::{
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use game_functions::store::keys;
+use game_tests::id;
 use game_tests::{RequestCounter, TestApp, TestResponse, json, operation_of};
 use serde_json::Value;
 use std::sync::Arc;
@@ -47,8 +48,8 @@ async fn user_task(app: &TestApp, game_id: &str, user: &str) -> Option<(u64, Str
         .ctx
         .store
         .get(
-            keys::task_awards_pk(&app.tenant, game_id, "walk"),
-            keys::user_task_sk(user),
+            keys::task_awards_pk(&app.tenant_id(), &id(game_id), &id("walk")),
+            keys::user_task_sk(&id(user)),
         )
         .await
         .unwrap()?;
@@ -62,7 +63,7 @@ async fn wallet(app: &TestApp, user: &str) -> Option<String> {
     let item = app
         .ctx
         .store
-        .get(keys::user_pk(&app.tenant, user), keys::USER_SK)
+        .get(keys::user_pk(&app.tenant_id(), &id(user)), keys::USER_SK)
         .await
         .unwrap()?;
     Some(item["pointsBalance"].as_n().unwrap().clone())
@@ -110,7 +111,7 @@ async fn awards_score_with_default_and_write_everything_once() {
     assert_eq!(
         count_under(
             &app,
-            keys::user_pk(&app.tenant, "Ana_1"),
+            keys::user_pk(&app.tenant_id(), &id("Ana_1")),
             keys::LEDGER_SK_PREFIX
         )
         .await,
@@ -119,7 +120,7 @@ async fn awards_score_with_default_and_write_everything_once() {
     assert_eq!(
         count_under(
             &app,
-            keys::task_awards_pk(&app.tenant, &game_id, "walk"),
+            keys::task_awards_pk(&app.tenant_id(), &id(&game_id), &id("walk")),
             keys::AWARD_SK_PREFIX
         )
         .await,
@@ -407,7 +408,7 @@ async fn fifty_concurrent_duplicates_award_once() {
     assert_eq!(
         count_under(
             &app,
-            keys::user_pk(&app.tenant, "dup-user"),
+            keys::user_pk(&app.tenant_id(), &id("dup-user")),
             keys::LEDGER_SK_PREFIX
         )
         .await,
@@ -456,7 +457,7 @@ async fn a_hundred_concurrent_awards_to_one_user_lose_nothing() {
     assert_eq!(
         count_under(
             &app,
-            keys::user_pk(&app.tenant, "busy-user"),
+            keys::user_pk(&app.tenant_id(), &id("busy-user")),
             keys::LEDGER_SK_PREFIX
         )
         .await,
@@ -465,7 +466,7 @@ async fn a_hundred_concurrent_awards_to_one_user_lose_nothing() {
     assert_eq!(
         count_under(
             &app,
-            keys::task_awards_pk(&app.tenant, &game_id, "walk"),
+            keys::task_awards_pk(&app.tenant_id(), &id(&game_id), &id("walk")),
             keys::AWARD_SK_PREFIX
         )
         .await,
@@ -614,7 +615,7 @@ async fn a_failed_commit_writes_nothing_and_the_retry_completes_once() {
     assert_eq!(
         count_under(
             &app,
-            keys::user_pk(&app.tenant, "flaky"),
+            keys::user_pk(&app.tenant_id(), &id("flaky")),
             keys::LEDGER_SK_PREFIX
         )
         .await,

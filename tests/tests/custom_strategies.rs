@@ -1225,7 +1225,8 @@ async fn extending_greencrowd_awards_and_simulates() {
     assert_eq!(dry_run.body["caseName"], "CrowdPlusOne");
     assert!(points >= 1.0, "the parent's points plus one: {points}");
     // The award recorded greencrowd's aggregates for the custom task.
-    let (pk, sk) = game_functions::store::greencrowd::game_key(&app.tenant, &game_id);
+    let (pk, sk) =
+        game_functions::store::greencrowd::game_key(&app.tenant_id(), &game_tests::id(&game_id));
     let state = game_functions::domain::greencrowd::GameState::from_item(
         &app.ctx.store.get(pk, sk).await.unwrap().unwrap(),
     );

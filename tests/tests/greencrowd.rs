@@ -104,7 +104,8 @@ async fn simulate_then_claim_then_reuse() {
     );
 
     // The aggregates the next simulation reads moved with each award.
-    let (pk, sk) = game_functions::store::greencrowd::game_key(&app.tenant, &game_id);
+    let (pk, sk) =
+        game_functions::store::greencrowd::game_key(&app.tenant_id(), &game_tests::id(&game_id));
     let state = game_functions::domain::greencrowd::GameState::from_item(
         &app.ctx.store.get(pk, sk).await.unwrap().unwrap(),
     );
@@ -118,7 +119,11 @@ async fn simulate_then_claim_then_reuse() {
         state.dims.iter().all(|d| d.count >= 1),
         "the claims' dimensions were recorded"
     );
-    let (pk, sk) = game_functions::store::greencrowd::user_key(&app.tenant, "walker", &game_id);
+    let (pk, sk) = game_functions::store::greencrowd::user_key(
+        &app.tenant_id(),
+        &game_tests::id("walker"),
+        &game_tests::id(&game_id),
+    );
     let user = game_functions::domain::greencrowd::UserState::from_item(
         &app.ctx.store.get(pk, sk).await.unwrap().unwrap(),
     );

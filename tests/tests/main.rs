@@ -10,6 +10,7 @@ mod apikeys;
 mod awards;
 mod custom_award_cost;
 mod custom_strategies;
+mod dev_api;
 mod games;
 mod greencrowd;
 mod http;

@@ -64,7 +64,7 @@ fn header<'r>(response: &'r TestResponse, name: &str) -> &'r str {
 async fn counter(app: &TestApp, scope: &str, principal: &str, ip: &str, user: &str) -> Option<i64> {
     let scopes = rate_limit::scopes(
         &app.ctx.config.rate_limits,
-        &app.tenant,
+        &app.tenant_id(),
         principal,
         ip,
         user,
@@ -403,7 +403,14 @@ fn scopes_follow_games_windows_and_skip_blank_values_and_zero_limits() {
         per_ip: 0,
         ..RateLimits::default()
     };
-    let scopes = rate_limit::scopes(&limits, "t", "key:p", "10.0.0.1", "", 1_000_000_123);
+    let scopes = rate_limit::scopes(
+        &limits,
+        &game_tests::id("t"),
+        "key:p",
+        "10.0.0.1",
+        "",
+        1_000_000_123,
+    );
     let names: Vec<&str> = scopes.iter().map(|s| s.name).collect();
     assert_eq!(names, ["apiKey", "apiKeyDaily"]);
     assert_eq!(scopes[0].window_end, 1_000_000_140);

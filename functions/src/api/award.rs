@@ -6,12 +6,13 @@ use crate::domain::award::{self, AwardInput, AwardRequest};
 use crate::domain::custom::{self, CustomWarm};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param};
-use crate::idempotency::{self, Collision};
 use crate::identity::auth::authenticate;
 use crate::identity::rate_limit;
+use crate::ids::{ExternalId, GameId, TaskId, TenantId};
 use crate::store::award::{AwardKeys, CustomProgram, CustomResolver};
 use crate::store::custom as custom_store;
 use crate::store::games::{Task, game_not_found, task_not_found};
+use crate::store::idempotency::{self, Collision};
 use crate::store::{self, Item, StoreError};
 use crate::wire::points::AwardBody;
 use lambda_http::http::StatusCode;
@@ -32,7 +33,7 @@ fn parse(req: &Request) -> ApiResult<AwardRequest> {
             format!("The request body does not have the expected fields: {e}."),
         )
     })?;
-    crate::ids::validate_slug("externalUserId", &body.external_user_id)?;
+    let external_user_id = ExternalId::parse("externalUserId", &body.external_user_id)?;
     let data = match body.data {
         None | Some(Value::Null) => Value::Object(Default::default()),
         Some(Value::Object(map)) => Value::Object(map),
@@ -44,7 +45,7 @@ fn parse(req: &Request) -> ApiResult<AwardRequest> {
         }
     };
     Ok(AwardRequest {
-        external_user_id: body.external_user_id,
+        external_user_id,
         idempotency_key: idempotency::key_from(req, &data)?,
         data,
         is_simulated: body.is_simulated,
@@ -63,12 +64,11 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         &request.external_user_id,
     )
     .await?;
-    let game_id = path_param(&req, "gameId")?;
+    let game_id = GameId::from_path(&path_param(&req, "gameId")?)?;
     let external_task_id = path_param(&req, "externalTaskId")?;
-    if uuid::Uuid::parse_str(&game_id).is_err() {
-        return Err(game_not_found(&game_id));
-    }
-    let keys = award_keys(&caller.tenant, &game_id, &external_task_id, &request);
+    let task_id = TaskId::try_new(external_task_id.as_str())
+        .map_err(|_| task_not_found(&game_id, &external_task_id))?;
+    let keys = award_keys(&caller.tenant, &game_id, &task_id, &request);
     for attempt in 0..AWARD_ATTEMPTS {
         let clock_us = crate::clock::now_micros();
         let loaded =
@@ -101,7 +101,7 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
             // Scored and answered, nothing persisted (GAME persisted anyway: defect §9.3 item 3).
             return http::ok(&decision.response);
         }
-        let (items, index) = store::award::transaction(&ctx.store.table, &keys, &decision.writes)?;
+        let (items, index) = store::award::transaction(ctx.store.table(), &keys, &decision.writes)?;
         match ctx.store.transact_once(items).await {
             Ok(()) => {
                 let body = serde_json::to_string(&decision.response).map_err(ApiError::internal)?;
@@ -125,7 +125,12 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
     .with_header("retry-after", "1"))
 }
 
-fn award_keys(tenant: &str, game_id: &str, task: &str, request: &AwardRequest) -> AwardKeys {
+fn award_keys(
+    tenant: &TenantId,
+    game_id: &GameId,
+    task: &TaskId,
+    request: &AwardRequest,
+) -> AwardKeys {
     AwardKeys::new(
         tenant,
         game_id,
@@ -139,7 +144,7 @@ fn award_keys(tenant: &str, game_id: &str, task: &str, request: &AwardRequest) -
 /// Decides under the custom-strategy deadline and logs a custom run (docs/strategies.md).
 async fn decide_and_log(
     ctx: &AppContext,
-    tenant: &str,
+    tenant: &TenantId,
     input: &AwardInput<'_>,
 ) -> ApiResult<award::Decision> {
     let started = Instant::now();
@@ -160,19 +165,24 @@ struct Families<'a>(&'a CustomWarm);
 impl CustomResolver for Families<'_> {
     fn hint(
         &self,
-        tenant: &str,
-        game_id: &str,
-        external_task_id: &str,
+        tenant: &TenantId,
+        game_id: &GameId,
+        external_task_id: &TaskId,
     ) -> Option<(String, String)> {
         custom_store::family_hint(self.0, tenant, game_id, external_task_id)
     }
 
-    fn family_key(&self, tenant: &str, strategy_id: &str) -> ApiResult<(String, String)> {
+    fn family_key(&self, tenant: &TenantId, strategy_id: &str) -> ApiResult<(String, String)> {
         custom_store::family_key(tenant, strategy_id)
             .ok_or_else(|| custom::unknown_custom(strategy_id))
     }
 
-    fn program(&self, tenant: &str, task: &Task, family: Option<Item>) -> ApiResult<CustomProgram> {
+    fn program(
+        &self,
+        tenant: &TenantId,
+        task: &Task,
+        family: Option<Item>,
+    ) -> ApiResult<CustomProgram> {
         let family = custom_store::family_from_item(
             family.ok_or_else(|| custom::unknown_custom(&task.strategy_id))?,
         )?;

@@ -7,8 +7,11 @@ use crate::domain::model::{self, Game, ParamOwner, Task};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param, query_param};
 use crate::identity::auth::authenticate;
+use crate::ids::{ExternalId, GameId};
 use crate::store::custom as custom_store;
-use crate::store::games::{game_item, game_key, load_game, load_tasks, marker_item, marker_key};
+use crate::store::games::{
+    game_item, game_key, load_game, load_tasks, marker_game_id, marker_item, marker_key,
+};
 use crate::store::{self, Filter, GSI1, GSI1PK, Item, PK, QuerySpec, SK, StoreError, keys, tx};
 use crate::wire::games::{CreateGame, DuplicateGame, GameSaved, GameView, PatchGame};
 use crate::wire::strategies::EffectiveStrategy;
@@ -29,8 +32,8 @@ pub fn param_views(params: &[model::Param]) -> Vec<ParamView> {
 
 pub fn game_view(game: &Game) -> GameView {
     GameView {
-        game_id: game.game_id.clone(),
-        external_game_id: game.external_game_id.clone(),
+        game_id: game.game_id.to_string(),
+        external_game_id: game.external_game_id.to_string(),
         platform: game.platform.clone(),
         strategy_id: game.strategy_id.clone(),
         params: param_views(&game.params),
@@ -52,17 +55,13 @@ fn game_exists(external_game_id: &str, existing: Option<&Item>) -> ApiError {
         "game_exists",
         format!("A game with externalGameId \"{external_game_id}\" already exists."),
     );
-    match existing
-        .and_then(|item| item.get("gameId"))
-        .and_then(|v| v.as_s().ok())
-    {
-        Some(game_id) => error.with("gameId", game_id.clone()),
+    match existing.and_then(marker_game_id) {
+        Some(game_id) => error.with("gameId", game_id),
         None => error,
     }
 }
 
 fn validate_new_game(game: &Game) -> ApiResult<()> {
-    crate::ids::validate_slug("externalGameId", &game.external_game_id)?;
     model::validate_text("platform", &game.platform, 200)?;
     model::validate_params(ParamOwner::Game, &game.params)?;
     if custom::is_custom(&game.strategy_id) {
@@ -75,7 +74,7 @@ fn validate_new_game(game: &Game) -> ApiResult<()> {
 
 /// Commits a new game and its uniqueness marker together; a taken externalGameId is 409.
 async fn commit_new_game(ctx: &AppContext, game: &Game) -> ApiResult<()> {
-    let table = &ctx.store.table;
+    let table = ctx.store.table();
     let items = vec![
         tx::put_new(table, marker_item(game))?,
         tx::put_new(table, game_item(game)?)?,
@@ -95,8 +94,8 @@ pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     let now = crate::clock::now_rfc3339();
     let game = Game {
         tenant: caller.tenant.clone(),
-        game_id: crate::ids::new_id(),
-        external_game_id: body.external_game_id,
+        game_id: GameId::fresh(),
+        external_game_id: ExternalId::parse("externalGameId", &body.external_game_id)?,
         platform: body.platform,
         strategy_id: body
             .strategy_id
@@ -116,26 +115,14 @@ pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
 pub async fn list(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
     let (page_size, next_token) = paging(&req)?;
-    // GAME filters with LIKE %value%; `contains` is the DynamoDB equivalent.
-    let mut clauses = Vec::new();
-    let mut names = Vec::new();
-    let mut values = Vec::new();
-    for (param, attribute) in [
-        ("externalGameId", "externalGameId"),
-        ("platform", "platform"),
-    ] {
-        if let Some(value) = query_param(&req, param) {
-            let i = clauses.len();
-            clauses.push(format!("contains(#f{i}, :f{i})"));
-            names.push((format!("#f{i}"), attribute.to_owned()));
-            values.push((format!(":f{i}"), store::s(value)));
-        }
-    }
-    let filter = (!clauses.is_empty()).then(|| Filter {
-        expression: clauses.join(" AND "),
-        names,
-        values,
-    });
+    // GAME filters with LIKE %value%; `contains` is the DynamoDB equivalent. An empty value
+    // matches every game (LIKE '%%'), and DynamoDB refuses an empty string operand: drop it.
+    let wanted: Vec<(&str, String)> = ["externalGameId", "platform"]
+        .into_iter()
+        .filter_map(|field| Some((field, query_param(&req, field)?)))
+        .filter(|(_, value)| !value.is_empty())
+        .collect();
+    let filter = Filter::contains_all(&wanted);
     let page = ctx
         .store
         .query(QuerySpec {
@@ -166,8 +153,7 @@ pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<B
 fn apply_patch(current: &Game, patch: &PatchGame) -> ApiResult<Game> {
     let mut game = current.clone();
     if let Some(external_game_id) = &patch.external_game_id {
-        crate::ids::validate_slug("externalGameId", external_game_id)?;
-        game.external_game_id.clone_from(external_game_id);
+        game.external_game_id = ExternalId::parse("externalGameId", external_game_id)?;
     }
     if let Some(platform) = &patch.platform {
         game.platform.clone_from(platform);
@@ -206,7 +192,7 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
     }
     let caller = authenticate(ctx, &req).await?;
     let game_id = path_param(&req, "gameId")?;
-    let table = &ctx.store.table;
+    let table = ctx.store.table();
     for _ in 0..WRITE_ATTEMPTS {
         let current = load_game(&ctx.store, &caller.tenant, &game_id).await?;
         let game = apply_patch(&current, &body)?;
@@ -224,7 +210,7 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
                 table,
                 marker_key(&current.tenant, &current.external_game_id),
                 "gameId",
-                &game_id,
+                &game.game_id,
             )?);
             items.push(tx::put_new(table, marker_item(&game))?);
         }
@@ -248,16 +234,16 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
 pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
     let game_id = path_param(&req, "gameId")?;
-    let table = &ctx.store.table;
+    let table = ctx.store.table();
     for _ in 0..WRITE_ATTEMPTS {
         let game = load_game(&ctx.store, &caller.tenant, &game_id).await?;
         let items = vec![
-            tx::delete_versioned(table, game_key(&game.tenant, &game_id), game.version)?,
+            tx::delete_versioned(table, game_key(&game.tenant, &game.game_id), game.version)?,
             tx::delete_if(
                 table,
                 marker_key(&game.tenant, &game.external_game_id),
                 "gameId",
-                &game_id,
+                &game.game_id,
             )?,
         ];
         match ctx.store.transact(items).await {
@@ -266,7 +252,7 @@ pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
                 // now clear its partition. Awards and wallets stay, as in GAME.
                 let rest = ctx
                     .store
-                    .query_all(&keys::game_pk(&game.tenant, &game_id), None)
+                    .query_all(&keys::game_pk(&game.tenant, &game.game_id), None)
                     .await?;
                 let keys = rest
                     .into_iter()
@@ -291,15 +277,15 @@ pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
 
 pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let body: DuplicateGame = json_body(&req)?;
-    crate::ids::validate_slug("externalGameId", &body.external_game_id)?;
+    let external_game_id = ExternalId::parse("externalGameId", &body.external_game_id)?;
     let caller = authenticate(ctx, &req).await?;
     let source_id = path_param(&req, "gameId")?;
     let source = load_game(&ctx.store, &caller.tenant, &source_id).await?;
     let source_tasks = load_tasks(&ctx.store, &source).await?;
     let now = crate::clock::now_rfc3339();
     let game = Game {
-        game_id: crate::ids::new_id(),
-        external_game_id: body.external_game_id,
+        game_id: GameId::fresh(),
+        external_game_id,
         params: model::copy_params(&source.params),
         version: 1,
         created_at: now.clone(),

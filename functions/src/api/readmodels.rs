@@ -3,122 +3,83 @@
 
 use crate::AppContext;
 use crate::decimal;
-use crate::domain::model::{Game, Task};
+use crate::domain::model::Game;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param};
 use crate::identity::auth::{Caller, authenticate};
-use crate::store::games::{load_game, load_tasks};
+use crate::ids::{ExternalId, GameId, TaskId, TenantId};
+use crate::store::games::{load_game, load_game_and_task, load_tasks};
+use crate::store::readmodels::{self as rm, AwardEntry, UserTaskTotal};
 use crate::store::users::{load_user, user_not_found};
-use crate::store::{self, GSI1, GSI1PK, GSI1SK, Item, attrs, keys};
-use crate::wire::points::{
-    AwardDetail, AwardEntry, GamePoints, GamePointsDetails, GameUser, GameUsers, TaskTotals,
-    TaskTotalsWithAwards, TaskUsers, UserGamePoints, UserGameSummary, UserSummary, UserTaskAwards,
-    UserTaskPoints, UserTaskTotal, UserTotal, UserTotalWithAwards, UserTotalWithDetails,
-    UsersQuery,
-};
+use crate::wire::points as wire;
 use lambda_http::{Body, Request, Response};
 use std::collections::BTreeMap;
 
 /// At most this many users per `POST /users/points/query`.
 pub const MAX_QUERY_USERS: usize = 100;
 
-fn text(item: &Item, name: &str) -> Option<String> {
-    attrs::s(item, name).map(str::to_owned)
-}
-
-fn totals(item: &Item) -> UserTotal {
-    UserTotal {
-        external_user_id: text(item, "externalUserId"),
-        points: decimal::to_json(attrs::decimal(item, "pointsTotal").unwrap_or_default()),
-        times_awarded: attrs::u64(item, "count").unwrap_or(0),
+fn totals(total: &UserTaskTotal) -> wire::UserTotal {
+    wire::UserTotal {
+        external_user_id: total.external_user_id.clone(),
+        points: decimal::to_json(total.points_total),
+        times_awarded: total.count,
     }
 }
 
-fn point_data(item: &Item) -> AwardEntry {
-    AwardEntry {
-        points: decimal::to_json(attrs::decimal(item, "points").unwrap_or_default()),
-        case_name: text(item, "caseName"),
-        created_at: text(item, "createdAt"),
+fn point_data(award: &AwardEntry) -> wire::AwardEntry {
+    wire::AwardEntry {
+        points: decimal::to_json(award.points),
+        case_name: award.case_name.clone(),
+        created_at: award.created_at.clone(),
     }
 }
 
-fn point_detail(item: &Item) -> AwardDetail {
-    AwardDetail {
-        award: point_data(item),
-        data: attrs::json(item, "data"),
-        description: text(item, "description"),
+fn point_detail(award: &AwardEntry) -> wire::AwardDetail {
+    wire::AwardDetail {
+        award: point_data(award),
+        data: award.data.clone(),
+        description: award.description.clone(),
     }
 }
 
-/// Each user's aggregate on a task, ordered by externalUserId.
-async fn task_totals(
-    ctx: &AppContext,
-    tenant: &str,
-    game_id: &str,
-    external_task_id: &str,
-) -> ApiResult<Vec<Item>> {
-    let pk = keys::task_awards_pk(tenant, game_id, external_task_id);
-    ctx.store
-        .query_all(&pk, Some(keys::USER_TASK_SK_PREFIX))
-        .await
+/// A user's awards as `pointsData` (chronological), through `view`.
+fn awards_of<T>(
+    awards: &BTreeMap<String, Vec<AwardEntry>>,
+    user: &str,
+    view: fn(&AwardEntry) -> T,
+) -> Vec<T> {
+    awards
+        .get(user)
+        .map(|a| a.iter().map(view).collect())
+        .unwrap_or_default()
 }
 
-/// A task's awards grouped by user (chronological within a user).
-async fn task_awards(
-    ctx: &AppContext,
-    tenant: &str,
-    game_id: &str,
-    external_task_id: &str,
-    user: Option<&str>,
-) -> ApiResult<BTreeMap<String, Vec<Item>>> {
-    let pk = keys::task_awards_pk(tenant, game_id, external_task_id);
-    let prefix = match user {
-        Some(user) => format!("{}{user}#", keys::AWARD_SK_PREFIX),
-        None => keys::AWARD_SK_PREFIX.to_owned(),
-    };
-    let mut grouped: BTreeMap<String, Vec<Item>> = BTreeMap::new();
-    for item in ctx.store.query_all(&pk, Some(&prefix)).await? {
-        let user = attrs::s(&item, "externalUserId")
-            .unwrap_or_default()
-            .to_owned();
-        grouped.entry(user).or_default().push(item);
-    }
-    Ok(grouped)
-}
+/// The game, and per task each user's total with (when `details`) all awards of the task.
+type TaskTotals = Vec<(
+    TaskId,
+    Vec<UserTaskTotal>,
+    BTreeMap<String, Vec<AwardEntry>>,
+)>;
 
-async fn load_task(ctx: &AppContext, game: &Game, external_task_id: &str) -> ApiResult<Task> {
-    let item = ctx
-        .store
-        .get(
-            keys::game_pk(&game.tenant, &game.game_id),
-            keys::task_sk(external_task_id),
-        )
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "task_not_found",
-                format!(
-                    "Task not found with externalTaskId: {external_task_id} in gameId: {}",
-                    game.game_id
-                ),
-            )
-        })?;
-    Ok(store::from_item(item)?)
-}
-
-/// The game, and per task each user's aggregate with (when `details`) their awards.
 async fn game_points(
     ctx: &AppContext,
     caller: &Caller,
     req: &Request,
     details: bool,
-) -> ApiResult<(Game, Vec<(String, Vec<(Item, Vec<Item>)>)>)> {
+) -> ApiResult<(Game, TaskTotals)> {
     let game = load_game(&ctx.store, &caller.tenant, &path_param(req, "gameId")?).await?;
     let mut tasks = Vec::new();
     for task in load_tasks(&ctx.store, &game).await? {
-        let mut awards = if details {
-            task_awards(
-                ctx,
+        let task_totals = rm::task_totals(
+            &ctx.store,
+            &game.tenant,
+            &game.game_id,
+            &task.external_task_id,
+        )
+        .await?;
+        let awards = if details {
+            rm::task_awards(
+                &ctx.store,
                 &game.tenant,
                 &game.game_id,
                 &task.external_task_id,
@@ -128,16 +89,7 @@ async fn game_points(
         } else {
             BTreeMap::new()
         };
-        let users = task_totals(ctx, &game.tenant, &game.game_id, &task.external_task_id)
-            .await?
-            .into_iter()
-            .map(|item| {
-                let user = attrs::s(&item, "externalUserId").unwrap_or_default();
-                let awards = awards.remove(user).unwrap_or_default();
-                (item, awards)
-            })
-            .collect();
-        tasks.push((task.external_task_id, users));
+        tasks.push((task.external_task_id, task_totals, awards));
     }
     Ok((game, tasks))
 }
@@ -146,14 +98,14 @@ async fn game_points(
 pub async fn game_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
     let (game, tasks) = game_points(ctx, &caller, &req, false).await?;
-    http::ok(&GamePoints {
-        external_game_id: game.external_game_id,
+    http::ok(&wire::GamePoints {
+        external_game_id: game.external_game_id.to_string(),
         created_at: game.created_at,
         task: tasks
             .into_iter()
-            .map(|(external_task_id, users)| TaskTotals {
-                external_task_id,
-                points: users.iter().map(|(item, _)| totals(item)).collect(),
+            .map(|(task, task_totals, _)| wire::TaskTotals {
+                external_task_id: task.to_string(),
+                points: task_totals.iter().map(totals).collect(),
             })
             .collect(),
     })
@@ -163,18 +115,18 @@ pub async fn game_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Re
 pub async fn game_details(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
     let (game, tasks) = game_points(ctx, &caller, &req, true).await?;
-    http::ok(&GamePointsDetails {
-        external_game_id: game.external_game_id,
+    http::ok(&wire::GamePointsDetails {
+        external_game_id: game.external_game_id.to_string(),
         created_at: game.created_at,
         task: tasks
             .into_iter()
-            .map(|(external_task_id, users)| TaskTotalsWithAwards {
-                external_task_id,
-                points: users
+            .map(|(task, task_totals, awards)| wire::TaskTotalsWithAwards {
+                external_task_id: task.to_string(),
+                points: task_totals
                     .iter()
-                    .map(|(item, awards)| UserTotalWithAwards {
-                        total: totals(item),
-                        points_data: awards.iter().map(point_data).collect(),
+                    .map(|total| wire::UserTotalWithAwards {
+                        total: totals(total),
+                        points_data: awards_of(&awards, &total.external_user_id, point_data),
                     })
                     .collect(),
             })
@@ -189,210 +141,173 @@ pub async fn game_users(ctx: &'static AppContext, req: Request) -> ApiResult<Res
     let mut per_task = Vec::new();
     let mut user_ids = std::collections::BTreeSet::new();
     for task in load_tasks(&ctx.store, &game).await? {
-        let aggregates =
-            task_totals(ctx, &game.tenant, &game.game_id, &task.external_task_id).await?;
-        for item in &aggregates {
-            user_ids.insert(
-                attrs::s(item, "externalUserId")
-                    .unwrap_or_default()
-                    .to_owned(),
-            );
-        }
+        let aggregates = rm::task_totals(
+            &ctx.store,
+            &game.tenant,
+            &game.game_id,
+            &task.external_task_id,
+        )
+        .await?;
+        user_ids.extend(
+            aggregates
+                .iter()
+                .filter_map(|t| ExternalId::try_new(t.external_user_id.as_str()).ok()),
+        );
         per_task.push((task.external_task_id, aggregates));
     }
-    let user_ids: Vec<String> = user_ids.into_iter().collect();
-    let mut created: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for chunk in user_ids.chunks(100) {
-        let keys: Vec<(String, String)> = chunk
-            .iter()
-            .map(|u| (keys::user_pk(&game.tenant, u), keys::USER_SK.to_owned()))
-            .collect();
-        for (user, item) in chunk.iter().zip(ctx.store.get_many(&keys).await?) {
-            created.insert(
-                user.clone(),
-                item.and_then(|i| attrs::s(&i, "createdAt").map(str::to_owned)),
-            );
-        }
-    }
-    let tasks: Vec<TaskUsers> = per_task
+    let user_ids: Vec<ExternalId> = user_ids.into_iter().collect();
+    let created = rm::users_created_at(&ctx.store, &game.tenant, &user_ids).await?;
+    let tasks: Vec<wire::TaskUsers> = per_task
         .into_iter()
-        .map(|(external_task_id, aggregates)| {
-            let users: Vec<GameUser> = aggregates
+        .map(|(external_task_id, aggregates)| wire::TaskUsers {
+            external_task_id: external_task_id.to_string(),
+            users: aggregates
                 .iter()
-                .map(|item| {
-                    let user = attrs::s(item, "externalUserId").unwrap_or_default();
-                    GameUser {
-                        external_user_id: user.to_owned(),
-                        created_at: created.get(user).cloned().flatten(),
-                        first_action: attrs::i64(item, "firstUs")
-                            .map(crate::clock::micros_to_rfc3339),
-                    }
+                .map(|total| wire::GameUser {
+                    external_user_id: total.external_user_id.clone(),
+                    created_at: created.get(&total.external_user_id).cloned().flatten(),
+                    first_action: total.first_us.map(crate::clock::micros_to_rfc3339),
                 })
-                .collect();
-            TaskUsers {
-                external_task_id,
-                users,
-            }
+                .collect(),
         })
         .collect();
-    http::ok(&GameUsers {
-        game_id: game.game_id,
+    http::ok(&wire::GameUsers {
+        game_id: game.game_id.to_string(),
         tasks,
     })
 }
 
-/// A user's aggregates through GSI1, optionally only one game's.
-async fn user_aggregates(
-    ctx: &AppContext,
-    tenant: &str,
-    external_user_id: &str,
-    game_id: Option<&str>,
-) -> ApiResult<Vec<Item>> {
-    let prefix = game_id.map(|g| format!("{g}#"));
-    ctx.store
-        .query_every(
-            Some(GSI1),
-            (
-                GSI1PK,
-                keys::user_aggregates_index_pk(tenant, external_user_id),
-            ),
-            prefix.as_deref().map(|p| (GSI1SK, p)),
-        )
-        .await
+/// The user a path names, or 404 (an id that breaks GAME's slug rule cannot exist).
+async fn path_user(ctx: &AppContext, caller: &Caller, req: &Request) -> ApiResult<ExternalId> {
+    let user = load_user(
+        &ctx.store,
+        &caller.tenant,
+        &path_param(req, "externalUserId")?,
+    )
+    .await?;
+    Ok(user.external_user_id)
 }
 
 /// `GET /games/{gameId}/users/{externalUserId}/points`: the user's total on each task of the game.
 pub async fn game_user_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
     let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
-    let external_user_id = path_param(&req, "externalUserId")?;
-    load_user(&ctx.store, &caller.tenant, &external_user_id).await?;
-    let entries: Vec<UserTaskTotal> =
-        user_aggregates(ctx, &caller.tenant, &external_user_id, Some(&game.game_id))
-            .await?
-            .iter()
-            .map(|item| UserTaskTotal {
-                total: totals(item),
-                external_task_id: text(item, "externalTaskId"),
-            })
-            .collect();
+    let external_user_id = path_user(ctx, &caller, &req).await?;
+    let entries: Vec<wire::UserTaskTotal> = rm::user_totals(
+        &ctx.store,
+        &caller.tenant,
+        &external_user_id,
+        Some(&game.game_id),
+    )
+    .await?
+    .iter()
+    .map(|total| wire::UserTaskTotal {
+        total: totals(total),
+        external_task_id: total.external_task_id.clone(),
+    })
+    .collect();
     http::ok(&entries)
 }
 
 /// `GET /games/{gameId}/tasks/{externalTaskId}/points`: each user's total on the task.
 pub async fn task_user_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
-    let task = load_task(ctx, &game, &path_param(&req, "externalTaskId")?).await?;
-    let items = task_totals(ctx, &game.tenant, &game.game_id, &task.external_task_id).await?;
-    http::ok(&items.iter().map(totals).collect::<Vec<_>>())
+    let (game, task) = path_task(ctx, &caller, &req).await?;
+    let all = rm::task_totals(&ctx.store, &game.tenant, &game.game_id, &task).await?;
+    http::ok(&all.iter().map(totals).collect::<Vec<_>>())
+}
+
+async fn path_task(ctx: &AppContext, caller: &Caller, req: &Request) -> ApiResult<(Game, TaskId)> {
+    let (game, task) = load_game_and_task(
+        &ctx.store,
+        &caller.tenant,
+        &path_param(req, "gameId")?,
+        &path_param(req, "externalTaskId")?,
+    )
+    .await?;
+    Ok((game, task.external_task_id))
 }
 
 /// `GET /games/{gameId}/tasks/{externalTaskId}/points/details`: with every award.
 pub async fn task_details(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
-    let task = load_task(ctx, &game, &path_param(&req, "externalTaskId")?).await?;
-    let awards = task_awards(
-        ctx,
-        &game.tenant,
-        &game.game_id,
-        &task.external_task_id,
-        None,
-    )
-    .await?;
-    let entries: Vec<UserTotalWithDetails> =
-        task_totals(ctx, &game.tenant, &game.game_id, &task.external_task_id)
-            .await?
-            .iter()
-            .map(|item| {
-                let user = attrs::s(item, "externalUserId").unwrap_or_default();
-                UserTotalWithDetails {
-                    total: totals(item),
-                    points_data: awards
-                        .get(user)
-                        .map(|a| a.iter().map(point_detail).collect())
-                        .unwrap_or_default(),
-                }
-            })
-            .collect();
+    let (game, task) = path_task(ctx, &caller, &req).await?;
+    let awards = rm::task_awards(&ctx.store, &game.tenant, &game.game_id, &task, None).await?;
+    let all = rm::task_totals(&ctx.store, &game.tenant, &game.game_id, &task).await?;
+    let entries: Vec<wire::UserTotalWithDetails> = all
+        .iter()
+        .map(|total| wire::UserTotalWithDetails {
+            total: totals(total),
+            points_data: awards_of(&awards, &total.external_user_id, point_detail),
+        })
+        .collect();
     http::ok(&entries)
 }
 
 /// `GET /games/{gameId}/tasks/{externalTaskId}/users/{externalUserId}/points`.
 pub async fn task_user_points(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
-    let task = load_task(ctx, &game, &path_param(&req, "externalTaskId")?).await?;
+    let (game, task) = path_task(ctx, &caller, &req).await?;
     let external_user_id = path_param(&req, "externalUserId")?;
-    let item = ctx
-        .store
-        .get(
-            keys::task_awards_pk(&game.tenant, &game.game_id, &task.external_task_id),
-            keys::user_task_sk(&external_user_id),
-        )
+    let not_found = || user_not_found(&external_user_id);
+    let user = ExternalId::try_new(external_user_id.as_str()).map_err(|_| not_found())?;
+    let total = rm::user_task_total(&ctx.store, &game.tenant, &game.game_id, &task, &user)
         .await?
-        .ok_or_else(|| user_not_found(&external_user_id))?;
-    http::ok(&totals(&item))
+        .ok_or_else(not_found)?;
+    http::ok(&totals(&total))
 }
 
 /// A user's points grouped by game then task, GAME's `AllPointsByGame` list.
 async fn points_by_game(
     ctx: &AppContext,
-    tenant: &str,
-    external_user_id: &str,
-) -> ApiResult<Vec<UserGamePoints>> {
-    let mut games: BTreeMap<String, (Option<String>, Vec<UserTaskPoints>)> = BTreeMap::new();
-    for item in user_aggregates(ctx, tenant, external_user_id, None).await? {
-        let game_id = attrs::s(&item, "gameId").unwrap_or_default().to_owned();
-        let entry = games.entry(game_id).or_insert_with(|| {
-            (
-                attrs::s(&item, "externalGameId").map(str::to_owned),
-                Vec::new(),
-            )
-        });
-        entry.1.push(UserTaskPoints {
-            external_task_id: text(&item, "externalTaskId"),
-            points: vec![totals(&item)],
+    tenant: &TenantId,
+    external_user_id: &ExternalId,
+) -> ApiResult<Vec<wire::UserGamePoints>> {
+    let mut games: BTreeMap<GameId, (Option<String>, Vec<wire::UserTaskPoints>)> = BTreeMap::new();
+    for total in rm::user_totals(&ctx.store, tenant, external_user_id, None).await? {
+        let Ok(game_id) = GameId::try_new(total.game_id.as_str()) else {
+            continue;
+        };
+        let entry = games
+            .entry(game_id)
+            .or_insert_with(|| (total.external_game_id.clone(), Vec::new()));
+        entry.1.push(wire::UserTaskPoints {
+            external_task_id: total.external_task_id.clone(),
+            points: vec![totals(&total)],
         });
     }
-    let game_keys: Vec<(String, String)> = games
-        .keys()
-        .map(|g| (keys::game_pk(tenant, g), keys::GAME_SK.to_owned()))
-        .collect();
-    let mut created = Vec::new();
-    for chunk in game_keys.chunks(100) {
-        created.extend(ctx.store.get_many(chunk).await?);
-    }
+    let ids: Vec<GameId> = games.keys().cloned().collect();
+    let created = rm::games_created_at(&ctx.store, tenant, &ids).await?;
     Ok(games
-        .into_iter()
+        .into_values()
         .zip(created)
-        .map(|((_, (external_game_id, tasks)), game)| UserGamePoints {
-            external_game_id,
-            created_at: game.and_then(|g| text(&g, "createdAt")),
-            task: tasks,
-        })
+        .map(
+            |((external_game_id, tasks), created_at)| wire::UserGamePoints {
+                external_game_id,
+                created_at,
+                task: tasks,
+            },
+        )
         .collect())
 }
 
 /// `GET /users/{externalUserId}/points`.
 pub async fn user_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let external_user_id = path_param(&req, "externalUserId")?;
-    load_user(&ctx.store, &caller.tenant, &external_user_id).await?;
+    let external_user_id = path_user(ctx, &caller, &req).await?;
     http::ok(&points_by_game(ctx, &caller.tenant, &external_user_id).await?)
 }
 
 async fn user_summary(
     ctx: &AppContext,
-    tenant: &str,
-    external_user_id: &str,
-) -> ApiResult<UserSummary> {
-    let exists = ctx
-        .store
-        .get(keys::user_pk(tenant, external_user_id), keys::USER_SK)
-        .await?
-        .is_some();
+    tenant: &TenantId,
+    external_user_id: &ExternalId,
+) -> ApiResult<wire::UserSummary> {
+    let exists = match load_user(&ctx.store, tenant, external_user_id).await {
+        Ok(_) => true,
+        Err(error) if error.code == "user_not_found" => false,
+        Err(error) => return Err(error),
+    };
     let mut total = rust_decimal::Decimal::ZERO;
     let mut count = 0u64;
     let mut games: BTreeMap<
@@ -401,53 +316,58 @@ async fn user_summary(
             Option<String>,
             rust_decimal::Decimal,
             u64,
-            Vec<UserTaskAwards>,
+            Vec<wire::UserTaskAwards>,
         ),
     > = BTreeMap::new();
-    for item in user_aggregates(ctx, tenant, external_user_id, None).await? {
-        let points = attrs::decimal(&item, "pointsTotal").unwrap_or_default();
-        let times = attrs::u64(&item, "count").unwrap_or(0);
-        total += points;
-        count += times;
-        let game_id = attrs::s(&item, "gameId").unwrap_or_default().to_owned();
-        let external_task_id = attrs::s(&item, "externalTaskId")
-            .unwrap_or_default()
-            .to_owned();
-        let awards = task_awards(
-            ctx,
-            tenant,
-            &game_id,
-            &external_task_id,
-            Some(external_user_id),
-        )
-        .await?;
-        let data: Vec<AwardEntry> = awards.values().flatten().map(point_data).collect();
-        let entry = games.entry(game_id).or_insert_with(|| {
+    for aggregate in rm::user_totals(&ctx.store, tenant, external_user_id, None).await? {
+        total += aggregate.points_total;
+        count += aggregate.count;
+        let data: Vec<wire::AwardEntry> = match (
+            GameId::try_new(aggregate.game_id.as_str()),
+            TaskId::try_new(aggregate.external_task_id.as_str()),
+        ) {
+            (Ok(game_id), Ok(task_id)) => rm::task_awards(
+                &ctx.store,
+                tenant,
+                &game_id,
+                &task_id,
+                Some(external_user_id),
+            )
+            .await?
+            .values()
+            .flatten()
+            .map(point_data)
+            .collect(),
+            _ => Vec::new(),
+        };
+        let entry = games.entry(aggregate.game_id.clone()).or_insert_with(|| {
             (
-                text(&item, "externalGameId"),
+                aggregate.external_game_id.clone(),
                 rust_decimal::Decimal::ZERO,
                 0,
                 Vec::new(),
             )
         });
-        entry.1 += points;
-        entry.2 += times;
-        entry.3.push(UserTaskAwards {
-            external_task_id,
+        entry.1 += aggregate.points_total;
+        entry.2 += aggregate.count;
+        entry.3.push(wire::UserTaskAwards {
+            external_task_id: aggregate.external_task_id.clone(),
             points_data: data,
         });
     }
-    let games: Vec<UserGameSummary> = games
+    let games: Vec<wire::UserGameSummary> = games
         .into_values()
-        .map(|(external_game_id, points, times, tasks)| UserGameSummary {
-            external_game_id,
-            points: decimal::to_json(points),
-            times_awarded: times,
-            tasks,
-        })
+        .map(
+            |(external_game_id, points, times, tasks)| wire::UserGameSummary {
+                external_game_id,
+                points: decimal::to_json(points),
+                times_awarded: times,
+                tasks,
+            },
+        )
         .collect();
-    Ok(UserSummary {
-        external_user_id: external_user_id.to_owned(),
+    Ok(wire::UserSummary {
+        external_user_id: external_user_id.to_string(),
         points: decimal::to_json(total),
         times_awarded: count,
         games,
@@ -458,7 +378,7 @@ async fn user_summary(
 /// `POST /users/points/query`: totals for several users (GAME counted each award once per
 /// award row; here every total is each user's exact sum).
 pub async fn users_query(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
-    let UsersQuery(users) = json_body(&req)?;
+    let wire::UsersQuery(users) = json_body(&req)?;
     if users.len() > MAX_QUERY_USERS {
         return Err(ApiError::unprocessable(
             "too_many_users",
@@ -471,19 +391,17 @@ pub async fn users_query(ctx: &'static AppContext, req: Request) -> ApiResult<Re
     let caller = authenticate(ctx, &req).await?;
     let mut summaries = Vec::with_capacity(users.len());
     for user in &users {
-        summaries.push(
-            if crate::ids::validate_slug("externalUserId", user).is_ok() {
-                user_summary(ctx, &caller.tenant, user).await?
-            } else {
-                UserSummary {
-                    external_user_id: user.clone(),
-                    points: 0.into(),
-                    times_awarded: 0,
-                    games: Vec::new(),
-                    user_exists: false,
-                }
-            },
-        );
+        summaries.push(if let Ok(user) = ExternalId::try_new(user.as_str()) {
+            user_summary(ctx, &caller.tenant, &user).await?
+        } else {
+            wire::UserSummary {
+                external_user_id: user.clone(),
+                points: 0.into(),
+                times_awarded: 0,
+                games: Vec::new(),
+                user_exists: false,
+            }
+        });
     }
     http::ok(&summaries)
 }

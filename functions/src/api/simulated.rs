@@ -9,6 +9,7 @@ use crate::domain::model;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, path_param};
 use crate::identity::auth::authenticate;
+use crate::ids::ExternalId;
 use crate::store;
 use crate::store::games::load_game;
 use crate::wire::custom::{GreencrowdSimulation, SimulatedTask};
@@ -44,7 +45,7 @@ pub async fn simulated(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
     let caller = authenticate(ctx, &req).await?;
     let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
     let external_user_id = path_param(&req, "externalUserId")?;
-    crate::ids::validate_slug("externalUserId", &external_user_id)?;
+    let external_user_id = ExternalId::parse("externalUserId", &external_user_id)?;
     if ctx.simulation_key.is_empty() {
         return Err(ApiError::unavailable(
             "simulation_unavailable",
@@ -83,7 +84,7 @@ pub async fn simulated(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
         }
         let next = greencrowd::next_states(&loaded, None);
         let items = store::greencrowd::plan(
-            &ctx.store.table,
+            ctx.store.table(),
             &caller.tenant,
             &game.game_id,
             &external_user_id,

@@ -10,6 +10,7 @@ use crate::domain::model::{self, Game, ParamOwner, Task};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param};
 use crate::identity::auth::authenticate;
+use crate::ids::TaskId;
 use crate::store::custom as custom_store;
 use crate::store::games::{
     game_key, game_not_found, load_game, load_game_and_task, task_item, task_key, task_not_found,
@@ -45,9 +46,9 @@ pub fn task_view(game: &Game, task: &Task) -> TaskView {
     TaskView {
         id: task.task_id.clone(),
         task_id: task.task_id.clone(),
-        game_id: task.game_id.clone(),
-        external_game_id: game.external_game_id.clone(),
-        external_task_id: task.external_task_id.clone(),
+        game_id: task.game_id.to_string(),
+        external_game_id: game.external_game_id.to_string(),
+        external_task_id: task.external_task_id.to_string(),
         strategy_id: task.strategy_id.clone(),
         status: task.status.clone(),
         game_params: param_views(&game.params),
@@ -71,7 +72,6 @@ fn task_exists(game_id: &str, external_task_id: &str) -> ApiError {
 }
 
 fn validate_task(game: &Game, task: &Task) -> ApiResult<()> {
-    model::validate_external_task_id(&task.external_task_id)?;
     model::validate_params(ParamOwner::Task, &task.params)?;
     if custom::is_custom(&task.strategy_id) {
         return Ok(()); // checked against the tenant's families by custom::check_assignable
@@ -83,7 +83,7 @@ fn validate_task(game: &Game, task: &Task) -> ApiResult<()> {
 
 /// A new task commits only while its game exists, and never over an existing one.
 async fn commit_new_task(ctx: &AppContext, game: &Game, task: &Task) -> ApiResult<()> {
-    let table = &ctx.store.table;
+    let table = ctx.store.table();
     let items = vec![
         tx::require_exists(table, game_key(&game.tenant, &game.game_id))?,
         tx::put_new(table, task_item(task)?)?,
@@ -99,20 +99,20 @@ async fn commit_new_task(ctx: &AppContext, game: &Game, task: &Task) -> ApiResul
 }
 
 /// A task without a strategyId inherits its game's (GAME's docs; its code used "default").
-fn new_task(game: &Game, body: CreateTask) -> Task {
+fn new_task(game: &Game, body: CreateTask) -> ApiResult<Task> {
     let now = crate::clock::now_rfc3339();
-    Task {
+    Ok(Task {
         tenant: game.tenant.clone(),
         game_id: game.game_id.clone(),
         task_id: crate::ids::new_id(),
-        external_task_id: body.external_task_id,
+        external_task_id: TaskId::parse(&body.external_task_id)?,
         strategy_id: body.strategy_id.unwrap_or_else(|| game.strategy_id.clone()),
         status: model::TASK_OPEN.to_owned(),
         params: model::new_params(body.params),
         version: 1,
         created_at: now.clone(),
         updated_at: now,
-    }
+    })
 }
 
 fn created_message(game: &Game, task: &Task) -> String {
@@ -126,7 +126,7 @@ pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     let body: CreateTask = json_body(&req)?;
     let caller = authenticate(ctx, &req).await?;
     let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
-    let task = new_task(&game, body);
+    let task = new_task(&game, body)?;
     validate_task(&game, &task)?;
     custom_store::check_assignable(&ctx.store, &caller.tenant, &task.strategy_id).await?;
     commit_new_task(ctx, &game, &task).await?;
@@ -160,7 +160,7 @@ pub async fn bulk(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
                     format!("The task does not have the expected fields: {e}."),
                 )
             })?;
-            let task = new_task(&game, input);
+            let task = new_task(&game, input)?;
             validate_task(&game, &task)?;
             custom_store::check_assignable(&ctx.store, &caller.tenant, &task.strategy_id).await?;
             commit_new_task(ctx, &game, &task).await?;
@@ -290,7 +290,7 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
     let caller = authenticate(ctx, &req).await?;
     let game_id = path_param(&req, "gameId")?;
     let external_task_id = path_param(&req, "externalTaskId")?;
-    let table = &ctx.store.table;
+    let table = ctx.store.table();
     for _ in 0..WRITE_ATTEMPTS {
         let (game, current) =
             load_game_and_task(&ctx.store, &caller.tenant, &game_id, &external_task_id).await?;
@@ -299,7 +299,7 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
             custom_store::check_assignable(&ctx.store, &caller.tenant, &task.strategy_id).await?;
         }
         let items = vec![
-            tx::require_exists(table, game_key(&game.tenant, &game_id))?,
+            tx::require_exists(table, game_key(&game.tenant, &game.game_id))?,
             tx::put_versioned(table, task_item(&task)?, current.version)?,
         ];
         match ctx.store.transact(items).await {
@@ -351,7 +351,7 @@ pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
     let now = crate::clock::now_rfc3339();
     let task = Task {
         task_id: crate::ids::new_id(),
-        external_task_id: body.external_task_id,
+        external_task_id: TaskId::parse(&body.external_task_id)?,
         status: model::TASK_OPEN.to_owned(),
         params: model::copy_params(&source.params),
         version: 1,

@@ -6,13 +6,15 @@ use crate::clock::now_micros;
 use crate::decimal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param, query_param};
-use crate::idempotency::{self, Collision};
 use crate::identity::auth::authenticate;
-use crate::store::users::{LedgerEntry, UserRecord, load_user, user_not_found};
-use crate::store::{self, PK, QuerySpec, SK, StoreError, attrs, keys};
+use crate::ids::ExternalId;
+use crate::store::idempotency::{self, Collision};
+use crate::store::users::{
+    LedgerEntry, LedgerRow, UserRecord, conversion_items, ledger_page, load_user, user_not_found,
+};
+use crate::store::{self, StoreError, keys};
 use crate::wire::PageInfo;
 use crate::wire::users::{Conversion, ConvertBody, LedgerEntryView, WalletBalances, WalletView};
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -30,21 +32,15 @@ fn wallet_view(user: &UserRecord) -> WalletBalances {
     }
 }
 
-fn ledger_view(item: &store::Item) -> LedgerEntryView {
-    let amount = |name| {
-        attrs::decimal(item, name)
-            .map(decimal::to_json)
-            .unwrap_or(json!(0))
-    };
-    let text = |name| attrs::s(item, name).map(str::to_owned);
+fn ledger_view(row: &LedgerRow) -> LedgerEntryView {
     LedgerEntryView {
-        id: text("id"),
-        created_at: text("createdAt"),
-        transaction_type: text("transactionType"),
-        points: amount("points"),
-        coins: amount("coins"),
-        applied_conversion_rate: amount("appliedConversionRate"),
-        data: attrs::json(item, "data"),
+        id: row.id.clone(),
+        created_at: row.created_at.clone(),
+        transaction_type: row.transaction_type.clone(),
+        points: decimal::to_json(row.points),
+        coins: decimal::to_json(row.coins),
+        applied_conversion_rate: decimal::to_json(row.applied_conversion_rate),
+        data: row.data.clone(),
     }
 }
 
@@ -54,25 +50,21 @@ pub async fn wallet(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     let (page_size, next_token) = paging(&req)?;
     let external_user_id = path_param(&req, "externalUserId")?;
     let user = load_user(&ctx.store, &caller.tenant, &external_user_id).await?;
-    let page = ctx
-        .store
-        .query(QuerySpec {
-            index: None,
-            partition: (PK, keys::user_pk(&caller.tenant, &external_user_id)),
-            sort_prefix: Some((SK, keys::LEDGER_SK_PREFIX)),
-            limit: page_size,
-            forward: false,
-            next_token: next_token.as_deref(),
-            filter: None,
-        })
-        .await?;
+    let (rows, next) = ledger_page(
+        &ctx.store,
+        &caller.tenant,
+        &user.external_user_id,
+        page_size,
+        next_token.as_deref(),
+    )
+    .await?;
     http::ok(&WalletView {
         user_id: external_user_id,
         wallet: wallet_view(&user),
-        wallet_transactions: page.items.iter().map(ledger_view).collect(),
+        wallet_transactions: rows.iter().map(ledger_view).collect(),
         page: PageInfo {
             page_size,
-            next_token: page.next_token,
+            next_token: next,
         },
     })
 }
@@ -160,8 +152,10 @@ pub async fn convert(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
     let request_hash = idempotency::request_hash(&raw);
     let caller = authenticate(ctx, &req).await?;
     let external_user_id = path_param(&req, "externalUserId")?;
+    let user_id = ExternalId::try_new(external_user_id.as_str())
+        .map_err(|_| user_not_found(&external_user_id))?;
     let user_key = (
-        keys::user_pk(&caller.tenant, &external_user_id),
+        keys::user_pk(&caller.tenant, &user_id),
         keys::USER_SK.to_owned(),
     );
     let record_key = key.as_ref().map(|key| {
@@ -169,7 +163,7 @@ pub async fn convert(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
     });
     let mut read_keys = vec![user_key.clone()];
     read_keys.extend(record_key.clone());
-    let table = &ctx.store.table;
+    let table = ctx.store.table();
     for attempt in 0..CONVERT_ATTEMPTS {
         let mut found = ctx.store.get_many(&read_keys).await?.into_iter();
         let user_item = found.next().flatten();
@@ -206,18 +200,6 @@ pub async fn convert(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
             )?);
         }
         let wallet_index = items.len();
-        let update = Update::builder()
-            .table_name(table)
-            .set_key(Some(store::key(user_key.0.clone(), user_key.1.clone())))
-            .update_expression(
-                "SET pointsBalance = pointsBalance - :p, coinsBalance = coinsBalance + :c",
-            )
-            .condition_expression("pointsBalance >= :p")
-            .expression_attribute_values(":p", decimal::attribute(points))
-            .expression_attribute_values(":c", decimal::attribute(coins))
-            .build()
-            .map_err(ApiError::internal)?;
-        items.push(TransactWriteItem::builder().update(update).build());
         let ledger = LedgerEntry {
             id: transaction_id.clone(),
             transaction_type: "ConvertPointsToCoins",
@@ -231,15 +213,8 @@ pub async fn convert(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
                 "walletBefore": {"pointsBalance": user.points_balance.to_string(), "coinsBalance": user.coins_balance.to_string()},
             })),
             created_at,
-        }
-        .to_item(&user_key.0);
-        let put = Put::builder()
-            .table_name(table)
-            .set_item(Some(ledger))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map_err(ApiError::internal)?;
-        items.push(TransactWriteItem::builder().put(put).build());
+        };
+        items.extend(conversion_items(table, &user_key, points, coins, &ledger)?);
 
         match ctx.store.transact_once(items).await {
             Ok(()) => return Ok(idempotency::json_text(StatusCode::OK, body)),
@@ -273,7 +248,7 @@ mod tests {
 
     fn user(balance: i64, rate: i64) -> UserRecord {
         UserRecord {
-            external_user_id: "u".into(),
+            external_user_id: ExternalId::try_new("user").unwrap(),
             created_at: String::new(),
             points_balance: Decimal::from(balance),
             coins_balance: Decimal::ZERO,

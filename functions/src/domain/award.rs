@@ -8,6 +8,7 @@ use crate::domain::custom::dsl_error;
 use crate::domain::custom::runlog::RunReport;
 use crate::domain::greencrowd;
 use crate::error::{ApiError, ApiResult};
+use crate::ids::{ExternalId, IdempotencyKey};
 use crate::store::award::{Aggregates, AwardRecord, AwardWrite, Loaded};
 use crate::store::games::{Game, Task};
 use crate::store::users::{DEFAULT_CONVERSION_RATE, LedgerEntry, UserRecord};
@@ -20,10 +21,10 @@ use sha2::{Digest, Sha256};
 /// The parsed award request.
 #[derive(Debug, Clone)]
 pub struct AwardRequest {
-    pub external_user_id: String,
+    pub external_user_id: ExternalId,
     pub data: Value,
     pub is_simulated: bool,
-    pub idempotency_key: Option<String>,
+    pub idempotency_key: Option<IdempotencyKey>,
     /// Hash of the canonical request body: a replay must carry the same one.
     pub request_hash: String,
 }
@@ -213,8 +214,8 @@ pub fn decide(
         points: decimal::to_json(points),
         case_name: outcome.case_name.clone(),
         is_a_created_user: created_user,
-        game_id: game.game_id.clone(),
-        external_task_id: task.external_task_id.clone(),
+        game_id: game.game_id.to_string(),
+        external_task_id: task.external_task_id.to_string(),
         created_at: created_at.clone(),
         award_id: input.award_id.to_owned(),
         is_simulated: request.is_simulated.then_some(true),
@@ -362,7 +363,7 @@ mod tests {
         let game = Game {
             tenant: "t".into(),
             game_id: "0190a0a0-0000-7000-8000-000000000001".into(),
-            external_game_id: "g".into(),
+            external_game_id: "city".into(),
             platform: "web".into(),
             strategy_id: strategy.into(),
             params: vec![],
@@ -433,7 +434,7 @@ mod tests {
     fn request(data: Value) -> AwardRequest {
         AwardRequest {
             external_user_id: "ana".into(),
-            request_hash: crate::idempotency::request_hash(&data),
+            request_hash: crate::store::idempotency::request_hash(&data),
             data,
             is_simulated: false,
             idempotency_key: Some("k1".into()),
@@ -594,7 +595,14 @@ mod tests {
                 .writes
                 .contains(&AwardWrite::GridCell { cell: (0, 1) })
         );
-        let keys = AwardKeys::new("t", &scene.game.game_id, "walk", "ana", Some("k1"), None);
+        let keys = AwardKeys::new(
+            &"t".into(),
+            &scene.game.game_id,
+            &"walk".into(),
+            &"ana".into(),
+            Some("k1"),
+            None,
+        );
         let (items, index) =
             crate::store::award::transaction("table", &keys, &decision.writes).unwrap();
         // idempotency, award, user-task, task series, user-game, game minutes, grid, user, ledger

@@ -6,7 +6,7 @@ use serde_json::Value;
 pub use crate::store::games::{Game, Param, Task};
 
 pub const DEFAULT_STRATEGY: &str = "default";
-pub const TASK_OPEN: &str = "open";
+pub use crate::store::games::TASK_OPEN;
 pub const MAX_PARAMS: usize = 100;
 
 /// A parameter as clients send it on create (`id` absent) or on update (`id` names one to change).
@@ -17,22 +17,6 @@ pub use crate::wire::ParamInput;
 pub enum ParamOwner {
     Game,
     Task,
-}
-
-/// Task ids are free text in GAME; we only refuse what cannot travel in one URL path segment.
-pub fn validate_external_task_id(value: &str) -> ApiResult<()> {
-    let bad_char = value
-        .chars()
-        .any(|c| c.is_control() || matches!(c, '/' | '?' | '#' | '%'));
-    if value.is_empty() || value.chars().count() > 200 || bad_char || value.trim() != value {
-        return Err(ApiError::unprocessable(
-            "invalid_external_task_id",
-            format!(
-                "externalTaskId \"{value}\" is not valid: use 1 to 200 characters, no surrounding spaces, and none of '/', '?', '#', '%' or control characters."
-            ),
-        ));
-    }
-    Ok(())
 }
 
 pub fn validate_text(field: &str, value: &str, max: usize) -> ApiResult<()> {
@@ -200,9 +184,9 @@ mod tests {
 
     #[test]
     fn task_ids_must_fit_a_path_segment() {
-        assert!(validate_external_task_id("Task 1 (north)").is_ok());
+        assert!(crate::ids::TaskId::parse("Task 1 (north)").is_ok());
         for bad in ["", "a/b", " lead", "x?y", "50%", "tab\t"] {
-            assert!(validate_external_task_id(bad).is_err(), "{bad:?}");
+            assert!(crate::ids::TaskId::parse(bad).is_err(), "{bad:?}");
         }
     }
 

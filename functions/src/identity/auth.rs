@@ -5,14 +5,16 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::identity::Identity;
-use crate::ids::valid_tenant;
-use crate::store::{GSI1, GSI1PK, QuerySpec, Store, from_item, keys, to_item};
+use crate::ids::TenantId;
+use crate::store::Store;
+use crate::store::apikeys;
+pub use crate::store::apikeys::ApiKeyRecord;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use serde::{Deserialize, Serialize};
+
 use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -36,7 +38,7 @@ pub enum AuthMethod {
 /// Who is calling: the tenant every key and read is scoped to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub tenant: String,
+    pub tenant: TenantId,
     /// The API key's public prefix; `None` for a bearer caller.
     pub key_prefix: Option<String>,
     /// The key prefix, or the token's subject (`sub`, then GAME's fallbacks).
@@ -66,24 +68,6 @@ pub fn require_admin(caller: &Caller) -> ApiResult<()> {
             "This route is for administrators: use an admin API key or a token with the admin role.",
         ))
     }
-}
-
-/// The stored form of an API key. Never holds the plaintext.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApiKeyRecord {
-    pub prefix: String,
-    /// HMAC-SHA256(pepper, plaintext), hex.
-    pub key_hash: String,
-    pub tenant: String,
-    pub client: String,
-    pub description: String,
-    pub role: String,
-    pub active: bool,
-    pub created_at: String,
-    pub created_by: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revoked_at: Option<String>,
 }
 
 /// The keyed hash stored for a key. Without the pepper (in Secrets Manager, not the table), a
@@ -124,11 +108,6 @@ pub fn key_prefix(plaintext: &str) -> Option<&str> {
     .then_some(prefix)
 }
 
-/// GSI1 partition listing a tenant's keys (newest last by `createdAt#prefix`).
-pub fn api_keys_index_pk(tenant: &str) -> String {
-    format!("T#{tenant}#APIKEYS")
-}
-
 /// What a new key is for. The tenant, client and description are checked here, so the API
 /// route and `game-admin mint-key` accept exactly the same keys.
 #[derive(Debug, Clone, Copy)]
@@ -156,7 +135,7 @@ pub async fn create_api_key(
             "the API-key pepper is not loaded (no deployment secret)",
         ));
     }
-    if !valid_tenant(key.tenant) {
+    let Ok(tenant) = TenantId::try_new(key.tenant) else {
         return Err(ApiError::unprocessable(
             "invalid_field",
             format!(
@@ -164,7 +143,7 @@ pub async fn create_api_key(
                 key.tenant
             ),
         ));
-    }
+    };
     crate::domain::model::validate_text("client", key.client, 100)?;
     crate::domain::model::validate_text("description", key.description, 500)?;
     if key.role != ROLE_CLIENT && key.role != ROLE_ADMIN {
@@ -184,7 +163,7 @@ pub async fn create_api_key(
         let record = ApiKeyRecord {
             prefix: prefix.clone(),
             key_hash: hash_key(pepper, &plaintext),
-            tenant: key.tenant.to_owned(),
+            tenant: tenant.to_string(),
             client: key.client.to_owned(),
             description: key.description.to_owned(),
             role: key.role.to_owned(),
@@ -193,17 +172,7 @@ pub async fn create_api_key(
             created_by: key.created_by.to_owned(),
             revoked_at: None,
         };
-        let item = to_item(
-            &record,
-            "apikey",
-            &[
-                ("PK", keys::api_key_pk(&prefix)),
-                ("SK", keys::API_KEY_SK.to_owned()),
-                ("GSI1PK", api_keys_index_pk(key.tenant)),
-                ("GSI1SK", format!("{}#{prefix}", record.created_at)),
-            ],
-        )?;
-        if store.put_new(item).await? {
+        if apikeys::insert(store, &record).await? {
             return Ok((record, plaintext));
         }
         if attempts >= 3 {
@@ -240,27 +209,11 @@ pub async fn mint_api_key(
 /// One page of `tenant`'s keys, oldest first, and the token of the next page.
 pub async fn list_api_keys(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     page_size: i32,
     next_token: Option<&str>,
 ) -> ApiResult<(Vec<ApiKeyRecord>, Option<String>)> {
-    let page = store
-        .query(QuerySpec {
-            index: Some(GSI1),
-            partition: (GSI1PK, api_keys_index_pk(tenant)),
-            sort_prefix: None,
-            limit: page_size,
-            forward: true,
-            next_token,
-            filter: None,
-        })
-        .await?;
-    let records = page
-        .items
-        .into_iter()
-        .map(from_item::<ApiKeyRecord>)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((records, page.next_token))
+    apikeys::list(store, tenant, page_size, next_token).await
 }
 
 /// Deactivates `tenant`'s key `prefix`, stamping `revokedAt` with `now` the first time (a
@@ -269,7 +222,7 @@ pub async fn list_api_keys(
 /// cached the key accept it until their [`ApiKeyCache`] TTL ends.
 pub async fn revoke_api_key(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     prefix: &str,
     now: &str,
 ) -> ApiResult<bool> {
@@ -279,29 +232,7 @@ pub async fn revoke_api_key(
     if !well_formed {
         return Ok(false);
     }
-    let result = store
-        .client
-        .update_item()
-        .table_name(&store.table)
-        .set_key(Some(crate::store::key(
-            keys::api_key_pk(prefix),
-            keys::API_KEY_SK,
-        )))
-        .update_expression("SET #active = :false, #revoked = if_not_exists(#revoked, :now)")
-        // Scoped by the condition: another tenant's key is "not found", and nothing changes.
-        .condition_expression("attribute_exists(PK) AND #tenant = :tenant")
-        .expression_attribute_names("#active", "active")
-        .expression_attribute_names("#revoked", "revokedAt")
-        .expression_attribute_names("#tenant", "tenant")
-        .expression_attribute_values(
-            ":false",
-            aws_sdk_dynamodb::types::AttributeValue::Bool(false),
-        )
-        .expression_attribute_values(":now", crate::store::s(now))
-        .expression_attribute_values(":tenant", crate::store::s(tenant))
-        .send()
-        .await;
-    Ok(crate::store::condition_outcome(result)?)
+    Ok(apikeys::revoke(store, tenant, prefix, now).await?)
 }
 
 /// Verified keys per warm Lambda, keyed by the key's hash, for at most `ttl` (the documented
@@ -408,20 +339,18 @@ async fn authenticate_key(ctx: &impl Identity, plaintext: &str) -> ApiResult<Cal
     if let Some(caller) = ctx.api_keys().get(&hash, now_ms) {
         return Ok(caller);
     }
-    let Some(item) = ctx
-        .store()
-        .get(keys::api_key_pk(prefix), keys::API_KEY_SK)
-        .await?
-    else {
+    let Some(record) = apikeys::load(ctx.store(), prefix).await? else {
         return Err(invalid_key());
     };
-    let record: ApiKeyRecord = from_item(item)?;
     let matches: bool = record.key_hash.as_bytes().ct_eq(hash.as_bytes()).into();
-    if !matches || !record.active || !valid_tenant(&record.tenant) {
+    if !matches || !record.active {
         return Err(invalid_key());
     }
+    let Ok(tenant) = TenantId::try_new(record.tenant) else {
+        return Err(invalid_key());
+    };
     let caller = Caller {
-        tenant: record.tenant,
+        tenant,
         key_prefix: Some(record.prefix.clone()),
         subject: record.prefix,
         is_admin: record.role == ROLE_ADMIN,
@@ -505,10 +434,10 @@ mod tests {
 
     #[test]
     fn tenants_never_contain_key_separators() {
-        assert!(valid_tenant("acme"));
-        assert!(valid_tenant("eu-west-1_AbC"));
-        assert!(!valid_tenant("a#b"));
-        assert!(!valid_tenant(""));
-        assert!(!valid_tenant(&"x".repeat(129)));
+        assert!(TenantId::valid("acme"));
+        assert!(TenantId::valid("eu-west-1_AbC"));
+        assert!(!TenantId::valid("a#b"));
+        assert!(!TenantId::valid(""));
+        assert!(!TenantId::valid(&"x".repeat(129)));
     }
 }

@@ -5,6 +5,7 @@
 //! `alg: none` and RS/HS confusion have nothing to verify with.
 
 use crate::error::ApiError;
+use crate::ids::TenantId;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
@@ -140,7 +141,7 @@ impl JwtConfig {
 pub struct VerifiedToken {
     pub issuer: String,
     pub subject: String,
-    pub tenant: String,
+    pub tenant: TenantId,
     pub is_admin: bool,
 }
 
@@ -591,8 +592,8 @@ impl JwtVerifier {
             issuer_realm(issuer)
         } else {
             non_blank(claim_at(claims, &self.config.tenant_claim))
-                .filter(|t| crate::ids::valid_tenant(t))
         }
+        .and_then(|t| TenantId::try_new(t).ok())
         .ok_or_else(|| {
             JwtError::invalid(
                 "token_tenant_missing",

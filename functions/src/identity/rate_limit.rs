@@ -24,6 +24,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::identity::Identity;
 use crate::identity::auth::Caller;
+use crate::ids::TenantId;
 use crate::store::{Store, counters};
 use lambda_http::http::StatusCode;
 use std::time::Duration;
@@ -104,7 +105,7 @@ pub struct Scope {
 /// are skipped, as in GAME.
 pub fn scopes(
     limits: &RateLimits,
-    tenant: &str,
+    tenant: &TenantId,
     principal: &str,
     source_ip: &str,
     external_user_id: &str,

@@ -3,9 +3,10 @@
 
 use crate::decimal;
 use crate::error::{ApiError, ApiResult};
-use crate::idempotency::{self, Record};
+use crate::ids::{ExternalId, GameId, IdempotencyKey, TaskId, TenantId};
 use crate::store::games::{self, Game, Task};
 use crate::store::greencrowd;
+use crate::store::idempotency::{self, Record};
 use crate::store::users::{LedgerEntry, UserRecord};
 use crate::store::{self, Item, Store, attrs, keys};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -21,10 +22,10 @@ type Key = (String, String);
 /// The keys of every item an award reads (the superset of all strategies' needs: the task's
 /// strategy is only known once the task is read, and absent items cost nothing).
 pub struct AwardKeys {
-    pub tenant: String,
-    pub game_id: String,
-    pub external_task_id: String,
-    pub external_user_id: String,
+    pub tenant: TenantId,
+    pub game_id: GameId,
+    pub external_task_id: TaskId,
+    pub external_user_id: ExternalId,
     pub game: (String, String),
     pub task: (String, String),
     pub user: (String, String),
@@ -42,10 +43,10 @@ pub struct AwardKeys {
 
 impl AwardKeys {
     pub fn new(
-        tenant: &str,
-        game_id: &str,
-        external_task_id: &str,
-        external_user_id: &str,
+        tenant: &TenantId,
+        game_id: &GameId,
+        external_task_id: &TaskId,
+        external_user_id: &ExternalId,
         idempotency_key: Option<&str>,
         presented_hash: Option<&str>,
     ) -> Self {
@@ -75,7 +76,7 @@ impl AwardKeys {
             used_hash: presented_hash
                 .map(|hash| greencrowd::used_hash_key(tenant, game_id, external_task_id, hash)),
             idempotency: idempotency_key.map(|key| {
-                crate::idempotency::record_key(
+                crate::store::idempotency::record_key(
                     tenant,
                     &format!("AWARD#{game_id}#{external_task_id}#{external_user_id}"),
                     key,
@@ -188,11 +189,16 @@ impl Found {
 /// How the load resolves a custom strategy's family (the warm caches live in the context).
 pub trait CustomResolver: Sync {
     /// The family key this warm Lambda saw for the task last time, to ride in the batch.
-    fn hint(&self, tenant: &str, game_id: &str, external_task_id: &str) -> Option<Key>;
+    fn hint(&self, tenant: &TenantId, game_id: &GameId, external_task_id: &TaskId) -> Option<Key>;
     /// The family key a `custom:` strategy id names.
-    fn family_key(&self, tenant: &str, strategy_id: &str) -> ApiResult<Key>;
+    fn family_key(&self, tenant: &TenantId, strategy_id: &str) -> ApiResult<Key>;
     /// The published program of a family item, remembered for the task.
-    fn program(&self, tenant: &str, task: &Task, family: Option<Item>) -> ApiResult<CustomProgram>;
+    fn program(
+        &self,
+        tenant: &TenantId,
+        task: &Task,
+        family: Option<Item>,
+    ) -> ApiResult<CustomProgram>;
     fn is_custom(&self, strategy_id: &str) -> bool;
     /// Whether greencrowd's state is needed whatever the task runs (a simulated program
     /// extending greencrowd).
@@ -211,7 +217,7 @@ pub async fn load(
     now_us: i64,
 ) -> ApiResult<Loaded> {
     let mut wanted = keys.all();
-    let tenant = keys.tenant.as_str();
+    let tenant = &keys.tenant;
     let hinted = custom.hint(tenant, &keys.game_id, &keys.external_task_id);
     wanted.extend(hinted.clone());
     let mut found = Found::read(store, &wanted).await?;
@@ -298,7 +304,7 @@ pub async fn load(
         let tasks = games::load_tasks(store, game).await?;
         loaded.aggregates.greencrowd = Some(greencrowd_state(
             &mut found,
-            keys,
+            GreencrowdKeys::of(keys),
             tasks,
             Some(&keys.external_task_id),
             user_game.as_ref(),
@@ -307,32 +313,45 @@ pub async fn load(
     Ok(loaded)
 }
 
+/// The items greencrowd's state is read from.
+struct GreencrowdKeys<'k> {
+    game: &'k (String, String),
+    user: &'k (String, String),
+    used_hash: Option<&'k (String, String)>,
+}
+
+impl<'k> GreencrowdKeys<'k> {
+    fn of(keys: &'k AwardKeys) -> Self {
+        GreencrowdKeys {
+            game: &keys.greencrowd_game,
+            user: &keys.greencrowd_user,
+            used_hash: keys.used_hash.as_ref(),
+        }
+    }
+}
+
 /// greencrowd's state from loaded items: the one place it is assembled.
 fn greencrowd_state(
     found: &mut Found,
-    keys: &AwardKeys,
+    keys: GreencrowdKeys<'_>,
     tasks: Vec<Task>,
-    current: Option<&str>,
+    current: Option<&TaskId>,
     user_game: Option<&Item>,
 ) -> greencrowd::Loaded {
     greencrowd::Loaded {
         game: found
-            .take(&keys.greencrowd_game)
+            .take(keys.game)
             .as_ref()
             .map(greencrowd::GameState::from_item)
             .unwrap_or_default(),
         user: found
-            .take(&keys.greencrowd_user)
+            .take(keys.user)
             .as_ref()
             .map(greencrowd::UserState::from_item)
             .unwrap_or_default(),
         tasks: greencrowd::task_list(tasks, current),
         last_award: user_game.and_then(last_award_from_item),
-        simulation_used: keys
-            .used_hash
-            .as_ref()
-            .and_then(|k| found.take(k))
-            .is_some(),
+        simulation_used: keys.used_hash.and_then(|k| found.take(k)).is_some(),
     }
 }
 
@@ -341,27 +360,26 @@ fn greencrowd_state(
 pub async fn load_greencrowd(
     store: &Store,
     game: &Game,
-    external_user_id: &str,
+    external_user_id: &ExternalId,
 ) -> ApiResult<greencrowd::Loaded> {
-    let keys = AwardKeys::new(
-        &game.tenant,
-        &game.game_id,
-        "",
-        external_user_id,
-        None,
-        None,
+    let game_key = greencrowd::game_key(&game.tenant, &game.game_id);
+    let user_key = greencrowd::user_key(&game.tenant, external_user_id, &game.game_id);
+    let user_game_key = (
+        keys::user_pk(&game.tenant, external_user_id),
+        keys::user_game_sk(&game.game_id),
     );
-    let wanted = [
-        keys.greencrowd_game.clone(),
-        keys.greencrowd_user.clone(),
-        keys.user_game.clone(),
-    ];
+    let wanted = [game_key.clone(), user_key.clone(), user_game_key.clone()];
     let tasks = games::load_tasks(store, game).await?;
     let mut found = Found::read(store, &wanted).await?;
-    let user_game = found.take(&keys.user_game);
+    let user_game = found.take(&user_game_key);
+    let keys = GreencrowdKeys {
+        game: &game_key,
+        user: &user_key,
+        used_hash: None,
+    };
     Ok(greencrowd_state(
         &mut found,
-        &keys,
+        keys,
         tasks,
         None,
         user_game.as_ref(),
@@ -423,10 +441,10 @@ fn grid_attribute(cell: (usize, usize)) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AwardRecord {
     pub award_id: String,
-    pub game_id: String,
-    pub external_game_id: String,
-    pub external_task_id: String,
-    pub external_user_id: String,
+    pub game_id: GameId,
+    pub external_game_id: ExternalId,
+    pub external_task_id: TaskId,
+    pub external_user_id: ExternalId,
     pub points: Decimal,
     pub case_name: String,
     /// The request data as stored (with `callbackData` when the strategy returned some).
@@ -434,7 +452,7 @@ pub struct AwardRecord {
     pub strategy_id: String,
     pub created_at: String,
     pub created_us: i64,
-    pub idempotency_key: Option<String>,
+    pub idempotency_key: Option<IdempotencyKey>,
 }
 
 /// One write of an award's transaction, typed; [`transaction`] turns them into items.
@@ -442,7 +460,7 @@ pub struct AwardRecord {
 pub enum AwardWrite {
     /// The stored first answer, for replays (fails if a live record exists).
     Idempotency {
-        key: String,
+        key: IdempotencyKey,
         request_hash: String,
         body: String,
         now_us: i64,
@@ -452,7 +470,7 @@ pub enum AwardWrite {
     /// The user's aggregate on the task, conditioned on the version the decision read.
     UserTask {
         aggregate: UserTaskAggregate,
-        external_game_id: String,
+        external_game_id: ExternalId,
         read_version: u64,
     },
     /// The task's series over all users; `lastUs` only moves forward.

@@ -13,7 +13,7 @@ pub async fn add_below(
     let result = store
         .client
         .update_item()
-        .table_name(&store.table)
+        .table_name(store.table())
         .set_key(Some(store::key(key.0, key.1)))
         .update_expression("ADD #c :one SET #ttl = :ttl, #entity = :entity")
         .condition_expression("attribute_not_exists(#c) OR #c < :limit")
@@ -35,7 +35,7 @@ pub async fn subtract_existing(store: &Store, key: (&str, &str)) -> Result<(), S
     store
         .client
         .update_item()
-        .table_name(&store.table)
+        .table_name(store.table())
         .set_key(Some(store::key(key.0, key.1)))
         .update_expression("ADD #c :minus")
         .condition_expression("attribute_exists(#c)")

@@ -16,13 +16,16 @@ use crate::domain::custom::{
     is_custom, not_found, parse_id, unknown_custom,
 };
 use crate::error::ApiResult;
+use crate::ids::{GameId, TaskId, TenantId};
 use crate::store::{
     self, Filter, GSI1, GSI1PK, GSI1SK, Item, PK, QuerySpec, SK, Store, StoreError, attrs, tx,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 pub mod keys {
-    pub fn family_pk(tenant: &str, family_id: &str) -> String {
+    use crate::ids::TenantId;
+
+    pub fn family_pk(tenant: &TenantId, family_id: &str) -> String {
         format!("T#{tenant}#CS#{family_id}")
     }
     pub const FAMILY_SK: &str = "FAMILY";
@@ -30,11 +33,11 @@ pub mod keys {
     pub fn version_sk(version: u64) -> String {
         format!("V#{version:010}")
     }
-    pub fn name_pk(tenant: &str, name: &str) -> String {
+    pub fn name_pk(tenant: &TenantId, name: &str) -> String {
         format!("T#{tenant}#CSN#{name}")
     }
     pub const NAME_SK: &str = "CSN";
-    pub fn list_index_pk(tenant: &str) -> String {
+    pub fn list_index_pk(tenant: &TenantId) -> String {
         format!("T#{tenant}#CUSTOM")
     }
     pub fn list_index_sk(name: &str, version: u64) -> String {
@@ -46,7 +49,9 @@ pub mod keys {
 }
 
 pub mod log_keys {
-    pub fn log_pk(tenant: &str, family_id: &str, version: u64) -> String {
+    use crate::ids::TenantId;
+
+    pub fn log_pk(tenant: &TenantId, family_id: &str, version: u64) -> String {
         format!("T#{tenant}#CSLOG#{family_id}#{version}")
     }
     pub fn log_sk(at_us: i64, run_id: &str) -> String {
@@ -78,7 +83,7 @@ pub fn family_item(family: &Family) -> Result<Item, StoreError> {
     )
 }
 
-fn name_item(tenant: &str, name: &str, family_id: &str) -> Item {
+fn name_item(tenant: &TenantId, name: &str, family_id: &str) -> Item {
     let mut item = store::key(keys::name_pk(tenant, name), keys::NAME_SK);
     item.insert("entity".into(), store::s("customStrategyName"));
     item.insert("familyId".into(), store::s(family_id));
@@ -116,7 +121,7 @@ pub fn family_from_item(item: Item) -> ApiResult<Family> {
 }
 
 /// The version `id` (`<familyId>.<version>`) of `tenant`; 404 when there is none.
-pub async fn load_definition(store: &Store, tenant: &str, id: &str) -> ApiResult<Definition> {
+pub async fn load_definition(store: &Store, tenant: &TenantId, id: &str) -> ApiResult<Definition> {
     let (family, version) = parse_id(id).ok_or_else(|| not_found(id))?;
     let item = store
         .get(keys::family_pk(tenant, &family), keys::version_sk(version))
@@ -141,7 +146,7 @@ pub async fn load_version(
 
 pub async fn load_family(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     family_id: &str,
 ) -> ApiResult<Option<Family>> {
     let item = store
@@ -153,7 +158,7 @@ pub async fn load_family(
 /// The version and its family in one round trip.
 pub async fn load_with_family(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     id: &str,
 ) -> ApiResult<(Definition, Family)> {
     let (family_id, version) = parse_id(id).ok_or_else(|| not_found(id))?;
@@ -174,7 +179,7 @@ pub async fn load_with_family(
 /// Every version of a family, in key order.
 pub async fn load_versions(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     family_id: &str,
 ) -> ApiResult<Vec<Definition>> {
     let items = store
@@ -193,7 +198,7 @@ pub async fn load_versions(
 /// of a status and a type; and the next page's cursor.
 pub async fn list_definitions(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     status: Option<String>,
     kind: Option<String>,
     page_size: i32,
@@ -238,7 +243,7 @@ pub async fn list_definitions(
 
 /// Commits a new family (name marker, family, version 1). `Ok(false)`: the name is taken.
 pub async fn commit_new(store: &Store, def: &Definition, family: &Family) -> ApiResult<bool> {
-    let table = &store.table;
+    let table = store.table();
     let items = vec![
         tx::put_new(table, name_item(&def.tenant, &def.name, &def.family_id))?,
         tx::put_new(table, family_item(family)?)?,
@@ -258,7 +263,7 @@ pub async fn commit_new(store: &Store, def: &Definition, family: &Family) -> Api
 pub async fn commit(store: &Store, writes: &[Write]) -> ApiResult<bool> {
     let items = writes
         .iter()
-        .map(|w| write_item(&store.table, w))
+        .map(|w| write_item(store.table(), w))
         .collect::<Result<Vec<_>, _>>()?;
     match store.transact(items).await {
         Ok(()) => Ok(true),
@@ -271,7 +276,7 @@ pub async fn commit(store: &Store, writes: &[Write]) -> ApiResult<bool> {
 /// at assignment time). Built-in ids are not this function's business.
 pub async fn resolve_published(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     strategy_id: &str,
 ) -> ApiResult<Family> {
     let family_id =
@@ -285,7 +290,11 @@ pub async fn resolve_published(
 
 /// Create/patch of a game or task: a custom `strategyId` must name a published family of the
 /// caller's tenant. Built-in ids pass (they are validated by `model::known_strategy`).
-pub async fn check_assignable(store: &Store, tenant: &str, strategy_id: &str) -> ApiResult<()> {
+pub async fn check_assignable(
+    store: &Store,
+    tenant: &TenantId,
+    strategy_id: &str,
+) -> ApiResult<()> {
     if is_custom(strategy_id) {
         resolve_published(store, tenant, strategy_id).await?;
     }
@@ -295,7 +304,7 @@ pub async fn check_assignable(store: &Store, tenant: &str, strategy_id: &str) ->
 /// The custom strategy view for a `strategyId`, loading its family (tenant-scoped).
 pub async fn strategy_id_view(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     strategy_id: &str,
 ) -> ApiResult<crate::wire::strategies::CustomStrategyRef> {
     let family = match family_of_strategy_id(strategy_id) {
@@ -310,9 +319,9 @@ pub async fn strategy_id_view(
 /// one GetItem.
 pub fn family_hint(
     warm: &CustomWarm,
-    tenant: &str,
-    game_id: &str,
-    external_task_id: &str,
+    tenant: &TenantId,
+    game_id: &GameId,
+    external_task_id: &TaskId,
 ) -> Option<(String, String)> {
     let family_id = warm.family_hint(tenant, game_id, external_task_id)?;
     Some((
@@ -322,7 +331,7 @@ pub fn family_hint(
 }
 
 /// The family key a custom `strategyId` names in `tenant`.
-pub fn family_key(tenant: &str, strategy_id: &str) -> Option<(String, String)> {
+pub fn family_key(tenant: &TenantId, strategy_id: &str) -> Option<(String, String)> {
     let family_id = family_of_strategy_id(strategy_id)?;
     Some((
         keys::family_pk(tenant, &family_id),
@@ -332,7 +341,7 @@ pub fn family_key(tenant: &str, strategy_id: &str) -> Option<(String, String)> {
 
 /// The execution-log item of one run.
 pub fn log_item(
-    tenant: &str,
+    tenant: &TenantId,
     family_id: &str,
     version: u64,
     report: &RunReport,
@@ -385,7 +394,7 @@ pub fn log_item(
 pub async fn log_run(
     store: &Store,
     warm: &CustomWarm,
-    tenant: &str,
+    tenant: &TenantId,
     family_id: &str,
     version: u64,
     report: &RunReport,
@@ -400,7 +409,7 @@ pub async fn log_run(
     let result = store
         .client
         .put_item()
-        .table_name(&store.table)
+        .table_name(store.table())
         .set_item(Some(item))
         .send()
         .await;
@@ -425,7 +434,7 @@ fn logged_run(item: &Item) -> LoggedRun {
 /// whatever the traffic. The flag says rows were left out.
 pub async fn logged_runs(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     family_id: &str,
     version: u64,
     from: i64,

@@ -4,11 +4,15 @@
 //! unique within the tenant.
 
 use crate::error::{ApiError, ApiResult};
+use crate::ids::{ExternalId, GameId, TaskId, TenantId};
 use crate::store::{self, GSI1PK, GSI1SK, Item, PK, SK, Store, StoreError, keys};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A game or task parameter. `value` keeps the JSON type the client sent.
+/// The status of a task that accepts awards and actions.
+pub const TASK_OPEN: &str = "open";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Param {
     pub id: String,
@@ -19,9 +23,9 @@ pub struct Param {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Game {
-    pub tenant: String,
-    pub game_id: String,
-    pub external_game_id: String,
+    pub tenant: TenantId,
+    pub game_id: GameId,
+    pub external_game_id: ExternalId,
     pub platform: String,
     pub strategy_id: String,
     pub params: Vec<Param>,
@@ -33,10 +37,10 @@ pub struct Game {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Task {
-    pub tenant: String,
-    pub game_id: String,
+    pub tenant: TenantId,
+    pub game_id: GameId,
     pub task_id: String,
-    pub external_task_id: String,
+    pub external_task_id: TaskId,
     pub strategy_id: String,
     pub status: String,
     pub params: Vec<Param>,
@@ -53,16 +57,16 @@ pub fn game_item(game: &Game) -> Result<Item, StoreError> {
             (PK, keys::game_pk(&game.tenant, &game.game_id)),
             (SK, keys::GAME_SK.to_owned()),
             (GSI1PK, keys::games_index_pk(&game.tenant)),
-            (GSI1SK, game.game_id.clone()),
+            (GSI1SK, game.game_id.to_string()),
         ],
     )
 }
 
-pub fn game_key(tenant: &str, game_id: &str) -> Item {
+pub fn game_key(tenant: &TenantId, game_id: &GameId) -> Item {
     store::key(keys::game_pk(tenant, game_id), keys::GAME_SK)
 }
 
-pub fn marker_key(tenant: &str, external_game_id: &str) -> Item {
+pub fn marker_key(tenant: &TenantId, external_game_id: &ExternalId) -> Item {
     store::key(
         keys::external_game_pk(tenant, external_game_id),
         keys::EXTERNAL_GAME_SK,
@@ -109,15 +113,36 @@ pub fn task_not_found(game_id: &str, external_task_id: &str) -> ApiError {
     )
 }
 
+/// The game a uniqueness marker item points at.
+pub fn marker_game_id(marker: &Item) -> Option<String> {
+    store::attrs::s(marker, "gameId").map(str::to_owned)
+}
+
+/// The game an externalGameId names in the tenant, through its uniqueness marker.
+pub async fn game_id_by_external(
+    store: &Store,
+    tenant: &TenantId,
+    external_game_id: &ExternalId,
+) -> ApiResult<Option<GameId>> {
+    let marker = store
+        .get(
+            keys::external_game_pk(tenant, external_game_id),
+            keys::EXTERNAL_GAME_SK,
+        )
+        .await?;
+    Ok(marker
+        .as_ref()
+        .and_then(marker_game_id)
+        .and_then(|id| GameId::try_new(id).ok()))
+}
+
 /// Another tenant's game is indistinguishable from a missing one: the tenant is in the key.
-pub async fn load_game(store: &Store, tenant: &str, game_id: &str) -> ApiResult<Game> {
-    if uuid::Uuid::parse_str(game_id).is_err() {
-        return Err(game_not_found(game_id));
-    }
+pub async fn load_game(store: &Store, tenant: &TenantId, game_id: &str) -> ApiResult<Game> {
+    let game_id = GameId::from_path(game_id)?;
     let item = store
-        .get(keys::game_pk(tenant, game_id), keys::GAME_SK)
+        .get(keys::game_pk(tenant, &game_id), keys::GAME_SK)
         .await?
-        .ok_or_else(|| game_not_found(game_id))?;
+        .ok_or_else(|| game_not_found(&game_id))?;
     Ok(store::from_item(item)?)
 }
 
@@ -138,27 +163,29 @@ pub async fn load_tasks(store: &Store, game: &Game) -> ApiResult<Vec<Task>> {
 /// The game and one of its tasks, in one round trip.
 pub async fn load_game_and_task(
     store: &Store,
-    tenant: &str,
+    tenant: &TenantId,
     game_id: &str,
     external_task_id: &str,
 ) -> ApiResult<(Game, Task)> {
-    if uuid::Uuid::parse_str(game_id).is_err() {
-        return Err(game_not_found(game_id));
-    }
-    let pk = keys::game_pk(tenant, game_id);
+    let game_id_text = game_id;
+    let game_id = GameId::from_path(game_id_text)?;
+    let Ok(task_id) = TaskId::try_new(external_task_id) else {
+        return Err(task_not_found(game_id_text, external_task_id));
+    };
+    let pk = keys::game_pk(tenant, &game_id);
     let mut found = store
         .get_many(&[
             (pk.clone(), keys::GAME_SK.to_owned()),
-            (pk, keys::task_sk(external_task_id)),
+            (pk, keys::task_sk(&task_id)),
         ])
         .await?
         .into_iter();
     let game: Game = match found.next().flatten() {
         Some(item) => store::from_item(item)?,
-        None => return Err(game_not_found(game_id)),
+        None => return Err(game_not_found(&game_id)),
     };
     match found.next().flatten() {
         Some(item) => Ok((game, store::from_item(item)?)),
-        None => Err(task_not_found(game_id, external_task_id)),
+        None => Err(task_not_found(game_id_text, external_task_id)),
     }
 }

@@ -3,6 +3,7 @@
 //! award series, distinct days). Both are versioned: every writer re-reads on conflict.
 
 use crate::error::{ApiError, ApiResult};
+use crate::ids::{ExternalId, GameId, TaskId, TenantId};
 use crate::store::games::Task;
 use crate::store::{self, Item, attrs, keys};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
@@ -12,11 +13,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub const STRATEGY_ID: &str = "greencrowdStrategy";
 
-pub fn game_key(tenant: &str, game_id: &str) -> (String, String) {
+pub fn game_key(tenant: &TenantId, game_id: &GameId) -> (String, String) {
     (format!("T#{tenant}#G#{game_id}#GC"), "GC".to_owned())
 }
 
-pub fn user_key(tenant: &str, external_user_id: &str, game_id: &str) -> (String, String) {
+pub fn user_key(
+    tenant: &TenantId,
+    external_user_id: &ExternalId,
+    game_id: &GameId,
+) -> (String, String) {
     (
         keys::user_pk(tenant, external_user_id),
         format!("GC#{game_id}"),
@@ -25,9 +30,9 @@ pub fn user_key(tenant: &str, external_user_id: &str, game_id: &str) -> (String,
 
 /// Marks a presented simulation hash as used on (game, task).
 pub fn used_hash_key(
-    tenant: &str,
-    game_id: &str,
-    external_task_id: &str,
+    tenant: &TenantId,
+    game_id: &GameId,
+    external_task_id: &TaskId,
     hash: &str,
 ) -> (String, String) {
     (
@@ -38,11 +43,11 @@ pub fn used_hash_key(
 
 /// The game's greencrowd tasks in the game's task order; `current` (the task being scored, which
 /// may run greencrowd as the parent of a custom program) is always among them.
-pub fn task_list(tasks: Vec<Task>, current: Option<&str>) -> Vec<String> {
+pub fn task_list(tasks: Vec<Task>, current: Option<&TaskId>) -> Vec<String> {
     tasks
         .into_iter()
-        .filter(|t| t.strategy_id == STRATEGY_ID || Some(t.external_task_id.as_str()) == current)
-        .map(|t| t.external_task_id)
+        .filter(|t| t.strategy_id == STRATEGY_ID || Some(&t.external_task_id) == current)
+        .map(|t| t.external_task_id.into())
         .collect()
 }
 
@@ -216,8 +221,8 @@ fn versioned_put(
 /// The game's state over what was read (conditioned on the version it was read at).
 pub fn game_put(
     table: &str,
-    tenant: &str,
-    game_id: &str,
+    tenant: &TenantId,
+    game_id: &GameId,
     state: &GameState,
 ) -> ApiResult<TransactWriteItem> {
     versioned_put(
@@ -231,9 +236,9 @@ pub fn game_put(
 /// The user's state over what was read (conditioned on the version it was read at).
 pub fn user_put(
     table: &str,
-    tenant: &str,
-    external_user_id: &str,
-    game_id: &str,
+    tenant: &TenantId,
+    external_user_id: &ExternalId,
+    game_id: &GameId,
     state: &UserState,
 ) -> ApiResult<TransactWriteItem> {
     versioned_put(
@@ -247,9 +252,9 @@ pub fn user_put(
 /// Both states over what was read.
 pub fn plan(
     table: &str,
-    tenant: &str,
-    game_id: &str,
-    external_user_id: &str,
+    tenant: &TenantId,
+    game_id: &GameId,
+    external_user_id: &ExternalId,
     next: &(GameState, UserState),
 ) -> ApiResult<Vec<TransactWriteItem>> {
     Ok(vec![

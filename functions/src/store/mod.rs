@@ -17,10 +17,14 @@ use std::time::Duration;
 
 use crate::error::{ApiError, ApiResult};
 
+pub mod actions;
+pub mod apikeys;
 pub mod award;
 pub mod counters;
 pub mod games;
 pub mod greencrowd;
+pub mod idempotency;
+pub mod readmodels;
 pub mod users;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -35,20 +39,22 @@ pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
 /// Key construction. The tenant is inside every tenant-owned partition key.
 pub mod keys {
-    pub fn game_pk(tenant: &str, game_id: &str) -> String {
+    use crate::ids::{ExternalId, GameId, TaskId, TenantId};
+
+    pub fn game_pk(tenant: &TenantId, game_id: &GameId) -> String {
         format!("T#{tenant}#G#{game_id}")
     }
     pub const GAME_SK: &str = "GAME";
-    pub fn games_index_pk(tenant: &str) -> String {
+    pub fn games_index_pk(tenant: &TenantId) -> String {
         format!("T#{tenant}#GAMES")
     }
     /// Uniqueness marker for an externalGameId within a tenant.
-    pub fn external_game_pk(tenant: &str, external_game_id: &str) -> String {
+    pub fn external_game_pk(tenant: &TenantId, external_game_id: &ExternalId) -> String {
         format!("T#{tenant}#XG#{external_game_id}")
     }
     pub const EXTERNAL_GAME_SK: &str = "XG";
     pub const TASK_SK_PREFIX: &str = "TASK#";
-    pub fn task_sk(external_task_id: &str) -> String {
+    pub fn task_sk(external_task_id: &TaskId) -> String {
         format!("TASK#{external_task_id}")
     }
     pub fn api_key_pk(prefix: &str) -> String {
@@ -58,28 +64,32 @@ pub mod keys {
     pub const HEALTH_PK: &str = "HEALTH";
 
     /// A task's award partition: its awards, its series and each user's aggregate on it.
-    pub fn task_awards_pk(tenant: &str, game_id: &str, external_task_id: &str) -> String {
+    pub fn task_awards_pk(
+        tenant: &TenantId,
+        game_id: &GameId,
+        external_task_id: &TaskId,
+    ) -> String {
         format!("T#{tenant}#G#{game_id}#T#{external_task_id}")
     }
     pub const TASK_SERIES_SK: &str = "SERIES";
     pub const USER_TASK_SK_PREFIX: &str = "USER#";
-    pub fn user_task_sk(external_user_id: &str) -> String {
+    pub fn user_task_sk(external_user_id: &ExternalId) -> String {
         format!("USER#{external_user_id}")
     }
     pub const AWARD_SK_PREFIX: &str = "AWARD#";
-    pub fn award_sk(external_user_id: &str, award_id: &str) -> String {
+    pub fn award_sk(external_user_id: &ExternalId, award_id: &str) -> String {
         format!("AWARD#{external_user_id}#{award_id}")
     }
     /// GSI1 partition listing a user's (game, task) aggregates.
-    pub fn user_aggregates_index_pk(tenant: &str, external_user_id: &str) -> String {
+    pub fn user_aggregates_index_pk(tenant: &TenantId, external_user_id: &ExternalId) -> String {
         format!("T#{tenant}#U#{external_user_id}#AGG")
     }
     /// A user's partition: the user (with its wallet), per-game aggregates, ledger, actions.
-    pub fn user_pk(tenant: &str, external_user_id: &str) -> String {
+    pub fn user_pk(tenant: &TenantId, external_user_id: &ExternalId) -> String {
         format!("T#{tenant}#U#{external_user_id}")
     }
     pub const USER_SK: &str = "USER";
-    pub fn user_game_sk(game_id: &str) -> String {
+    pub fn user_game_sk(game_id: &GameId) -> String {
         format!("GAME#{game_id}")
     }
     pub const LEDGER_SK_PREFIX: &str = "LEDGER#";
@@ -90,15 +100,15 @@ pub mod keys {
     pub fn action_sk(id: &str) -> String {
         format!("ACTION#{id}")
     }
-    pub fn game_minutes_pk(tenant: &str, game_id: &str) -> String {
+    pub fn game_minutes_pk(tenant: &TenantId, game_id: &GameId) -> String {
         format!("T#{tenant}#G#{game_id}#MINUTES")
     }
     pub const GAME_MINUTES_SK: &str = "MINUTES";
-    pub fn grid_pk(tenant: &str, game_id: &str) -> String {
+    pub fn grid_pk(tenant: &TenantId, game_id: &GameId) -> String {
         format!("T#{tenant}#G#{game_id}#GRID")
     }
     pub const GRID_SK: &str = "GRID";
-    pub fn idempotency_pk(tenant: &str, scope: &str) -> String {
+    pub fn idempotency_pk(tenant: &TenantId, scope: &str) -> String {
         format!("T#{tenant}#IDEM#{scope}")
     }
     pub const IDEMPOTENCY_SK: &str = "IDEM";
@@ -272,10 +282,34 @@ pub struct Filter {
     pub values: Vec<(String, AttributeValue)>,
 }
 
+impl Filter {
+    /// Items whose text attributes each contain the given text (GAME's `LIKE %value%`);
+    /// `None` when there is nothing to filter on.
+    pub fn contains_all(pairs: &[(&str, String)]) -> Option<Filter> {
+        let mut filter = Filter {
+            expression: String::new(),
+            names: Vec::new(),
+            values: Vec::new(),
+        };
+        for (i, (attribute, value)) in pairs.iter().enumerate() {
+            let clause = format!("contains(#f{i}, :f{i})");
+            if i > 0 {
+                filter.expression.push_str(" AND ");
+            }
+            filter.expression.push_str(&clause);
+            filter
+                .names
+                .push((format!("#f{i}"), (*attribute).to_owned()));
+            filter.values.push((format!(":f{i}"), s(value.as_str())));
+        }
+        (!pairs.is_empty()).then_some(filter)
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
-    pub client: Client,
-    pub table: String,
+    client: Client,
+    table: String,
 }
 
 const TRANSACTION_CONFLICT_RETRIES: u32 = 8;
@@ -286,6 +320,11 @@ impl Store {
             client,
             table: table.into(),
         }
+    }
+
+    /// The table's name, for the transaction items the store modules build.
+    pub fn table(&self) -> &str {
+        &self.table
     }
 
     pub async fn get(

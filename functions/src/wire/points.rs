@@ -89,7 +89,7 @@ pub struct TaskActionCreated {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserTotal {
-    pub external_user_id: Option<String>,
+    pub external_user_id: String,
     #[schema(value_type = f64)]
     pub points: Value,
     pub times_awarded: u64,
@@ -202,7 +202,7 @@ pub struct GameUser {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserTaskPoints {
-    pub external_task_id: Option<String>,
+    pub external_task_id: String,
     /// One entry: the user's total on the task.
     pub points: Vec<UserTotal>,
 }
@@ -224,7 +224,7 @@ pub struct UserGamePoints {
 pub struct UserTaskTotal {
     #[serde(flatten)]
     pub total: UserTotal,
-    pub external_task_id: Option<String>,
+    pub external_task_id: String,
 }
 
 /// `POST /users/points/query`: a JSON array of up to 100 externalUserIds.

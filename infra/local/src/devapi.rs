@@ -1,7 +1,9 @@
 //! The dev API: every route of the route table on one local port, with API Gateway HTTP API
 //! (payload v2) semantics. Each HTTP request becomes the JSON event API Gateway would send and
 //! goes through lambda_http's own parser, so handlers see exactly what they see in Lambda.
+//! CORS is applied as API Gateway applies template.yaml's `CorsConfiguration` ([`crate::cors`]).
 
+use crate::cors::Cors;
 use bytes::Bytes;
 use game_functions::AppContext;
 use game_functions::error::ApiError;
@@ -17,10 +19,29 @@ use lambda_http::{Body, Response};
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value, json};
 use std::net::{IpAddr, SocketAddr};
-use tokio::net::TcpListener;
+use std::sync::Arc;
+use tokio::net::{TcpListener, TcpSocket};
 
 /// API Gateway's payload limit.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// The listen backlog: connections the kernel queues before `accept`. A burst of hundreds of
+/// clients (what API Gateway absorbs) must queue, not be reset; std's and tokio's `bind` use
+/// 128. Linux caps it at `net.core.somaxconn` (4096 on current kernels).
+pub const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds `address` with [`LISTEN_BACKLOG`] (and `SO_REUSEADDR`, as `TcpListener::bind` sets it:
+/// a restart does not wait for TIME_WAIT; a port another server listens on is still refused).
+pub fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 
 fn decode(text: &str) -> String {
     percent_decode_str(text).decode_utf8_lossy().into_owned()
@@ -167,30 +188,38 @@ pub async fn call(
 
 async fn handle(
     ctx: &'static AppContext,
+    cors: &Cors,
     request: hyper::Request<Incoming>,
     remote: SocketAddr,
 ) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
     let (parts, body) = request.into_parts();
-    let response = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => {
-            let bytes = collected.to_bytes();
-            call(
-                ctx,
-                &parts.method,
-                parts.uri.path(),
-                parts.uri.query(),
-                &parts.headers,
-                &bytes,
-                remote.ip(),
+    // API Gateway answers preflights itself, before any route (none serves OPTIONS).
+    let response = if let Some(answer) = cors.preflight(&parts.method, &parts.headers) {
+        answer
+    } else {
+        let mut response = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+            Ok(collected) => {
+                let bytes = collected.to_bytes();
+                call(
+                    ctx,
+                    &parts.method,
+                    parts.uri.path(),
+                    parts.uri.query(),
+                    &parts.headers,
+                    &bytes,
+                    remote.ip(),
+                )
+                .await
+            }
+            Err(_) => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
             )
-            .await
-        }
-        Err(_) => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
-        )
-        .into_response(),
+            .into_response(),
+        };
+        cors.decorate(&parts.headers, response.headers_mut());
+        response
     };
     let (parts, body) = response.into_parts();
     let bytes = match body {
@@ -202,12 +231,36 @@ async fn handle(
     Ok(hyper::Response::from_parts(parts, Full::new(bytes)))
 }
 
-/// Serves until the task is dropped or the listener fails.
+/// Serves until the task is dropped or the listener fails, with template.yaml's CORS.
 pub async fn serve(listener: TcpListener, ctx: &'static AppContext) -> std::io::Result<()> {
+    let cors = Cors::from_template().map_err(std::io::Error::other)?;
+    serve_with(listener, ctx, cors).await
+}
+
+/// [`serve`] with a CORS behaviour of the caller's.
+pub async fn serve_with(
+    listener: TcpListener,
+    ctx: &'static AppContext,
+    cors: Cors,
+) -> std::io::Result<()> {
+    let cors = Arc::new(cors);
     loop {
-        let (stream, remote) = listener.accept().await?;
+        let (stream, remote) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            // Per-connection failures (a client that reset while queued) and running out of
+            // descriptors under a burst are transient: a server must not stop over them.
+            Err(error) => {
+                tracing::warn!(%error, "accept failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let cors = cors.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| handle(ctx, request, remote));
+            let service = service_fn(move |request| {
+                let cors = cors.clone();
+                async move { handle(ctx, &cors, request, remote).await }
+            });
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await

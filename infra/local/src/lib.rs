@@ -3,6 +3,8 @@
 //! generated parts of the API contract (docs/openapi.json, the problem codes in docs/api.md).
 
 pub mod contract;
+pub mod cors;
+pub mod dev;
 pub mod devapi;
 pub mod secret;
 pub mod template;

@@ -404,6 +404,111 @@ pub fn functions() -> Result<Vec<TemplateFunction>, String> {
     Ok(functions)
 }
 
+/// The HTTP API's `CorsConfiguration`, with `!Ref`s to parameters resolved to their defaults
+/// (what a deploy without overrides gets).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CorsConfig {
+    pub allow_origins: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age: Option<u64>,
+    pub allow_credentials: bool,
+}
+
+/// A list-valued property: a YAML list, a comma-separated text, or `!Ref` to a parameter (its
+/// `Default`; a `CommaDelimitedList` is split on commas, as CloudFormation does).
+fn string_list(template: &Value, value: Option<&Value>, what: &str) -> Result<Vec<String>, String> {
+    let split = |text: &str| {
+        text.split(',')
+            .map(|part| part.trim().to_owned())
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+    };
+    match value {
+        None => Ok(Vec::new()),
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .map(|item| scalar(template, item, what))
+            .collect(),
+        Some(Value::String(text)) => Ok(split(text)),
+        Some(tagged @ Value::Tagged(_)) => Ok(split(&scalar(template, tagged, what)?)),
+        Some(other) => Err(format!(
+            "template.yaml: {what} is not a list: {}",
+            render(other)
+        )),
+    }
+}
+
+/// A scalar, or `!Ref` to a parameter with a `Default`.
+fn scalar(template: &Value, value: &Value, what: &str) -> Result<String, String> {
+    match value {
+        Value::String(text) | Value::Number(text) => Ok(text.clone()),
+        Value::Bool(value) => Ok(value.to_string()),
+        Value::Tagged(tagged) if tagged.tag == "!Ref" => {
+            let name = tagged.value.as_str().unwrap_or_default();
+            let default = template
+                .get("Parameters")
+                .and_then(|p| p.get(name))
+                .and_then(|p| p.get("Default"))
+                .ok_or_else(|| {
+                    format!(
+                        "template.yaml: {what} refers to parameter {name}, which has no Default"
+                    )
+                })?;
+            scalar(template, default, what)
+        }
+        other => Err(format!(
+            "template.yaml: {what} is not a value the dev API can read: {}",
+            render(other)
+        )),
+    }
+}
+
+/// The `CorsConfiguration` of the template's `AWS::Serverless::HttpApi`, if it has one.
+pub fn cors() -> Result<Option<CorsConfig>, String> {
+    let template = parse()?;
+    let resources = template
+        .get("Resources")
+        .and_then(Value::as_mapping)
+        .ok_or("template.yaml: no Resources")?;
+    let Some(api) = resources
+        .values()
+        .find(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::HttpApi"))
+    else {
+        return Ok(None);
+    };
+    let Some(cors) = api
+        .get("Properties")
+        .and_then(|p| p.get("CorsConfiguration"))
+    else {
+        return Ok(None);
+    };
+    let field = |key: &str| string_list(&template, cors.get(key), key);
+    let max_age = cors
+        .get("MaxAge")
+        .map(|v| scalar(&template, v, "MaxAge"))
+        .transpose()?
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| format!("template.yaml: MaxAge {v} is not a number of seconds"))
+        })
+        .transpose()?;
+    let allow_credentials = cors
+        .get("AllowCredentials")
+        .map(|v| scalar(&template, v, "AllowCredentials"))
+        .transpose()?
+        .is_some_and(|v| v == "true");
+    Ok(Some(CorsConfig {
+        allow_origins: field("AllowOrigins")?,
+        allow_methods: field("AllowMethods")?,
+        allow_headers: field("AllowHeaders")?,
+        expose_headers: field("ExposeHeaders")?,
+        max_age,
+        allow_credentials,
+    }))
+}
+
 fn key_elements(parts: &[KeyPart]) -> Result<Vec<KeySchemaElement>, String> {
     parts
         .iter()
@@ -507,5 +612,38 @@ mod tests {
                 .iter()
                 .any(|s| s.resources.iter().any(|r| r == "!GetAtt Table.Arn"))
         }));
+    }
+
+    #[test]
+    fn cors_reads_with_parameter_defaults() {
+        let cors = cors()
+            .unwrap()
+            .expect("the HttpApi has a CorsConfiguration");
+        // AllowOrigins is `!Ref CorsAllowOrigins`, whose Default is "*".
+        assert_eq!(cors.allow_origins, ["*"]);
+        assert!(cors.allow_methods.iter().any(|m| m == "OPTIONS"));
+        assert!(cors.allow_headers.iter().any(|h| h == "idempotency-key"));
+        assert!(
+            cors.expose_headers
+                .iter()
+                .any(|h| h == "idempotent-replayed")
+        );
+        assert!(cors.max_age.is_some());
+    }
+
+    #[test]
+    fn comma_delimited_parameters_split() {
+        let doc: Value = serde_saphyr::from_str(
+            "Parameters:\n  O:\n    Type: CommaDelimitedList\n    Default: \"https://a.example, https://b.example\"\norigins: !Ref O\nmethods: [GET, POST]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            string_list(&doc, doc.get("origins"), "origins").unwrap(),
+            ["https://a.example", "https://b.example"]
+        );
+        assert_eq!(
+            string_list(&doc, doc.get("methods"), "methods").unwrap(),
+            ["GET", "POST"]
+        );
     }
 }

@@ -9,7 +9,9 @@ use crate::domain::model;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param};
 use crate::identity::auth::{Caller, authenticate};
+use crate::ids::{ExternalId, GameId, TaskId, TenantId};
 use crate::store::custom as custom_store;
+use crate::store::games::game_id_by_external;
 use crate::store::{self, GSI1, GSI1PK};
 use crate::wire::custom::{
     ParentOutcome, SimulateBody, SimulationResult, Usage, UsingGame, UsingTask,
@@ -23,37 +25,28 @@ use serde_json::{Value, json};
 /// `mockState` and defaults).
 async fn load_sim_state(
     ctx: &AppContext,
-    tenant: &str,
+    tenant: &TenantId,
     body: &SimulateBody,
     strategy: &CustomStrategy,
 ) -> ApiResult<crate::store::award::Loaded> {
-    use crate::store::keys as k;
-    let marker = ctx
-        .store
-        .get(
-            k::external_game_pk(tenant, &body.external_game_id),
-            k::EXTERNAL_GAME_SK,
-        )
-        .await?;
-    let Some(game_id) = marker
-        .as_ref()
-        .and_then(|m| store::attrs::s(m, "gameId"))
-        .map(str::to_owned)
-    else {
+    // Ids that break the rules cannot name stored state: the simulation runs on defaults.
+    let (Ok(external_game_id), Ok(task_id), Ok(user_id)) = (
+        ExternalId::try_new(body.external_game_id.as_str()),
+        TaskId::try_new(body.external_task_id.as_str()),
+        ExternalId::try_new(body.external_user_id.as_str()),
+    ) else {
+        return Ok(Default::default());
+    };
+    let found = game_id_by_external(&ctx.store, tenant, &external_game_id).await?;
+    let Some(game_id) = found else {
         return Ok(Default::default());
     };
     let presented = body
         .data
         .as_ref()
         .and_then(game_scoring::greencrowd::presented_hash);
-    let keys = crate::store::award::AwardKeys::new(
-        tenant,
-        &game_id,
-        &body.external_task_id,
-        &body.external_user_id,
-        None,
-        presented,
-    );
+    let keys =
+        crate::store::award::AwardKeys::new(tenant, &game_id, &task_id, &user_id, None, presented);
     let program = SubmittedProgram(strategy);
     crate::store::award::load(&ctx.store, &keys, &program, crate::clock::now_micros()).await
 }
@@ -62,15 +55,15 @@ async fn load_sim_state(
 struct SubmittedProgram<'a>(&'a CustomStrategy);
 
 impl crate::store::award::CustomResolver for SubmittedProgram<'_> {
-    fn hint(&self, _: &str, _: &str, _: &str) -> Option<(String, String)> {
+    fn hint(&self, _: &TenantId, _: &GameId, _: &TaskId) -> Option<(String, String)> {
         None
     }
-    fn family_key(&self, _: &str, _: &str) -> ApiResult<(String, String)> {
+    fn family_key(&self, _: &TenantId, _: &str) -> ApiResult<(String, String)> {
         Err(ApiError::internal("a simulation resolves no family"))
     }
     fn program(
         &self,
-        _: &str,
+        _: &TenantId,
         _: &model::Task,
         _: Option<crate::store::Item>,
     ) -> ApiResult<crate::store::award::CustomProgram> {
@@ -265,17 +258,17 @@ pub async fn usage(ctx: &'static AppContext, req: Request) -> ApiResult<Response
             if uses(&task.strategy_id) {
                 tasks.push(UsingTask {
                     task_id: task.task_id,
-                    external_task_id: task.external_task_id,
-                    game_id: game.game_id.clone(),
-                    external_game_id: game.external_game_id.clone(),
+                    external_task_id: task.external_task_id.to_string(),
+                    game_id: game.game_id.to_string(),
+                    external_game_id: game.external_game_id.to_string(),
                     strategy_id: task.strategy_id,
                 });
             }
         }
         if uses(&game.strategy_id) {
             games.push(UsingGame {
-                game_id: game.game_id,
-                external_game_id: game.external_game_id,
+                game_id: game.game_id.to_string(),
+                external_game_id: game.external_game_id.to_string(),
                 platform: game.platform,
                 strategy_id: game.strategy_id,
             });
@@ -315,7 +308,7 @@ mod tests {
         let game = Game {
             tenant: "t".into(),
             game_id: "0190a0a0-0000-7000-8000-000000000001".into(),
-            external_game_id: "g".into(),
+            external_game_id: "city".into(),
             platform: "web".into(),
             strategy_id: "default".into(),
             params: vec![
@@ -398,7 +391,7 @@ mod tests {
             )
             .unwrap();
             let body = SimulateBody {
-                external_game_id: "g".into(),
+                external_game_id: "city".into(),
                 external_task_id: "walk".into(),
                 external_user_id: "ana".into(),
                 data: None,

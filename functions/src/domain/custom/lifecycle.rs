@@ -5,6 +5,7 @@ use super::{
     ARCHIVED, DRAFT, Definition, Family, PUBLISHED, archived, dsl_error, dsl_kind, without_program,
 };
 use crate::error::{ApiError, ApiResult};
+use crate::ids::TenantId;
 use game_scoring::dsl::CustomStrategy;
 use serde_json::Value;
 
@@ -85,7 +86,7 @@ pub fn check_name(name: &str) -> ApiResult<()> {
 
 /// Version 1 of a new family (validated), a DRAFT created by `created_by` at `now`.
 pub fn new_definition(
-    tenant: &str,
+    tenant: &TenantId,
     created_by: &str,
     body: CreateBody,
     name: String,

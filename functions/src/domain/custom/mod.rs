@@ -18,6 +18,7 @@ pub use runlog::RunReport;
 pub use warm::CustomWarm;
 
 use crate::error::{ApiError, ApiResult};
+use crate::ids::TenantId;
 use crate::wire::custom::CustomStrategyView;
 use crate::wire::strategies::{CustomFamilyView, CustomStrategyRef, MissingCustomStrategy};
 use game_scoring::StrategyKind;
@@ -36,7 +37,7 @@ pub const CUSTOM_PREFIX: &str = "custom:";
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Definition {
-    pub tenant: String,
+    pub tenant: TenantId,
     pub family_id: String,
     pub name: String,
     pub description: Option<String>,
@@ -68,7 +69,7 @@ impl Definition {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Family {
-    pub tenant: String,
+    pub tenant: TenantId,
     pub family_id: String,
     pub name: String,
     pub max_version: u64,
@@ -194,7 +195,7 @@ pub fn view(def: &Definition) -> CustomStrategyView {
         id: def.id(),
         strategy_id: format!("{CUSTOM_PREFIX}{}", def.id()),
         family_id: def.family_id.clone(),
-        realm_id: def.tenant.clone(),
+        realm_id: def.tenant.to_string(),
         name: def.name.clone(),
         description: def.description.clone(),
         kind: def.kind.clone(),

@@ -2,6 +2,7 @@
 //! programs, which family a task ran last, and the execution log's sample rate. Memory only;
 //! the context reads the configured rate and hands it in.
 
+use crate::ids::{GameId, TaskId, TenantId};
 use game_scoring::dsl::CustomStrategy;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -9,10 +10,10 @@ use std::sync::{Arc, Mutex};
 
 /// (tenant, family, version): a published version's program never changes (edits fork a new
 /// version), so it is validated once.
-pub type ProgramKey = (String, String, u64);
+pub type ProgramKey = (TenantId, String, u64);
 const PROGRAM_CACHE_LIMIT: usize = 512;
 /// (tenant, game, externalTaskId) → family id.
-type HintKey = (String, String, String);
+type HintKey = (TenantId, GameId, TaskId);
 const HINT_LIMIT: usize = 10_000;
 
 pub struct CustomWarm {
@@ -49,9 +50,9 @@ impl CustomWarm {
     /// The family this (tenant, game, task) ran last in this Lambda, if any.
     pub fn family_hint(
         &self,
-        tenant: &str,
-        game_id: &str,
-        external_task_id: &str,
+        tenant: &TenantId,
+        game_id: &GameId,
+        external_task_id: &TaskId,
     ) -> Option<String> {
         let key = (
             tenant.to_owned(),
@@ -63,9 +64,9 @@ impl CustomWarm {
 
     pub fn remember_family(
         &self,
-        tenant: &str,
-        game_id: &str,
-        external_task_id: &str,
+        tenant: &TenantId,
+        game_id: &GameId,
+        external_task_id: &TaskId,
         family_id: &str,
     ) {
         if let Ok(mut hints) = self.family_hints.lock() {

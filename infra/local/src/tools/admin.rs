@@ -10,6 +10,7 @@
 use clap::{CommandFactory, Parser, Subcommand, error::ErrorKind};
 use game_functions::api::MAX_PAGE_SIZE;
 use game_functions::identity::auth::{self, ApiKeyRecord, NewApiKey};
+use game_functions::ids::TenantId;
 use game_functions::store::Store;
 use game_functions::{ApiError, Config, Secrets, clock, logging};
 
@@ -48,7 +49,7 @@ enum Command {
         table: String,
         /// The tenant whose keys these are.
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
     },
     /// Revoke a tenant's API key by its prefix, like DELETE /apikey/{prefix}.
     RevokeKey {
@@ -56,7 +57,7 @@ enum Command {
         table: String,
         /// The tenant whose keys these are.
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// The key's public prefix (gme_live_ and 8 characters).
         #[arg(long)]
         prefix: String,

@@ -3,6 +3,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::header_str;
+use crate::ids::{IdempotencyKey, TenantId};
 use crate::store::{self, CancelReason, Item, attrs, keys};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -10,34 +11,40 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-pub const MAX_KEY_LEN: usize = 255;
-
 /// The key that makes a write idempotent: a header (`Idempotency-Key`, GAME's
 /// `X-Idempotency-Key`) or GAME's body fields `data.eventId`, `data.idempotencyKey`,
 /// `data.correlationId`. None means no deduplication, as in GAME without a key.
-pub fn key_from(req: &Request, data: &Value) -> ApiResult<Option<String>> {
-    let clean = |text: &str| {
-        Some(text.trim())
-            .filter(|k| !k.is_empty())
-            .map(str::to_owned)
-    };
-    let key = ["idempotency-key", "x-idempotency-key"]
+pub fn key_from(req: &Request, data: &Value) -> ApiResult<Option<IdempotencyKey>> {
+    let given = ["idempotency-key", "x-idempotency-key"]
         .iter()
-        .find_map(|name| header_str(req, name).and_then(clean))
+        .find_map(|name| {
+            header_str(req, name)
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+        })
         .or_else(|| {
             ["eventId", "idempotencyKey", "correlationId"]
                 .iter()
-                .find_map(|field| data.get(field)?.as_str().and_then(clean))
+                .find_map(|field| {
+                    data.get(field)?
+                        .as_str()
+                        .map(str::trim)
+                        .filter(|k| !k.is_empty())
+                })
         });
-    if let Some(key) = &key
-        && (key.chars().count() > MAX_KEY_LEN || key.chars().any(char::is_control))
-    {
-        return Err(ApiError::unprocessable(
-            "invalid_idempotency_key",
-            format!("The idempotency key must be at most {MAX_KEY_LEN} printable characters."),
-        ));
-    }
-    Ok(key)
+    given
+        .map(|key| {
+            IdempotencyKey::try_new(key).map_err(|_| {
+                ApiError::unprocessable(
+                    "invalid_idempotency_key",
+                    format!(
+                        "The idempotency key must be at most {} printable characters.",
+                        IdempotencyKey::MAX_LEN
+                    ),
+                )
+            })
+        })
+        .transpose()
 }
 
 /// The canonical form of a request body (sorted keys, no whitespace), hashed: a replay must
@@ -47,7 +54,7 @@ pub fn request_hash(body: &Value) -> String {
 }
 
 /// Where the record of `key` lives; `scope` names the write (e.g. game, task and user).
-pub fn record_key(tenant: &str, scope: &str, key: &str) -> (String, String) {
+pub fn record_key(tenant: &TenantId, scope: &str, key: &str) -> (String, String) {
     (
         keys::idempotency_pk(tenant, &format!("{scope}#{key}")),
         keys::IDEMPOTENCY_SK.to_owned(),

@@ -1,0 +1,177 @@
+//! What the read models read: the per-(game, task, user) aggregates the award writes and the
+//! award items themselves, by key queries only (never scans).
+
+use crate::error::ApiResult;
+use crate::ids::{ExternalId, GameId, TaskId, TenantId};
+use crate::store::{GSI1, GSI1PK, GSI1SK, Item, Store, attrs, keys};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// One user's aggregate on one task (the item `AwardWrite::UserTask` writes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserTaskTotal {
+    pub game_id: String,
+    pub external_game_id: Option<String>,
+    pub external_task_id: String,
+    pub external_user_id: String,
+    pub points_total: Decimal,
+    pub count: u64,
+    pub first_us: Option<i64>,
+}
+
+impl UserTaskTotal {
+    fn from_item(item: &Item) -> Self {
+        let text = |name| attrs::s(item, name).unwrap_or_default().to_owned();
+        UserTaskTotal {
+            game_id: text("gameId"),
+            external_game_id: attrs::s(item, "externalGameId").map(str::to_owned),
+            external_task_id: text("externalTaskId"),
+            external_user_id: text("externalUserId"),
+            points_total: attrs::decimal(item, "pointsTotal").unwrap_or_default(),
+            count: attrs::u64(item, "count").unwrap_or(0),
+            first_us: attrs::i64(item, "firstUs"),
+        }
+    }
+}
+
+/// One award as the read models show it (the item `AwardWrite::Award` writes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwardEntry {
+    pub points: Decimal,
+    pub case_name: Option<String>,
+    pub created_at: Option<String>,
+    pub data: Value,
+    pub description: Option<String>,
+}
+
+impl AwardEntry {
+    fn from_item(item: &Item) -> Self {
+        AwardEntry {
+            points: attrs::decimal(item, "points").unwrap_or_default(),
+            case_name: attrs::s(item, "caseName").map(str::to_owned),
+            created_at: attrs::s(item, "createdAt").map(str::to_owned),
+            data: attrs::json(item, "data"),
+            description: attrs::s(item, "description").map(str::to_owned),
+        }
+    }
+}
+
+/// Each user's aggregate on a task, ordered by externalUserId.
+pub async fn task_totals(
+    store: &Store,
+    tenant: &TenantId,
+    game_id: &GameId,
+    external_task_id: &TaskId,
+) -> ApiResult<Vec<UserTaskTotal>> {
+    let pk = keys::task_awards_pk(tenant, game_id, external_task_id);
+    let items = store
+        .query_all(&pk, Some(keys::USER_TASK_SK_PREFIX))
+        .await?;
+    Ok(items.iter().map(UserTaskTotal::from_item).collect())
+}
+
+/// One user's aggregate on a task, if the user was ever awarded there.
+pub async fn user_task_total(
+    store: &Store,
+    tenant: &TenantId,
+    game_id: &GameId,
+    external_task_id: &TaskId,
+    external_user_id: &ExternalId,
+) -> ApiResult<Option<UserTaskTotal>> {
+    let item = store
+        .get(
+            keys::task_awards_pk(tenant, game_id, external_task_id),
+            keys::user_task_sk(external_user_id),
+        )
+        .await?;
+    Ok(item.as_ref().map(UserTaskTotal::from_item))
+}
+
+/// A task's awards grouped by user (chronological within a user).
+pub async fn task_awards(
+    store: &Store,
+    tenant: &TenantId,
+    game_id: &GameId,
+    external_task_id: &TaskId,
+    user: Option<&ExternalId>,
+) -> ApiResult<BTreeMap<String, Vec<AwardEntry>>> {
+    let pk = keys::task_awards_pk(tenant, game_id, external_task_id);
+    let prefix = match user {
+        Some(user) => format!("{}{user}#", keys::AWARD_SK_PREFIX),
+        None => keys::AWARD_SK_PREFIX.to_owned(),
+    };
+    let mut grouped: BTreeMap<String, Vec<AwardEntry>> = BTreeMap::new();
+    for item in store.query_all(&pk, Some(&prefix)).await? {
+        let user = attrs::s(&item, "externalUserId")
+            .unwrap_or_default()
+            .to_owned();
+        grouped
+            .entry(user)
+            .or_default()
+            .push(AwardEntry::from_item(&item));
+    }
+    Ok(grouped)
+}
+
+/// A user's aggregates through GSI1, optionally only one game's.
+pub async fn user_totals(
+    store: &Store,
+    tenant: &TenantId,
+    external_user_id: &ExternalId,
+    game_id: Option<&GameId>,
+) -> ApiResult<Vec<UserTaskTotal>> {
+    let prefix = game_id.map(|g| format!("{g}#"));
+    let items = store
+        .query_every(
+            Some(GSI1),
+            (
+                GSI1PK,
+                keys::user_aggregates_index_pk(tenant, external_user_id),
+            ),
+            prefix.as_deref().map(|p| (GSI1SK, p)),
+        )
+        .await?;
+    Ok(items.iter().map(UserTaskTotal::from_item).collect())
+}
+
+/// When each user was created (None for a user item that is gone), in batches of 100.
+pub async fn users_created_at(
+    store: &Store,
+    tenant: &TenantId,
+    users: &[ExternalId],
+) -> ApiResult<BTreeMap<String, Option<String>>> {
+    let mut created = BTreeMap::new();
+    for chunk in users.chunks(100) {
+        let wanted: Vec<(String, String)> = chunk
+            .iter()
+            .map(|u| (keys::user_pk(tenant, u), keys::USER_SK.to_owned()))
+            .collect();
+        for (user, item) in chunk.iter().zip(store.get_many(&wanted).await?) {
+            created.insert(
+                user.to_string(),
+                item.and_then(|i| attrs::s(&i, "createdAt").map(str::to_owned)),
+            );
+        }
+    }
+    Ok(created)
+}
+
+/// When each game was created, in the order given (None for a game that is gone).
+pub async fn games_created_at(
+    store: &Store,
+    tenant: &TenantId,
+    games: &[GameId],
+) -> ApiResult<Vec<Option<String>>> {
+    let wanted: Vec<(String, String)> = games
+        .iter()
+        .map(|g| (keys::game_pk(tenant, g), keys::GAME_SK.to_owned()))
+        .collect();
+    let mut created = Vec::with_capacity(games.len());
+    for chunk in wanted.chunks(100) {
+        for item in store.get_many(chunk).await? {
+            created.push(item.and_then(|g| attrs::s(&g, "createdAt").map(str::to_owned)));
+        }
+    }
+    Ok(created)
+}
