@@ -35,7 +35,7 @@ registry! {
     "invalid_external_task_id" => 422, "An externalTaskId is empty, longer than 200 characters, has surrounding spaces, or holds `/ ? # %` or control characters.";
     "invalid_field" => 422, "A text field is empty or too long (the detail names it and its limit).";
     "invalid_idempotency_key" => 422, "The idempotency key is longer than 255 characters or holds control characters.";
-    "invalid_datetime" => 422, "`since` or `until` is not an RFC 3339 date-time.";
+    "invalid_datetime" => 422, "`since` or `until` is not an RFC 3339 date-time, or `since` is later than `until`.";
     "missing_query" => 422, "A required query parameter is missing (compare needs `a` and `b`).";
     "invalid_status" => 422, "The `status` filter is not DRAFT, PUBLISHED or ARCHIVED.";
     "invalid_strategy_type" => 422, "A custom strategy `type` (or the `type` filter) is not DSL_FULL or DSL_EXTEND.";

@@ -975,6 +975,17 @@ async fn runs_are_logged_and_metrics_and_compare_aggregate_them() {
     )
     .await
     .assert_problem(422, "invalid_datetime");
+    // A window that ends before it starts (found by the schema fuzzer: it answered 500).
+    app.call(
+        "GET",
+        &format!(
+            "{}?since=2030-01-01T00:00:00Z&until=2020-01-01T00:00:00Z",
+            path(&v1["id"], "/metrics")
+        ),
+        None,
+    )
+    .await
+    .assert_problem(422, "invalid_datetime");
 
     let c = app
         .call(
