@@ -8,6 +8,7 @@
 
 mod apikeys;
 mod awards;
+mod cursors;
 mod custom_award_cost;
 mod custom_strategies;
 mod games;

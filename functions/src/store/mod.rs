@@ -428,11 +428,12 @@ impl Store {
             values.extend(filter.values);
         }
         if let Some(token) = spec.next_token {
-            request = request.set_exclusive_start_key(Some(decode_cursor(
-                token,
-                spec.partition.0,
-                &partition_value,
-            )?));
+            let list = CursorList {
+                index: spec.index,
+                partition: (spec.partition.0, &partition_value),
+                sort_prefix: spec.sort_prefix,
+            };
+            request = request.set_exclusive_start_key(Some(decode_cursor(token, &list)?));
         }
         let output = request
             .set_expression_attribute_names(Some(names))
@@ -686,22 +687,57 @@ fn encode_cursor(key: &Item) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).unwrap_or_default())
 }
 
-/// A cursor is only accepted for the partition it was issued for, so it cannot
-/// be bent into reading another tenant's items.
-fn decode_cursor(token: &str, partition_attribute: &str, partition_value: &str) -> ApiResult<Item> {
+/// What a cursor must fit: the list's index (its key schema), partition and sort-key prefix.
+struct CursorList<'a> {
+    index: Option<&'a str>,
+    partition: (&'a str, &'a str),
+    sort_prefix: Option<(&'a str, &'a str)>,
+}
+
+/// Longest `nextToken` accepted: a cursor of our keys is a few hundred characters.
+const MAX_CURSOR_CHARS: usize = 4096;
+
+/// The attributes of an ExclusiveStartKey on the table or an index (the index's key and the
+/// table's), each with DynamoDB's size limit. An unknown index accepts no cursor.
+fn cursor_schema(index: Option<&str>) -> &'static [(&'static str, usize)] {
+    match index {
+        None => &[(PK, 2048), (SK, 1024)],
+        Some(GSI1) => &[(PK, 2048), (SK, 1024), (GSI1PK, 2048), (GSI1SK, 1024)],
+        Some(_) => &[],
+    }
+}
+
+/// A cursor is accepted only if DynamoDB would accept it as the start key of exactly this
+/// list: the key attributes of the list's index and no others, all non-empty strings within
+/// DynamoDB's limits, its partition (so it cannot be bent into reading another tenant's or
+/// another list's items) and a sort key under the list's prefix. Anything else is the client's
+/// error (400 `invalid_cursor`), checked before any request.
+fn decode_cursor(token: &str, list: &CursorList<'_>) -> ApiResult<Item> {
     let invalid = || {
         ApiError::bad_request(
             "invalid_cursor",
             "nextToken is not a cursor this list issued.",
         )
     };
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
-    let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-    if plain.get(partition_attribute).map(String::as_str) != Some(partition_value) {
+    if token.len() > MAX_CURSOR_CHARS {
         return Err(invalid());
     }
-    let allowed = [PK, SK, GSI1PK, GSI1SK];
-    if plain.keys().any(|k| !allowed.contains(&k.as_str())) {
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let schema = cursor_schema(list.index);
+    let fits = !schema.is_empty()
+        && plain.len() == schema.len()
+        && schema.iter().all(|(name, max)| {
+            plain
+                .get(*name)
+                .is_some_and(|v| !v.is_empty() && v.len() <= *max)
+        });
+    if !fits || plain.get(list.partition.0).map(String::as_str) != Some(list.partition.1) {
+        return Err(invalid());
+    }
+    if let Some((attribute, prefix)) = list.sort_prefix
+        && !plain.get(attribute).is_some_and(|v| v.starts_with(prefix))
+    {
         return Err(invalid());
     }
     Ok(plain.into_iter().map(|(k, v)| (k, s(v))).collect())
@@ -712,20 +748,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursors_round_trip_and_are_bound_to_their_partition() {
+    fn cursors_round_trip_and_are_bound_to_their_list() {
+        let tasks = CursorList {
+            index: None,
+            partition: (PK, "T#a#G#1"),
+            sort_prefix: Some((SK, "TASK#")),
+        };
         let key: Item =
             HashMap::from([(PK.to_owned(), s("T#a#G#1")), (SK.to_owned(), s("TASK#x"))]);
         let token = encode_cursor(&key);
-        assert_eq!(decode_cursor(&token, PK, "T#a#G#1").unwrap(), key);
+        assert_eq!(decode_cursor(&token, &tasks).unwrap(), key);
+        let other_tenant = CursorList {
+            partition: (PK, "T#b#G#1"),
+            ..tasks
+        };
         assert_eq!(
-            decode_cursor(&token, PK, "T#b#G#1").unwrap_err().code,
+            decode_cursor(&token, &other_tenant).unwrap_err().code,
             "invalid_cursor"
         );
+        let ledger = CursorList {
+            sort_prefix: Some((SK, "LEDGER#")),
+            ..tasks
+        };
+        assert!(
+            decode_cursor(&token, &ledger).is_err(),
+            "outside the prefix"
+        );
+        let index = CursorList {
+            index: Some(GSI1),
+            partition: (GSI1PK, "T#a#G#1"),
+            sort_prefix: None,
+        };
+        assert!(
+            decode_cursor(&token, &index).is_err(),
+            "the table's keys only"
+        );
         assert_eq!(
-            decode_cursor("%%%", PK, "T#a#G#1").unwrap_err().code,
+            decode_cursor("%%%", &tasks).unwrap_err().code,
             "invalid_cursor"
         );
-        let forged = URL_SAFE_NO_PAD.encode(br#"{"PK":"T#a#G#1","secret":"x"}"#);
-        assert!(decode_cursor(&forged, PK, "T#a#G#1").is_err());
+        for forged in [
+            r#"{"PK":"T#a#G#1","SK":"TASK#x","secret":"x"}"#,
+            r#"{"PK":"T#a#G#1"}"#,
+            r#"{"PK":"T#a#G#1","SK":""}"#,
+            r#"{"PK":"T#a#G#1","SK":5}"#,
+            r#"["PK"]"#,
+        ] {
+            let token = URL_SAFE_NO_PAD.encode(forged);
+            assert!(decode_cursor(&token, &tasks).is_err(), "{forged}");
+        }
     }
 }
