@@ -11,6 +11,7 @@ mod awards;
 mod cursors;
 mod custom_award_cost;
 mod custom_strategies;
+mod dependencies;
 mod games;
 mod greencrowd;
 mod http;

@@ -11,7 +11,7 @@ use crate::identity::auth::authenticate;
 use crate::identity::rate_limit;
 use crate::store::games::game_not_found;
 use crate::store::users::DEFAULT_CONVERSION_RATE;
-use crate::store::{self, Item, StoreError, keys};
+use crate::store::{self, Item, keys};
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -153,7 +153,11 @@ async fn commit_action(
             },
         }
     }
-    Err(StoreError::Request("the user kept changing".into()).into())
+    Err(ApiError::conflict(
+        "concurrent_modification",
+        "The user kept changing while this action was recorded; retry it.",
+    )
+    .with_header("retry-after", "1"))
 }
 
 #[derive(Deserialize)]

@@ -16,9 +16,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::error::{ApiError, ApiResult};
+pub use fault::Fault;
+pub(crate) use fault::request_error;
 
 pub mod award;
 pub mod counters;
+pub mod fault;
 pub mod games;
 pub mod greencrowd;
 pub mod users;
@@ -150,6 +153,10 @@ pub enum StoreError {
     /// The transaction was cancelled; one reason per item, in order (`None` = that item was fine).
     #[error("transaction cancelled: {reasons:?}")]
     Cancelled { reasons: Vec<CancelReason> },
+    /// DynamoDB was busy, failing or silent (see [`Fault`]): 503 with Retry-After.
+    #[error("DynamoDB {fault}: {message}")]
+    Dependency { fault: Fault, message: String },
+    /// A request DynamoDB refused as ours (validation, access): our bug, 500.
     #[error("DynamoDB request failed: {0}")]
     Request(String),
     #[error("stored item is not readable: {0}")]
@@ -182,22 +189,41 @@ impl StoreError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        ApiError::internal(error)
+impl StoreError {
+    /// The dependency's fault behind this error, if it is one: a cancellation counts when
+    /// every reason is fine or a momentary refusal (a conflict, throttling), so nothing was
+    /// written.
+    pub fn fault(&self) -> Option<Fault> {
+        match self {
+            StoreError::Dependency { fault, .. } => Some(*fault),
+            StoreError::Cancelled { reasons }
+                if reasons.iter().any(CancelReason::busy)
+                    && reasons.iter().all(|r| r.code.is_none() || r.busy()) =>
+            {
+                Some(Fault::Busy)
+            }
+            _ => None,
+        }
     }
 }
 
-pub(crate) fn request_error(error: impl std::error::Error) -> StoreError {
-    // The SDK's Display is terse; the source chain carries the service's message.
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
+impl From<StoreError> for ApiError {
+    /// A dependency's fault is 503 with Retry-After (`dependency_unavailable`,
+    /// `dependency_timeout`); anything else is our bug (500, logged).
+    fn from(error: StoreError) -> Self {
+        match error.fault() {
+            Some(fault) => {
+                tracing::warn!(%fault, error = %error, "DynamoDB did not serve the request");
+                match fault {
+                    Fault::Timeout => ApiError::dependency_timeout(fault.retry_after_secs()),
+                    Fault::Busy | Fault::Unavailable => {
+                        ApiError::dependency_unavailable(fault.retry_after_secs())
+                    }
+                }
+            }
+            None => ApiError::internal(error),
+        }
     }
-    StoreError::Request(message)
 }
 
 pub fn s(value: impl Into<String>) -> AttributeValue {
@@ -215,10 +241,16 @@ pub fn json_attribute(value: &serde_json::Value) -> AttributeValue {
 
 /// A single-item conditional write's result: `Ok(false)` when its condition refused it (nothing
 /// written), the request's error otherwise.
-pub(crate) fn condition_outcome<T, E>(result: Result<T, E>) -> Result<bool, StoreError>
+pub(crate) fn condition_outcome<T, E>(
+    result: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    >,
+) -> Result<bool, StoreError>
 where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata as _;
     match result {
         Ok(_) => Ok(true),
         Err(error) if error.code() == Some("ConditionalCheckFailedException") => Ok(false),
@@ -364,13 +396,14 @@ impl Store {
             .await
         {
             Ok(_) => Ok(()),
-            Err(error) => Err(cancellation(error.into_service_error())),
+            Err(error) => Err(cancellation(error)),
         }
     }
 
     /// Runs a transaction. Items come back on condition failure (ALL_OLD) so callers can
-    /// explain a conflict. A cancellation caused only by a concurrent transaction wrote
-    /// nothing, so it is retried a few times before being reported.
+    /// explain a conflict. A cancellation caused only by a concurrent transaction (or
+    /// throttling) and a busy table wrote nothing, so they are retried a few times before
+    /// being reported.
     pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         let mut attempt = 0;
         loop {
@@ -384,20 +417,13 @@ impl Store {
                 Ok(_) => return Ok(()),
                 Err(error) => error,
             };
-            let error = cancellation(error.into_service_error());
-            let StoreError::Cancelled { reasons } = error else {
-                return Err(error);
-            };
-            let only_conflicts = reasons
-                .iter()
-                .any(|r| r.code.as_deref() == Some("TransactionConflict"))
-                && !reasons.iter().any(CancelReason::condition_failed);
-            if only_conflicts && attempt < TRANSACTION_CONFLICT_RETRIES {
+            let error = cancellation(error);
+            if error.fault() == Some(Fault::Busy) && attempt < TRANSACTION_CONFLICT_RETRIES {
                 attempt += 1;
                 backoff(attempt).await;
                 continue;
             }
-            return Err(StoreError::Cancelled { reasons });
+            return Err(error);
         }
     }
 
@@ -648,10 +674,15 @@ pub mod tx {
 }
 
 fn cancellation(
-    error: aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    error: aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        aws_sdk_dynamodb::config::http::HttpResponse,
+    >,
 ) -> StoreError {
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-    let TransactWriteItemsError::TransactionCanceledException(cancelled) = error else {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        error.as_service_error()
+    else {
         return request_error(error);
     };
     StoreError::Cancelled {
@@ -669,6 +700,11 @@ fn cancellation(
 impl CancelReason {
     pub fn conflicted(&self) -> bool {
         self.code.as_deref() == Some("TransactionConflict")
+    }
+
+    /// A momentary refusal of this item (a conflict, throttling): nothing was written.
+    pub fn busy(&self) -> bool {
+        fault::busy_reason(self.code.as_deref())
     }
 }
 
