@@ -3,7 +3,8 @@
 //! Floors, each importing only from the floors below it (docs/architecture.md):
 //! `bin/` → [`lambda`] → [`routes`] → [`api`] (parse, authorize, load, decide, commit, answer)
 //! → [`domain`] (pure decisions) and [`identity`] (keys, tokens, rate limits) → [`store`] (the
-//! only door to DynamoDB) → leaves ([`error`], [`http`], [`decimal`], [`ids`], [`clock`], [`env`]).
+//! only door to DynamoDB) → leaves ([`error`], [`http`], [`decimal`], [`ids`], [`clock`], [`env`],
+//! [`sdk`]).
 
 pub mod api;
 pub mod clock;
@@ -18,6 +19,7 @@ pub mod ids;
 pub mod lambda;
 pub mod logging;
 pub mod routes;
+pub mod sdk;
 pub mod store;
 
 pub use context::{AppContext, Config, Secrets};
