@@ -9,6 +9,7 @@ use crate::env::{env_text, env_u64};
 use crate::identity::auth::ApiKeyCache;
 use crate::identity::jwt::{JwtConfig, JwtVerifier};
 use crate::identity::rate_limit::RateLimits;
+use crate::sdk::{self, Timeouts};
 use crate::store::Store;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -26,6 +27,8 @@ pub struct Config {
     pub secret_id: Option<String>,
     pub rate_limits: RateLimits,
     pub jwt: JwtConfig,
+    /// Time-outs of the DynamoDB and Secrets Manager clients.
+    pub timeouts: Timeouts,
 }
 
 fn env_seconds(name: &str, default: u64) -> Result<Duration, String> {
@@ -55,6 +58,7 @@ impl Config {
             secret_id: env_text(Self::SECRET_ENV),
             rate_limits: RateLimits::from_env()?,
             jwt: JwtConfig::from_env()?,
+            timeouts: Timeouts::from_env()?,
         })
     }
 
@@ -67,6 +71,7 @@ impl Config {
             secret_id: None,
             rate_limits: RateLimits::default(),
             jwt: JwtConfig::default(),
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -172,15 +177,19 @@ impl Secrets {
             .send()
             .await
             .map_err(|e| {
-                use std::error::Error as _;
-                let mut message = e.to_string();
-                let mut source = e.source();
-                while let Some(cause) = source {
-                    message.push_str(": ");
-                    message.push_str(&cause.to_string());
-                    source = cause.source();
-                }
-                format!("secret {secret_id} could not be read: {message}")
+                use aws_sdk_secretsmanager::error::SdkError;
+                let timed_out = match &e {
+                    SdkError::TimeoutError(_) => true,
+                    SdkError::DispatchFailure(failure) => failure.is_timeout(),
+                    _ => false,
+                };
+                let hint = if timed_out {
+                    " in time (GAME_SECRETS_TIMEOUT_MS, GAME_SECRETS_ATTEMPT_TIMEOUT_MS)"
+                } else {
+                    ""
+                };
+                let message = crate::store::fault::chain(&e);
+                format!("secret {secret_id} could not be read{hint}: {message}")
             })?;
         let text = output
             .secret_string()
@@ -245,8 +254,8 @@ impl AppContext {
         Self::load(&sdk_config, config, needs_secret).await
     }
 
-    /// The production loading path from an SDK configuration: the secret named by
-    /// `config.secret_id` is read once, here.
+    /// The production loading path from an SDK configuration: the clients get
+    /// `config.timeouts`, and the secret named by `config.secret_id` is read once, here.
     pub async fn load(
         sdk_config: &aws_config::SdkConfig,
         config: Config,
@@ -259,13 +268,13 @@ impl AppContext {
                     Config::SECRET_ENV
                 )
             })?;
-            let client = aws_sdk_secretsmanager::Client::new(sdk_config);
+            let client = sdk::secrets_client(sdk_config, &config.timeouts);
             Secrets::load(&client, &secret_id).await?
         } else {
             Secrets::none()
         };
         Ok(Self::new(
-            aws_sdk_dynamodb::Client::new(sdk_config),
+            sdk::dynamodb_client(sdk_config, &config.timeouts),
             config,
             secrets,
         ))

@@ -6,6 +6,11 @@ use serde_json::{Map, Value, json};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// 503: a dependency is busy (throttling, conflicts, locks) or failing; Retry-After says when.
+pub const DEPENDENCY_UNAVAILABLE: &str = "dependency_unavailable";
+/// 503: a dependency did not answer within its configured time-out; Retry-After says when.
+pub const DEPENDENCY_TIMEOUT: &str = "dependency_timeout";
+
 /// An error answer: status, a stable machine `code`, and a human `detail` sentence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -61,6 +66,30 @@ impl ApiError {
 
     pub fn unavailable(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
+    }
+
+    /// A dependency (the table, the secret store) refused or failed the request for now: 503
+    /// with Retry-After. Internals go to the log, never into the detail.
+    pub fn dependency_unavailable(retry_after_secs: u32) -> Self {
+        Self::unavailable(
+            DEPENDENCY_UNAVAILABLE,
+            "A service this request depends on is busy or unavailable right now; retry after the Retry-After delay (with the same Idempotency-Key for a write).",
+        )
+        .with_header("retry-after", retry_after_secs.to_string())
+    }
+
+    /// A dependency did not answer within its configured time-out: 503 with Retry-After.
+    pub fn dependency_timeout(retry_after_secs: u32) -> Self {
+        Self::unavailable(
+            DEPENDENCY_TIMEOUT,
+            "A service this request depends on did not answer in time; retry after the Retry-After delay (with the same Idempotency-Key for a write).",
+        )
+        .with_header("retry-after", retry_after_secs.to_string())
+    }
+
+    /// A dependency error that a retry of the same request may get past.
+    pub fn is_dependency_failure(&self) -> bool {
+        [DEPENDENCY_UNAVAILABLE, DEPENDENCY_TIMEOUT].contains(&self.code)
     }
 
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {

@@ -3,8 +3,8 @@
 //! Floors, each importing only from the floors below it (docs/architecture.md):
 //! `bin/` → [`lambda`] → [`routes`] → [`api`] (parse, authorize, load, decide, commit, answer)
 //! → [`domain`] (pure decisions) and [`identity`] (keys, tokens, rate limits) → [`store`] (the
-//! only door to DynamoDB) → leaves ([`error`], [`http`], [`decimal`], [`ids`], [`clock`], [`env`], [`wire`]: the
-//! request and response bodies).
+//! only door to DynamoDB) → leaves ([`error`], [`http`], [`decimal`], [`ids`], [`clock`], [`env`],
+//! [`sdk`], [`wire`]: the request and response bodies).
 
 pub mod api;
 pub mod clock;
@@ -22,6 +22,7 @@ pub mod logging;
 pub mod openapi;
 pub mod problems;
 pub mod routes;
+pub mod sdk;
 pub mod store;
 pub mod wire;
 

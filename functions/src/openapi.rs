@@ -527,7 +527,11 @@ impl Op {
         }
         codes.extend(&self.codes);
         if !route.access.actions.is_empty() || route.access.secret {
-            codes.push("internal_error");
+            codes.extend([
+                "internal_error",
+                "dependency_unavailable",
+                "dependency_timeout",
+            ]);
         }
         let mut seen = std::collections::HashSet::new();
         codes.retain(|code| seen.insert(*code));
@@ -685,6 +689,8 @@ fn problem_response(status: u16, codes: &[ProblemCode]) -> utoipa::openapi::Resp
                 | "concurrent_award"
                 | "request_in_flight"
                 | "token_keys_unavailable"
+                | "dependency_unavailable"
+                | "dependency_timeout"
         )
     });
     if retry {
@@ -866,7 +872,7 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
                 .describe("Actions never award points (as GAME's code).")
                 .body::<TaskActionBody>(s)
                 .answers(201, "The action", s.named::<TaskActionCreated>())
-                .codes(&["invalid_field", "invalid_slug", "game_not_found", "task_not_found", "task_not_open"]);
+                .codes(&["invalid_field", "invalid_slug", "game_not_found", "task_not_found", "task_not_open", "concurrent_modification"]);
             o.rate_limited = true;
             o
         }
@@ -875,7 +881,7 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
                 .describe("Creates the user if needed.")
                 .body::<UserActionBody>(s)
                 .answers(201, "The action", s.named::<UserActionCreated>())
-                .codes(&["invalid_field", "invalid_slug"]);
+                .codes(&["invalid_field", "invalid_slug", "concurrent_modification"]);
             o.rate_limited = true;
             o
         }

@@ -105,6 +105,8 @@ registry! {
     "strategy_rejected" => 422, "The strategy refused the award (e.g. greengage without `data.minutes`) or computed points out of range.";
     // Ours.
     "internal_error" => 500, "A fault on the server's side; the detail carries no internals. Report the request id.";
+    "dependency_unavailable" => 503, "DynamoDB (or another dependency) was busy (throttling, capacity, a conflicting transaction) or failing; retry after `Retry-After`, with the same Idempotency-Key for a write.";
+    "dependency_timeout" => 503, "DynamoDB (or another dependency) did not answer within its time-outs; retry after `Retry-After`.";
     "table_unreachable" => 503, "The data store did not answer the readiness probe.";
     "token_keys_unavailable" => 503, "The token issuer's signing keys could not be fetched; retry after `Retry-After`.";
     "simulation_unavailable" => 503, "The deployment has no simulation signing key configured.";
@@ -169,15 +171,18 @@ mod tests {
     }
 
     /// The constructors that take a literal code, and the status each gives.
-    const CONSTRUCTORS: [(&str, Option<u16>); 8] = [
+    const CONSTRUCTORS: [(&str, Option<u16>); 10] = [
         ("ApiError::bad_request(", Some(400)),
         ("ApiError::unauthorized(", Some(401)),
         ("ApiError::not_found(", Some(404)),
         ("ApiError::conflict(", Some(409)),
         ("ApiError::unprocessable(", Some(422)),
         ("ApiError::unavailable(", Some(503)),
+        // error.rs's own constructors (e.g. dependency_unavailable) build on these.
+        ("Self::unavailable(", Some(503)),
         ("JwtError::invalid(", Some(401)),
         ("ApiError::new(", None),
+        ("Self::new(", None),
     ];
 
     fn status_of(name: &str) -> Option<u16> {
@@ -197,12 +202,44 @@ mod tests {
         })
     }
 
-    /// The first string literal of `text` if it is the whole first argument.
-    fn literal_argument(text: &str) -> Option<&str> {
-        let rest = text.trim_start().strip_prefix('"')?;
-        let end = rest.find('"')?;
-        let after = rest[end + 1..].trim_start();
-        (after.starts_with(',') || after.starts_with(')')).then(|| &rest[..end])
+    /// The first argument of `text` if it is a string literal, or a `&str` constant of the
+    /// crate (`consts`: name → value) such as `error::DEPENDENCY_UNAVAILABLE`.
+    fn literal_argument<'a>(
+        text: &'a str,
+        consts: &'a BTreeMap<String, String>,
+    ) -> Option<&'a str> {
+        let text = text.trim_start();
+        if let Some(rest) = text.strip_prefix('"') {
+            let end = rest.find('"')?;
+            let after = rest[end + 1..].trim_start();
+            return (after.starts_with(',') || after.starts_with(')')).then(|| &rest[..end]);
+        }
+        let name: String = text
+            .chars()
+            .take_while(|c| c.is_ascii_uppercase() || *c == '_' || c.is_ascii_digit())
+            .collect();
+        consts.get(&name).map(String::as_str)
+    }
+
+    /// `const NAME: &str = "snake_case";` in the (flattened) sources: code constants.
+    fn code_constants(sources: &[(String, String)]) -> BTreeMap<String, String> {
+        let mut consts = BTreeMap::new();
+        for (_, flat) in sources {
+            for (at, _) in flat.match_indices("const ") {
+                let rest = &flat[at + 6..];
+                let Some((name, value)) = rest.split_once(": &str = \"") else {
+                    continue;
+                };
+                let Some(value) = value.split('"').next() else {
+                    continue;
+                };
+                let snake = value.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+                if snake && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+                    consts.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+        consts
     }
 
     /// Every (code, status) the source of the functions crate and the dev API answer with a
@@ -214,19 +251,26 @@ mod tests {
         rust_files(&root.join("src"), &mut files);
         rust_files(&root.join("../infra/local/src"), &mut files);
         let mut found: BTreeMap<String, BTreeSet<(u16, String)>> = BTreeMap::new();
-        for file in files {
-            let source = std::fs::read_to_string(&file).unwrap();
-            // Without the unit-test module at the end of the file (other `#[cfg(test)]` items stay).
-            let flat: String = source.split_whitespace().collect::<Vec<_>>().join(" ");
-            let flat = flat
-                .split("#[cfg(test)] mod tests")
-                .next()
-                .unwrap_or_default();
-            let place = file
-                .strip_prefix(root)
-                .unwrap_or(&file)
-                .display()
-                .to_string();
+        // Without the unit-test module at the end of each file (other `#[cfg(test)]` items stay).
+        let sources: Vec<(String, String)> = files
+            .iter()
+            .map(|file| {
+                let source = std::fs::read_to_string(file).unwrap();
+                let flat: String = source.split_whitespace().collect::<Vec<_>>().join(" ");
+                let flat = flat
+                    .split("#[cfg(test)] mod tests")
+                    .next()
+                    .unwrap_or_default();
+                let place = file
+                    .strip_prefix(root)
+                    .unwrap_or(file)
+                    .display()
+                    .to_string();
+                (place, flat.to_owned())
+            })
+            .collect();
+        let consts = code_constants(&sources);
+        for (place, flat) in &sources {
             for (constructor, status) in CONSTRUCTORS {
                 for (at, _) in flat.match_indices(constructor) {
                     let args = &flat[at + constructor.len()..];
@@ -249,7 +293,7 @@ mod tests {
                             )
                         }
                     };
-                    if let Some(code) = literal_argument(args) {
+                    if let Some(code) = literal_argument(args, &consts) {
                         found
                             .entry(code.to_owned())
                             .or_default()

@@ -16,6 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 pub use serde_json::json;
 
 pub mod access;
+pub mod faults;
 
 /// The greencrowd simulation signing key test apps use.
 pub const TEST_SIMULATION_KEY: &[u8] = b"test-simulation-signing-key";

@@ -564,7 +564,8 @@ async fn a_failed_commit_writes_nothing_and_the_retry_completes_once() {
     let game_id = setup(&app, "default").await;
     let baseline = app.item_count().await;
 
-    fault.before_send.store(1, Ordering::SeqCst);
+    // The connection fails on the award's first attempt and both of its retries.
+    fault.before_send.store(3, Ordering::SeqCst);
     let failed = award_with(
         &app,
         &game_id,
@@ -572,7 +573,8 @@ async fn a_failed_commit_writes_nothing_and_the_retry_completes_once() {
         Some("retry-me"),
     )
     .await;
-    failed.assert_problem(500, "internal_error");
+    failed.assert_problem(503, "dependency_unavailable");
+    assert!(failed.headers.contains_key("retry-after"));
     assert_eq!(
         app.item_count().await,
         baseline,
@@ -588,7 +590,8 @@ async fn a_failed_commit_writes_nothing_and_the_retry_completes_once() {
     assert_eq!(retried.status, 200, "{}", retried.text);
     assert!(!retried.headers.contains_key("idempotent-replayed"));
 
-    // Committed, but the answer was lost: the retry replays it instead of awarding again.
+    // Committed, but the answer was lost: the award's own retry finds its stored answer
+    // (its own, so not marked replayed), and a client's retry replays it, never awarding again.
     fault.after_commit.store(1, Ordering::SeqCst);
     let lost = award_with(
         &app,
@@ -597,7 +600,8 @@ async fn a_failed_commit_writes_nothing_and_the_retry_completes_once() {
         Some("second"),
     )
     .await;
-    assert_eq!(lost.status, 500, "{}", lost.text);
+    assert_eq!(lost.status, 200, "{}", lost.text);
+    assert!(!lost.headers.contains_key("idempotent-replayed"));
     let again = award_with(
         &app,
         &game_id,
@@ -607,6 +611,7 @@ async fn a_failed_commit_writes_nothing_and_the_retry_completes_once() {
     .await;
     assert_eq!(again.status, 200, "{}", again.text);
     assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.text, lost.text);
     assert_eq!(
         user_task(&app, &game_id, "flaky").await.unwrap().0,
         2,

@@ -29,6 +29,8 @@ struct Idp {
     jwks: Mutex<Vec<Value>>,
     hits: AtomicUsize,
     failing: AtomicBool,
+    /// Requests are accepted, counted and never answered.
+    stalled: AtomicBool,
 }
 
 fn jwk(key: &EncodingKey, alg: Algorithm, kid: &str) -> Value {
@@ -61,6 +63,7 @@ impl Idp {
             ]),
             hits: AtomicUsize::new(0),
             failing: AtomicBool::new(false),
+            stalled: AtomicBool::new(false),
         });
         let served = idp.clone();
         tokio::spawn(async move {
@@ -72,7 +75,13 @@ impl Idp {
                 tokio::spawn(async move {
                     let service = service_fn(move |req: hyper::Request<Incoming>| {
                         let idp = idp.clone();
-                        async move { Ok::<_, Infallible>(idp.answer(req.uri().path())) }
+                        async move {
+                            if idp.stalled.load(Ordering::SeqCst) {
+                                idp.hits.fetch_add(1, Ordering::SeqCst);
+                                std::future::pending::<()>().await;
+                            }
+                            Ok::<_, Infallible>(idp.answer(req.uri().path()))
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -539,6 +548,103 @@ async fn an_unreachable_idp_is_503_not_401() {
     let response = create_game(&app, &token).await;
     response.assert_problem(503, "token_keys_unavailable");
     assert!(response.headers.contains_key("retry-after"));
+}
+
+/// An app trusting `idp` whose key refreshes may take `fetch_timeout`, and may happen for
+/// every unknown kid (no refresh interval).
+async fn app_with_fetch_timeout(idp: &Idp, fetch_timeout: Duration) -> Arc<TestApp> {
+    let issuer = idp.issuer.clone();
+    let app = TestApp::build(
+        game_tests::dynamodb_client().await,
+        move |config| {
+            config.jwt.issuers = vec![issuer];
+            config.jwt.audiences = vec![AUDIENCE.to_owned()];
+            config.jwt.jwks_refresh_interval = Duration::ZERO;
+            config.jwt.http_timeout = fetch_timeout;
+        },
+        game_tests::test_secrets(),
+    )
+    .await;
+    Arc::new(app)
+}
+
+async fn until(what: &str, condition: impl Fn() -> bool) {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("never: {what}"));
+}
+
+/// A token with an unknown kid makes us refresh the keys while the IdP hangs (here for up to
+/// a minute): the refresh is single-flight (a second unknown kid waits for it rather than
+/// fetching too), and tokens whose key is known verify meanwhile without waiting for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_key_refresh_does_not_hold_up_tokens_with_known_keys() {
+    let idp = Idp::start(&unique("realm")).await;
+    let app = app_with_fetch_timeout(&idp, Duration::from_secs(60)).await;
+    let known = sign(Algorithm::RS256, Some("rsa1"), &claims(&app, &idp), &rsa1());
+    assert_eq!(create_game(&app, &known).await.status, 201);
+    let fetched = idp.hits();
+
+    idp.stalled.store(true, Ordering::SeqCst);
+    let mut stuck = tokio::task::JoinSet::new();
+    for kid in ["rotated-1", "rotated-2"] {
+        let (app, token) = (
+            app.clone(),
+            sign(Algorithm::RS256, Some(kid), &claims(&app, &idp), &rsa2()),
+        );
+        stuck.spawn(async move { create_game(&app, &token).await });
+    }
+    until("the IdP saw the refresh", || idp.hits() > fetched).await;
+
+    for _ in 0..3 {
+        let verified = tokio::time::timeout(Duration::from_secs(20), create_game(&app, &known))
+            .await
+            .expect("a known key is not held up by the hanging refresh");
+        assert_eq!(verified.status, 201, "{}", verified.text);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        idp.hits(),
+        fetched + 1,
+        "one refresh in flight, not one per unknown kid"
+    );
+    assert!(!stuck.is_empty());
+    stuck.abort_all();
+}
+
+/// A refresh is bounded: with a cold cache and a hanging IdP the request answers 503 (the
+/// keys are unavailable) once the fetch time-out expires, and with cached keys an unknown kid
+/// answers 401 while the known ones keep working.
+#[tokio::test]
+async fn a_hanging_idp_costs_one_fetch_timeout() {
+    let idp = Idp::start(&unique("realm")).await;
+    idp.stalled.store(true, Ordering::SeqCst);
+    let app = app_with_fetch_timeout(&idp, Duration::from_millis(300)).await;
+    let known = sign(Algorithm::RS256, Some("rsa1"), &claims(&app, &idp), &rsa1());
+    let cold = tokio::time::timeout(Duration::from_secs(30), create_game(&app, &known))
+        .await
+        .expect("the refresh is bounded");
+    cold.assert_problem(503, "token_keys_unavailable");
+    assert!(cold.headers.contains_key("retry-after"));
+
+    idp.stalled.store(false, Ordering::SeqCst);
+    assert_eq!(create_game(&app, &known).await.status, 201);
+    idp.stalled.store(true, Ordering::SeqCst);
+    let unknown = sign(
+        Algorithm::RS256,
+        Some("rotated"),
+        &claims(&app, &idp),
+        &rsa2(),
+    );
+    let refused = tokio::time::timeout(Duration::from_secs(30), create_game(&app, &unknown))
+        .await
+        .expect("the refresh is bounded");
+    refused.assert_problem(401, "unknown_token_key");
+    assert_eq!(create_game(&app, &known).await.status, 201);
 }
 
 #[tokio::test]

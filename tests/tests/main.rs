@@ -8,8 +8,10 @@
 
 mod apikeys;
 mod awards;
+mod cursors;
 mod custom_award_cost;
 mod custom_strategies;
+mod dependencies;
 mod dev_api;
 mod games;
 mod greencrowd;

@@ -17,6 +17,14 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
+fn user_kept_changing() -> ApiError {
+    ApiError::conflict(
+        "concurrent_modification",
+        "The user kept changing while this action was recorded; retry it.",
+    )
+    .with_header("retry-after", "1")
+}
+
 fn task_not_open(why: &str) -> ApiError {
     ApiError::new(
         StatusCode::GONE,
@@ -64,8 +72,10 @@ pub async fn task_action(ctx: &'static AppContext, req: Request) -> ApiResult<Re
         task: Some((game.game_id.clone(), task.external_task_id.clone())),
         created_at: created_at.clone(),
     };
-    if actions::commit(&ctx.store, &caller.tenant, &action).await? == ActionCommit::TaskNotOpen {
-        return Err(task_not_open("it was closed or deleted"));
+    match actions::commit(&ctx.store, &caller.tenant, &action).await? {
+        ActionCommit::Logged { .. } => {}
+        ActionCommit::TaskNotOpen => return Err(task_not_open("it was closed or deleted")),
+        ActionCommit::UserKeptChanging => return Err(user_kept_changing()),
     }
     http::created(&TaskActionCreated {
         id: action.id,

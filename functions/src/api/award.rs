@@ -4,7 +4,7 @@
 use crate::AppContext;
 use crate::domain::award::{self, AwardInput, AwardRequest};
 use crate::domain::custom::{self, CustomWarm};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, DEPENDENCY_UNAVAILABLE};
 use crate::http::{self, json_body, path_param};
 use crate::identity::auth::authenticate;
 use crate::identity::rate_limit;
@@ -13,7 +13,7 @@ use crate::store::award::{AwardKeys, CustomProgram, CustomResolver};
 use crate::store::custom as custom_store;
 use crate::store::games::{Task, game_not_found, task_not_found};
 use crate::store::idempotency::{self, Collision};
-use crate::store::{self, Item, StoreError};
+use crate::store::{self, Fault, Item, StoreError};
 use crate::wire::points::AwardBody;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -22,6 +22,10 @@ use std::time::{Duration, Instant};
 
 /// Decide-and-commit attempts when concurrent awards keep changing the state first.
 const AWARD_ATTEMPTS: u32 = 10;
+/// Of those, how many may follow a dependency's fault (a busy table, a lost answer) before
+/// the award answers 503 with Retry-After. Time-outs are not retried here: the SDK already
+/// retried within the operation's time-out, and the Lambda's own time-out bounds the request.
+const DEPENDENCY_RETRIES: u32 = 2;
 /// Wall-clock budget of one custom-strategy run (GAME's DSL_EXECUTION_TIMEOUT_MS).
 const CUSTOM_DEADLINE: Duration = Duration::from_millis(500);
 
@@ -69,11 +73,30 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
     let task_id = TaskId::try_new(external_task_id.as_str())
         .map_err(|_| task_not_found(&game_id, &external_task_id))?;
     let keys = award_keys(&caller.tenant, &game_id, &task_id, &request);
+    let mut dependency_retries = 0;
+    // The answer of a commit whose outcome is unknown (its response was lost): if the next
+    // load finds it stored, it is this request's own answer, not a replay.
+    let mut unsure: Option<String> = None;
     for attempt in 0..AWARD_ATTEMPTS {
         let clock_us = crate::clock::now_micros();
         let loaded =
-            store::award::load(&ctx.store, &keys, &Families(&ctx.custom), clock_us).await?;
+            match store::award::load(&ctx.store, &keys, &Families(&ctx.custom), clock_us).await {
+                Ok(loaded) => loaded,
+                // Reading again is always safe.
+                Err(error)
+                    if error.code == DEPENDENCY_UNAVAILABLE
+                        && dependency_retries < DEPENDENCY_RETRIES =>
+                {
+                    dependency_retries += 1;
+                    store::backoff(attempt).await;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
         if let Some(record) = &loaded.replay {
+            if unsure.as_deref() == Some(record.body.as_str()) {
+                return Ok(idempotency::json_text(StatusCode::OK, record.body.clone()));
+            }
             return record.replay(&request.request_hash);
         }
         let game = loaded
@@ -115,7 +138,27 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
                     None => store::backoff(attempt).await,
                 }
             }
-            Err(error) => return Err(error.into()),
+            Err(error) => {
+                // Busy: nothing was written, so deciding again is safe. A lost answer may
+                // hide a commit: only an award with an idempotency record can find out
+                // (the next load replays it); without one, the client gets the 503.
+                let retry = match error.fault() {
+                    Some(Fault::Busy) => true,
+                    Some(Fault::Unavailable) => keys.idempotency.is_some(),
+                    _ => false,
+                };
+                if !retry || dependency_retries >= DEPENDENCY_RETRIES {
+                    return Err(error.into());
+                }
+                tracing::warn!(error = %error, "award commit failed; retrying");
+                dependency_retries += 1;
+                if error.fault() == Some(Fault::Unavailable) {
+                    unsure = Some(
+                        serde_json::to_string(&decision.response).map_err(ApiError::internal)?,
+                    );
+                }
+                store::backoff(attempt).await;
+            }
         }
     }
     Err(ApiError::conflict(

@@ -14,7 +14,7 @@ use lambda_http::http::StatusCode;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 /// GAME's leeway on `exp` (and ours on `nbf`).
@@ -47,6 +47,7 @@ pub struct JwtConfig {
     /// At most one refresh per issuer per this interval for unknown `kid`s, so tokens with
     /// made-up `kid`s cannot make us hammer the IdP (`GAME_JWKS_REFRESH_INTERVAL_SECONDS`).
     pub jwks_refresh_interval: Duration,
+    /// Budget of one key refresh, discovery and JWKS together (`GAME_JWKS_TIMEOUT_MS`).
     pub http_timeout: Duration,
 }
 
@@ -105,7 +106,7 @@ impl JwtConfig {
                 "GAME_JWKS_REFRESH_INTERVAL_SECONDS",
                 10,
             )?),
-            http_timeout: defaults.http_timeout,
+            http_timeout: Duration::from_millis(env_u64("GAME_JWKS_TIMEOUT_MS", 3000)?.max(1)),
         };
         config.check()?;
         Ok(config)
@@ -196,6 +197,24 @@ struct IssuerKeys {
     last_attempt_ms: i64,
 }
 
+type PinnedKey = (Algorithm, Arc<DecodingKey>);
+
+/// One issuer's refresh, single-flight: whoever holds `lock` fetches; `attempts` counts
+/// finished refreshes, so a request that waited for one does not start another.
+#[derive(Default)]
+struct RefreshGate {
+    lock: tokio::sync::Mutex<()>,
+    attempts: AtomicU64,
+}
+
+/// What the cache alone says about a (issuer, kid).
+enum Lookup {
+    /// The answer: the key, or no such key (and no refresh allowed yet).
+    Done(Option<PinnedKey>),
+    /// The keys should be fetched; `known` is the cached key to fall back on.
+    Refresh { known: Option<PinnedKey> },
+}
+
 type HttpClient = hyper_util::client::legacy::Client<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
     Empty<Bytes>,
@@ -204,7 +223,9 @@ type HttpClient = hyper_util::client::legacy::Client<
 pub struct JwtVerifier {
     config: JwtConfig,
     hs256_key: Vec<u8>,
-    jwks: tokio::sync::Mutex<HashMap<String, IssuerKeys>>,
+    /// Never held across an await: lookups of known keys never wait for the IdP.
+    jwks: Mutex<HashMap<String, IssuerKeys>>,
+    refreshes: Mutex<HashMap<String, Arc<RefreshGate>>>,
     http: OnceLock<Result<HttpClient, String>>,
     fetches: AtomicU64,
 }
@@ -288,7 +309,8 @@ impl JwtVerifier {
         Self {
             config,
             hs256_key,
-            jwks: tokio::sync::Mutex::new(HashMap::new()),
+            jwks: Mutex::new(HashMap::new()),
+            refreshes: Mutex::new(HashMap::new()),
             http: OnceLock::new(),
             fetches: AtomicU64::new(0),
         }
@@ -377,45 +399,91 @@ impl JwtVerifier {
         Ok(parse_jwks(&document))
     }
 
-    /// The key for (issuer, kid): from the cache, fetching when the cache is cold or old, and
-    /// refreshing once (rate-limited) when the kid is unknown (the IdP rotated its keys).
+    /// What the cache says about (issuer, kid) at `now_ms`: keys older than the max age, or an
+    /// unknown kid (the IdP rotated its keys), call for a refresh, at most one per refresh
+    /// interval per issuer; a cold cache always does.
+    fn lookup(&self, issuer: &str, kid: &str, now_ms: i64) -> Lookup {
+        let max_age = i64::try_from(self.config.jwks_max_age.as_millis()).unwrap_or(i64::MAX);
+        let interval =
+            i64::try_from(self.config.jwks_refresh_interval.as_millis()).unwrap_or(i64::MAX);
+        let cache = self.jwks.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(entry) = cache.get(issuer) else {
+            return Lookup::Refresh { known: None };
+        };
+        let found = entry.keys.get(kid).cloned();
+        let stale = now_ms.saturating_sub(entry.fetched_at_ms) >= max_age;
+        let may_retry = now_ms.saturating_sub(entry.last_attempt_ms) >= interval;
+        match found {
+            Some(key) if stale && may_retry => Lookup::Refresh { known: Some(key) },
+            Some(key) => Lookup::Done(Some(key)),
+            None if may_retry => Lookup::Refresh { known: None },
+            None => Lookup::Done(None),
+        }
+    }
+
+    fn cached(&self, issuer: &str, kid: &str) -> Option<Option<PinnedKey>> {
+        let cache = self.jwks.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.get(issuer).map(|entry| entry.keys.get(kid).cloned())
+    }
+
+    fn gate(&self, issuer: &str) -> Arc<RefreshGate> {
+        let mut gates = self
+            .refreshes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        gates.entry(issuer.to_owned()).or_default().clone()
+    }
+
+    /// The key for (issuer, kid). Refreshes are single-flight per issuer and bounded by
+    /// `http_timeout`: a known key is answered from the cache at once, even while a refresh
+    /// for another kid waits on a hanging IdP (a stale known key is used while someone else
+    /// refreshes); an unknown kid or a cold cache waits for the one refresh in flight and then
+    /// takes its result rather than starting another.
     async fn key_for(
         &self,
         issuer: &str,
         kid: &str,
         now_ms: i64,
-    ) -> Result<Option<(Algorithm, Arc<DecodingKey>)>, JwtError> {
-        let max_age = i64::try_from(self.config.jwks_max_age.as_millis()).unwrap_or(i64::MAX);
-        let interval =
-            i64::try_from(self.config.jwks_refresh_interval.as_millis()).unwrap_or(i64::MAX);
-        let mut cache = self.jwks.lock().await;
-        let stale = cache
-            .get(issuer)
-            .is_none_or(|entry| now_ms.saturating_sub(entry.fetched_at_ms) >= max_age);
-        if stale {
-            self.refresh(&mut cache, issuer, now_ms).await?;
+    ) -> Result<Option<PinnedKey>, JwtError> {
+        let known = match self.lookup(issuer, kid, now_ms) {
+            Lookup::Done(found) => return Ok(found),
+            Lookup::Refresh { known } => known,
+        };
+        let gate = self.gate(issuer);
+        if let Some(key) = known {
+            let Ok(_refreshing) = gate.lock.try_lock() else {
+                return Ok(Some(key));
+            };
+            self.refresh(&gate, issuer, now_ms).await?;
+            return Ok(self.cached(issuer, kid).flatten());
         }
-        if let Some(found) = cache.get(issuer).and_then(|e| e.keys.get(kid)) {
-            return Ok(Some(found.clone()));
+        let seen = gate.attempts.load(Ordering::SeqCst);
+        let _refreshing = gate.lock.lock().await;
+        if gate.attempts.load(Ordering::SeqCst) == seen {
+            // Nobody refreshed while we waited; one may have finished just before we looked.
+            if let Lookup::Done(found) = self.lookup(issuer, kid, now_ms) {
+                return Ok(found);
+            }
+            self.refresh(&gate, issuer, now_ms).await?;
         }
-        let may_refresh = cache
-            .get(issuer)
-            .is_none_or(|entry| now_ms.saturating_sub(entry.last_attempt_ms) >= interval);
-        if may_refresh {
-            self.refresh(&mut cache, issuer, now_ms).await?;
-        }
-        Ok(cache.get(issuer).and_then(|e| e.keys.get(kid)).cloned())
+        self.cached(issuer, kid).ok_or_else(|| {
+            JwtError::Unavailable(format!("the signing keys of {issuer} could not be fetched"))
+        })
     }
 
-    /// Fetches an issuer's keys. On failure, keys fetched earlier stay in use (an IdP blip
-    /// must not log everybody out); with none, the request gets 503.
-    async fn refresh(
-        &self,
-        cache: &mut HashMap<String, IssuerKeys>,
-        issuer: &str,
-        now_ms: i64,
-    ) -> Result<(), JwtError> {
-        match self.fetch_keys(issuer).await {
+    /// Fetches an issuer's keys (the caller holds its gate). On failure, keys fetched earlier
+    /// stay in use (an IdP blip must not log everybody out); with none, the request gets 503.
+    async fn refresh(&self, gate: &RefreshGate, issuer: &str, now_ms: i64) -> Result<(), JwtError> {
+        let fetched = tokio::time::timeout(self.config.http_timeout, self.fetch_keys(issuer))
+            .await
+            .unwrap_or_else(|_| {
+                Err(JwtError::Unavailable(format!(
+                    "fetching the keys of {issuer} timed out"
+                )))
+            });
+        gate.attempts.fetch_add(1, Ordering::SeqCst);
+        let mut cache = self.jwks.lock().unwrap_or_else(PoisonError::into_inner);
+        match fetched {
             Ok(keys) => {
                 cache.insert(
                     issuer.to_owned(),

@@ -166,7 +166,7 @@ pub fn scopes(
 enum Outcome {
     Charged,
     Refused,
-    Failed(String),
+    Failed(ApiError),
 }
 
 async fn increment(store: &Store, scope: &Scope) -> Outcome {
@@ -174,7 +174,8 @@ async fn increment(store: &Store, scope: &Scope) -> Outcome {
     match counters::add_below(store, (&scope.pk, &scope.sk), scope.limit, ttl).await {
         Ok(true) => Outcome::Charged,
         Ok(false) => Outcome::Refused,
-        Err(error) => Outcome::Failed(error.to_string()),
+        // A busy or silent table is 503 with Retry-After, like everywhere else.
+        Err(error) => Outcome::Failed(error.into()),
     }
 }
 
@@ -234,7 +235,7 @@ pub async fn charge(
         return Err(too_many(&scope, now));
     }
     if let Some(error) = failed {
-        return Err(ApiError::internal(format!("rate-limit counter: {error}")));
+        return Err(error);
     }
     Ok(())
 }

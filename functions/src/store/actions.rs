@@ -58,6 +58,8 @@ pub enum ActionCommit {
     },
     /// The task was closed or deleted before the action committed.
     TaskNotOpen,
+    /// The user item kept being created or removed under every attempt.
+    UserKeptChanging,
 }
 
 fn task_still_open(
@@ -128,5 +130,5 @@ pub async fn commit(
             },
         }
     }
-    Err(StoreError::Request("the user kept changing".into()))
+    Ok(ActionCommit::UserKeptChanging)
 }

@@ -16,11 +16,14 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::error::{ApiError, ApiResult};
+pub use fault::Fault;
+pub(crate) use fault::request_error;
 
 pub mod actions;
 pub mod apikeys;
 pub mod award;
 pub mod counters;
+pub mod fault;
 pub mod games;
 pub mod greencrowd;
 pub mod idempotency;
@@ -160,6 +163,10 @@ pub enum StoreError {
     /// The transaction was cancelled; one reason per item, in order (`None` = that item was fine).
     #[error("transaction cancelled: {reasons:?}")]
     Cancelled { reasons: Vec<CancelReason> },
+    /// DynamoDB was busy, failing or silent (see [`Fault`]): 503 with Retry-After.
+    #[error("DynamoDB {fault}: {message}")]
+    Dependency { fault: Fault, message: String },
+    /// A request DynamoDB refused as ours (validation, access): our bug, 500.
     #[error("DynamoDB request failed: {0}")]
     Request(String),
     #[error("stored item is not readable: {0}")]
@@ -192,22 +199,41 @@ impl StoreError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        ApiError::internal(error)
+impl StoreError {
+    /// The dependency's fault behind this error, if it is one: a cancellation counts when
+    /// every reason is fine or a momentary refusal (a conflict, throttling), so nothing was
+    /// written.
+    pub fn fault(&self) -> Option<Fault> {
+        match self {
+            StoreError::Dependency { fault, .. } => Some(*fault),
+            StoreError::Cancelled { reasons }
+                if reasons.iter().any(CancelReason::busy)
+                    && reasons.iter().all(|r| r.code.is_none() || r.busy()) =>
+            {
+                Some(Fault::Busy)
+            }
+            _ => None,
+        }
     }
 }
 
-pub(crate) fn request_error(error: impl std::error::Error) -> StoreError {
-    // The SDK's Display is terse; the source chain carries the service's message.
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
+impl From<StoreError> for ApiError {
+    /// A dependency's fault is 503 with Retry-After (`dependency_unavailable`,
+    /// `dependency_timeout`); anything else is our bug (500, logged).
+    fn from(error: StoreError) -> Self {
+        match error.fault() {
+            Some(fault) => {
+                tracing::warn!(%fault, error = %error, "DynamoDB did not serve the request");
+                match fault {
+                    Fault::Timeout => ApiError::dependency_timeout(fault.retry_after_secs()),
+                    Fault::Busy | Fault::Unavailable => {
+                        ApiError::dependency_unavailable(fault.retry_after_secs())
+                    }
+                }
+            }
+            None => ApiError::internal(error),
+        }
     }
-    StoreError::Request(message)
 }
 
 pub fn s(value: impl Into<String>) -> AttributeValue {
@@ -225,10 +251,16 @@ pub fn json_attribute(value: &serde_json::Value) -> AttributeValue {
 
 /// A single-item conditional write's result: `Ok(false)` when its condition refused it (nothing
 /// written), the request's error otherwise.
-pub(crate) fn condition_outcome<T, E>(result: Result<T, E>) -> Result<bool, StoreError>
+pub(crate) fn condition_outcome<T, E>(
+    result: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    >,
+) -> Result<bool, StoreError>
 where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata as _;
     match result {
         Ok(_) => Ok(true),
         Err(error) if error.code() == Some("ConditionalCheckFailedException") => Ok(false),
@@ -403,13 +435,14 @@ impl Store {
             .await
         {
             Ok(_) => Ok(()),
-            Err(error) => Err(cancellation(error.into_service_error())),
+            Err(error) => Err(cancellation(error)),
         }
     }
 
     /// Runs a transaction. Items come back on condition failure (ALL_OLD) so callers can
-    /// explain a conflict. A cancellation caused only by a concurrent transaction wrote
-    /// nothing, so it is retried a few times before being reported.
+    /// explain a conflict. A cancellation caused only by a concurrent transaction (or
+    /// throttling) and a busy table wrote nothing, so they are retried a few times before
+    /// being reported.
     pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         let mut attempt = 0;
         loop {
@@ -423,20 +456,13 @@ impl Store {
                 Ok(_) => return Ok(()),
                 Err(error) => error,
             };
-            let error = cancellation(error.into_service_error());
-            let StoreError::Cancelled { reasons } = error else {
-                return Err(error);
-            };
-            let only_conflicts = reasons
-                .iter()
-                .any(|r| r.code.as_deref() == Some("TransactionConflict"))
-                && !reasons.iter().any(CancelReason::condition_failed);
-            if only_conflicts && attempt < TRANSACTION_CONFLICT_RETRIES {
+            let error = cancellation(error);
+            if error.fault() == Some(Fault::Busy) && attempt < TRANSACTION_CONFLICT_RETRIES {
                 attempt += 1;
                 backoff(attempt).await;
                 continue;
             }
-            return Err(StoreError::Cancelled { reasons });
+            return Err(error);
         }
     }
 
@@ -467,11 +493,12 @@ impl Store {
             values.extend(filter.values);
         }
         if let Some(token) = spec.next_token {
-            request = request.set_exclusive_start_key(Some(decode_cursor(
-                token,
-                spec.partition.0,
-                &partition_value,
-            )?));
+            let list = CursorList {
+                index: spec.index,
+                partition: (spec.partition.0, &partition_value),
+                sort_prefix: spec.sort_prefix,
+            };
+            request = request.set_exclusive_start_key(Some(decode_cursor(token, &list)?));
         }
         let output = request
             .set_expression_attribute_names(Some(names))
@@ -686,10 +713,15 @@ pub mod tx {
 }
 
 fn cancellation(
-    error: aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    error: aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        aws_sdk_dynamodb::config::http::HttpResponse,
+    >,
 ) -> StoreError {
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-    let TransactWriteItemsError::TransactionCanceledException(cancelled) = error else {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        error.as_service_error()
+    else {
         return request_error(error);
     };
     StoreError::Cancelled {
@@ -708,6 +740,11 @@ impl CancelReason {
     pub fn conflicted(&self) -> bool {
         self.code.as_deref() == Some("TransactionConflict")
     }
+
+    /// A momentary refusal of this item (a conflict, throttling): nothing was written.
+    pub fn busy(&self) -> bool {
+        fault::busy_reason(self.code.as_deref())
+    }
 }
 
 pub async fn backoff(attempt: u32) {
@@ -725,22 +762,57 @@ fn encode_cursor(key: &Item) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).unwrap_or_default())
 }
 
-/// A cursor is only accepted for the partition it was issued for, so it cannot
-/// be bent into reading another tenant's items.
-fn decode_cursor(token: &str, partition_attribute: &str, partition_value: &str) -> ApiResult<Item> {
+/// What a cursor must fit: the list's index (its key schema), partition and sort-key prefix.
+struct CursorList<'a> {
+    index: Option<&'a str>,
+    partition: (&'a str, &'a str),
+    sort_prefix: Option<(&'a str, &'a str)>,
+}
+
+/// Longest `nextToken` accepted: a cursor of our keys is a few hundred characters.
+const MAX_CURSOR_CHARS: usize = 4096;
+
+/// The attributes of an ExclusiveStartKey on the table or an index (the index's key and the
+/// table's), each with DynamoDB's size limit. An unknown index accepts no cursor.
+fn cursor_schema(index: Option<&str>) -> &'static [(&'static str, usize)] {
+    match index {
+        None => &[(PK, 2048), (SK, 1024)],
+        Some(GSI1) => &[(PK, 2048), (SK, 1024), (GSI1PK, 2048), (GSI1SK, 1024)],
+        Some(_) => &[],
+    }
+}
+
+/// A cursor is accepted only if DynamoDB would accept it as the start key of exactly this
+/// list: the key attributes of the list's index and no others, all non-empty strings within
+/// DynamoDB's limits, its partition (so it cannot be bent into reading another tenant's or
+/// another list's items) and a sort key under the list's prefix. Anything else is the client's
+/// error (400 `invalid_cursor`), checked before any request.
+fn decode_cursor(token: &str, list: &CursorList<'_>) -> ApiResult<Item> {
     let invalid = || {
         ApiError::bad_request(
             "invalid_cursor",
             "nextToken is not a cursor this list issued.",
         )
     };
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
-    let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-    if plain.get(partition_attribute).map(String::as_str) != Some(partition_value) {
+    if token.len() > MAX_CURSOR_CHARS {
         return Err(invalid());
     }
-    let allowed = [PK, SK, GSI1PK, GSI1SK];
-    if plain.keys().any(|k| !allowed.contains(&k.as_str())) {
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let schema = cursor_schema(list.index);
+    let fits = !schema.is_empty()
+        && plain.len() == schema.len()
+        && schema.iter().all(|(name, max)| {
+            plain
+                .get(*name)
+                .is_some_and(|v| !v.is_empty() && v.len() <= *max)
+        });
+    if !fits || plain.get(list.partition.0).map(String::as_str) != Some(list.partition.1) {
+        return Err(invalid());
+    }
+    if let Some((attribute, prefix)) = list.sort_prefix
+        && !plain.get(attribute).is_some_and(|v| v.starts_with(prefix))
+    {
         return Err(invalid());
     }
     Ok(plain.into_iter().map(|(k, v)| (k, s(v))).collect())
@@ -751,20 +823,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursors_round_trip_and_are_bound_to_their_partition() {
+    fn cursors_round_trip_and_are_bound_to_their_list() {
+        let tasks = CursorList {
+            index: None,
+            partition: (PK, "T#a#G#1"),
+            sort_prefix: Some((SK, "TASK#")),
+        };
         let key: Item =
             HashMap::from([(PK.to_owned(), s("T#a#G#1")), (SK.to_owned(), s("TASK#x"))]);
         let token = encode_cursor(&key);
-        assert_eq!(decode_cursor(&token, PK, "T#a#G#1").unwrap(), key);
+        assert_eq!(decode_cursor(&token, &tasks).unwrap(), key);
+        let other_tenant = CursorList {
+            partition: (PK, "T#b#G#1"),
+            ..tasks
+        };
         assert_eq!(
-            decode_cursor(&token, PK, "T#b#G#1").unwrap_err().code,
+            decode_cursor(&token, &other_tenant).unwrap_err().code,
             "invalid_cursor"
         );
+        let ledger = CursorList {
+            sort_prefix: Some((SK, "LEDGER#")),
+            ..tasks
+        };
+        assert!(
+            decode_cursor(&token, &ledger).is_err(),
+            "outside the prefix"
+        );
+        let index = CursorList {
+            index: Some(GSI1),
+            partition: (GSI1PK, "T#a#G#1"),
+            sort_prefix: None,
+        };
+        assert!(
+            decode_cursor(&token, &index).is_err(),
+            "the table's keys only"
+        );
         assert_eq!(
-            decode_cursor("%%%", PK, "T#a#G#1").unwrap_err().code,
+            decode_cursor("%%%", &tasks).unwrap_err().code,
             "invalid_cursor"
         );
-        let forged = URL_SAFE_NO_PAD.encode(br#"{"PK":"T#a#G#1","secret":"x"}"#);
-        assert!(decode_cursor(&forged, PK, "T#a#G#1").is_err());
+        for forged in [
+            r#"{"PK":"T#a#G#1","SK":"TASK#x","secret":"x"}"#,
+            r#"{"PK":"T#a#G#1"}"#,
+            r#"{"PK":"T#a#G#1","SK":""}"#,
+            r#"{"PK":"T#a#G#1","SK":5}"#,
+            r#"["PK"]"#,
+        ] {
+            let token = URL_SAFE_NO_PAD.encode(forged);
+            assert!(decode_cursor(&token, &tasks).is_err(), "{forged}");
+        }
     }
 }
