@@ -8,6 +8,7 @@
 
 mod apikeys;
 mod awards;
+mod client_data;
 mod custom_award_cost;
 mod custom_strategies;
 mod dev_api;

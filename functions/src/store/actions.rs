@@ -4,7 +4,7 @@
 use crate::ids::{ExternalId, GameId, TaskId, TenantId};
 use crate::store::games::TASK_OPEN;
 use crate::store::users::{DEFAULT_CONVERSION_RATE, UserRecord};
-use crate::store::{self, Item, Store, StoreError, keys, tx};
+use crate::store::{self, Item, Store, StoreError, attrs, keys, tx};
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -48,6 +48,42 @@ impl ActionRecord {
         }
         Ok(item)
     }
+
+    fn from_item(item: &Item) -> Option<ActionRecord> {
+        let text = |name| attrs::s(item, name).map(str::to_owned);
+        let task = match (text("gameId"), text("externalTaskId")) {
+            (Some(game), Some(task)) => {
+                Some((GameId::try_new(game).ok()?, TaskId::try_new(task).ok()?))
+            }
+            _ => None,
+        };
+        Some(ActionRecord {
+            id: text("id")?,
+            external_user_id: ExternalId::try_new(attrs::s(item, "externalUserId")?).ok()?,
+            type_action: text("typeAction")?,
+            data: attrs::json(item, "data"),
+            description: text("description"),
+            task,
+            created_at: text("createdAt")?,
+        })
+    }
+}
+
+/// One logged action of a user, if it exists.
+pub async fn get(
+    store: &Store,
+    tenant: &TenantId,
+    external_user_id: &ExternalId,
+    id: &str,
+) -> Result<Option<ActionRecord>, StoreError> {
+    let item = store
+        .get(keys::user_pk(tenant, external_user_id), keys::action_sk(id))
+        .await?;
+    item.map(|item| {
+        ActionRecord::from_item(&item)
+            .ok_or_else(|| StoreError::Decode("unreadable action item".into()))
+    })
+    .transpose()
 }
 
 /// What committing an action came to.
