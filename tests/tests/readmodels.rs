@@ -230,7 +230,10 @@ async fn user_totals_are_exact_sums() {
         Some(json!({"users": []})),
     )
     .await
-    .assert_problem(422, "invalid_body");
+    .assert_problem(400, "body_not_array");
+    app.call("POST", "/api/v1/users/points/query", Some(json!([1])))
+        .await
+        .assert_problem(422, "invalid_body");
     let _ = game_id;
 }
 

@@ -5,7 +5,7 @@ use crate::AppContext;
 use crate::decimal;
 use crate::domain::model::Game;
 use crate::error::{ApiError, ApiResult};
-use crate::http::{self, json_body, path_param};
+use crate::http::{self, path_param};
 use crate::identity::auth::{Caller, authenticate};
 use crate::ids::{ExternalId, GameId, TaskId, TenantId};
 use crate::store::games::{load_game, load_game_and_task, load_tasks};
@@ -329,7 +329,7 @@ async fn user_summary(
 /// `POST /users/points/query`: totals for several users (GAME counted each award once per
 /// award row; here every total is each user's exact sum).
 pub async fn users_query(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
-    let users: Vec<String> = json_body(&req)?;
+    let users: Vec<String> = http::json_array_body(&req)?;
     if users.len() > MAX_QUERY_USERS {
         return Err(ApiError::unprocessable(
             "too_many_users",

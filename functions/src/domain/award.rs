@@ -206,6 +206,7 @@ pub fn decide(
     };
     if let Some(callback) = &outcome.callback_data {
         data["callbackData"] = callback.clone();
+        crate::domain::input::check_stored_data(&data)?;
     }
     let created_at = crate::clock::micros_to_rfc3339(now_us);
     let created_user = loaded.user.is_none();

@@ -27,19 +27,18 @@ pub struct ActionRecord {
 impl ActionRecord {
     fn to_item(&self, user_pk: &str) -> Result<Item, StoreError> {
         let mut item = store::key(user_pk.to_owned(), keys::action_sk(&self.id));
-        let data = serde_dynamo::to_attribute_value(&self.data)
-            .map_err(|e| StoreError::Request(e.to_string()))?;
         for (name, value) in [
             ("entity", store::s("action")),
             ("id", store::s(self.id.as_str())),
             ("externalUserId", store::s(self.external_user_id.as_str())),
             ("typeAction", store::s(self.type_action.as_str())),
-            ("data", data),
+            ("data", store::client_data::attribute(&self.data)),
             ("createdAt", store::s(self.created_at.as_str())),
         ] {
             item.insert(name.into(), value);
         }
-        if let Some(description) = &self.description {
+        // DynamoDB Local refuses an empty string attribute: an empty description is kept as none.
+        if let Some(description) = self.description.as_ref().filter(|d| !d.is_empty()) {
             item.insert("description".into(), store::s(description.as_str()));
         }
         if let Some((game_id, task_id)) = &self.task {
@@ -61,7 +60,7 @@ impl ActionRecord {
             id: text("id")?,
             external_user_id: ExternalId::try_new(attrs::s(item, "externalUserId")?).ok()?,
             type_action: text("typeAction")?,
-            data: attrs::json(item, "data"),
+            data: store::client_data::read(item, "data"),
             description: text("description"),
             task,
             created_at: text("createdAt")?,

@@ -51,7 +51,7 @@ impl AwardEntry {
             points: attrs::decimal(item, "points").unwrap_or_default(),
             case_name: attrs::s(item, "caseName").map(str::to_owned),
             created_at: attrs::s(item, "createdAt").map(str::to_owned),
-            data: attrs::json(item, "data"),
+            data: crate::store::client_data::read(item, "data"),
             description: attrs::s(item, "description").map(str::to_owned),
         }
     }

@@ -105,16 +105,8 @@ fn simulate_run(
     deadline: &dyn Fn() -> bool,
 ) -> ApiResult<Value> {
     use crate::domain::analytics::{self, Scoring};
-    let data = match &body.data {
-        None | Some(Value::Null) => json!({}),
-        Some(Value::Object(m)) => Value::Object(m.clone()),
-        Some(_) => {
-            return Err(ApiError::unprocessable(
-                "invalid_body",
-                "data must be a JSON object.",
-            ));
-        }
-    };
+    // The award's own checks of data: what it would refuse, a simulation refuses.
+    let data = crate::domain::input::optional_data(body.data.clone())?;
     let no_params = Vec::new();
     let game_params = state.game.as_ref().map_or(&no_params, |g| &g.params);
     let task_params_list = state.task.as_ref().map_or(&no_params, |t| &t.params);
