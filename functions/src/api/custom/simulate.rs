@@ -146,6 +146,13 @@ fn simulate_run(
                 serde_json::to_value(&failure.trace).unwrap_or(Value::Null),
             )
         })?;
+    // What the award would refuse, the simulation refuses, with the same status and code.
+    crate::domain::award::custom_points(&out).map_err(|error| {
+        error.with(
+            "executionTrace",
+            serde_json::to_value(&out.trace).unwrap_or(Value::Null),
+        )
+    })?;
     let mut answer = json!({
         "points": out.points_json(),
         "caseName": out.case_name,
