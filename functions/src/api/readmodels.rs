@@ -228,24 +228,24 @@ async fn points_by_game(
     tenant: &TenantId,
     external_user_id: &ExternalId,
 ) -> ApiResult<Vec<Value>> {
-    let mut games: BTreeMap<GameId, (Option<String>, Vec<Value>)> = BTreeMap::new();
-    for total in rm::user_totals(&ctx.store, tenant, external_user_id, None).await? {
+    type Entry = (Option<String>, Option<String>, Vec<Value>);
+    let mut games: BTreeMap<GameId, Entry> = BTreeMap::new();
+    for (total, created_at) in
+        rm::user_totals_in_existing_games(&ctx.store, tenant, external_user_id).await?
+    {
         let Ok(game_id) = GameId::try_new(total.game_id.as_str()) else {
             continue;
         };
         let entry = games
             .entry(game_id)
-            .or_insert_with(|| (total.external_game_id.clone(), Vec::new()));
+            .or_insert_with(|| (total.external_game_id.clone(), created_at, Vec::new()));
         entry
-            .1
+            .2
             .push(json!({"externalTaskId": total.external_task_id, "points": [totals(&total)]}));
     }
-    let ids: Vec<GameId> = games.keys().cloned().collect();
-    let created = rm::games_created_at(&ctx.store, tenant, &ids).await?;
     Ok(games
         .into_values()
-        .zip(created)
-        .map(|((external_game_id, tasks), created_at)| {
+        .map(|(external_game_id, created_at, tasks)| {
             json!({
                 "externalGameId": external_game_id,
                 "created_at": created_at,
@@ -276,7 +276,9 @@ async fn user_summary(
     let mut count = 0u64;
     let mut games: BTreeMap<String, (Value, rust_decimal::Decimal, u64, Vec<Value>)> =
         BTreeMap::new();
-    for aggregate in rm::user_totals(&ctx.store, tenant, external_user_id, None).await? {
+    for (aggregate, _) in
+        rm::user_totals_in_existing_games(&ctx.store, tenant, external_user_id).await?
+    {
         total += aggregate.points_total;
         count += aggregate.count;
         let data: Vec<Value> = match (
