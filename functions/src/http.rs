@@ -27,14 +27,69 @@ pub fn header_str<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
         .and_then(|value| value.to_str().ok())
 }
 
-/// Parses a JSON body: unparsable JSON is 400, JSON of the wrong shape is 422.
+/// The largest request body a route reads (413 `body_too_large` above it): room for every
+/// field at its cap (docs/api.md, "Limits"), far below a DynamoDB item's 400 KB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The body cap of the routes whose bodies are legitimately larger: bulk task creation and
+/// custom-strategy programs (which have their own 300,000-byte cap on what is stored).
+pub const MAX_LARGE_BODY_BYTES: usize = 1024 * 1024;
+
+/// The JSON type a route's body must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Object,
+    Array,
+}
+
+/// Parses a JSON object body of at most [`MAX_BODY_BYTES`]: too large is 413, absent,
+/// unparsable or not an object is 400, an object of the wrong shape is 422.
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
-    let bytes: &[u8] = req.body().as_ref();
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    parse_body(req.body().as_ref(), MAX_BODY_BYTES, Shape::Object)
+}
+
+/// As [`json_body`], up to [`MAX_LARGE_BODY_BYTES`].
+pub fn json_body_large<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
+    parse_body(req.body().as_ref(), MAX_LARGE_BODY_BYTES, Shape::Object)
+}
+
+/// As [`json_body`] for the route whose body is a JSON array (`POST /users/points/query`).
+pub fn json_array_body<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
+    parse_body(req.body().as_ref(), MAX_BODY_BYTES, Shape::Array)
+}
+
+fn parse_body<T: DeserializeOwned>(bytes: &[u8], max: usize, shape: Shape) -> ApiResult<T> {
+    if bytes.len() > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!(
+                "The request body is {} bytes; this route accepts at most {max}.",
+                bytes.len()
+            ),
+        )
+        .with("limit", max));
+    }
+    let Some(&first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
         return Err(ApiError::bad_request(
             "missing_body",
             "This request needs a JSON body.",
         ));
+    };
+    // Checked before deserialising: serde fills a struct's fields from a JSON array too.
+    let (opening, code, detail) = match shape {
+        Shape::Object => (
+            b'{',
+            "body_not_object",
+            "The request body must be a JSON object ({...}).",
+        ),
+        Shape::Array => (
+            b'[',
+            "body_not_array",
+            "The request body must be a JSON array ([...]).",
+        ),
+    };
+    if first != opening && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        return Err(ApiError::bad_request(code, detail));
     }
     serde_json::from_slice(bytes).map_err(|error| {
         use serde_json::error::Category;

@@ -3,10 +3,11 @@
 //! Floors, each importing only from the floors below it (docs/architecture.md):
 //! `bin/` → [`lambda`] → [`routes`] → [`api`] (parse, authorize, load, decide, commit, answer)
 //! → [`domain`] (pure decisions) and [`identity`] (keys, tokens, rate limits) → [`store`] (the
-//! only door to DynamoDB) → leaves ([`error`], [`http`], [`decimal`], [`ids`], [`clock`], [`env`],
+//! only door to DynamoDB) → leaves ([`error`], [`http`], [`decimal`], [`ids`], [`canonical`], [`clock`], [`env`],
 //! [`sdk`], [`wire`]: the request and response bodies).
 
 pub mod api;
+pub mod canonical;
 pub mod clock;
 pub mod context;
 pub mod decimal;

@@ -338,7 +338,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, BatchGetItem, Query, PutItem],
         secret: true
     ),
-    route!("users_points_query", POST, "/users/points/query", readmodels::users_query, [GetItem, Query], query: [GSI1], secret: true),
+    route!("users_points_query", POST, "/users/points/query", readmodels::users_query, [GetItem, BatchGetItem, Query], query: [GSI1], secret: true),
     route!(
         "apikey_create",
         POST,

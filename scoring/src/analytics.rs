@@ -185,16 +185,26 @@ impl MinutesAgg {
     }
 }
 
+/// The largest `data.minutes` that counts (about 1,900 years): the minutes sums are exact
+/// decimals in storage, which hold 38 digits.
+pub const MAX_MINUTES: f64 = 1e9;
+
 /// The `data.minutes` an award contributes to the minutes averages: a positive finite JSON
 /// number, or a string that parses to one (PostgreSQL's `(data->>'minutes')::float` accepts
-/// both). Anything else contributes nothing (where PostgreSQL's cast would fail the query).
+/// both), kept to 6 decimals. Anything else contributes nothing (where PostgreSQL's cast would
+/// fail the query), and so does a value above [`MAX_MINUTES`] or below 0.0000005 (0 at 6
+/// decimals): every value that counts is a decimal of at most 16 digits.
 pub fn minutes_of(data: &Value) -> Option<f64> {
     let m = match data.get("minutes")? {
         Value::Number(n) => n.as_f64()?,
         Value::String(s) => s.trim().parse::<f64>().ok()?,
         _ => return None,
     };
-    (m.is_finite() && m > 0.0).then_some(m)
+    if !(m.is_finite() && m > 0.0 && m <= MAX_MINUTES) {
+        return None;
+    }
+    let m = (m * 1e6).round() / 1e6;
+    (m > 0.0).then_some(m)
 }
 
 fn secs(us: i64) -> f64 {
@@ -266,5 +276,23 @@ mod tests {
         }
         assert_eq!(m.count, 2);
         assert_eq!(m.avg(), 15.0);
+    }
+
+    /// Only values storage holds exactly count: at most 1e9, kept to 6 decimals.
+    #[test]
+    fn minutes_out_of_range_count_nothing() {
+        for d in [
+            json!({"minutes": 1e130}),
+            json!({"minutes": "1e300"}),
+            json!({"minutes": 1e-140}),
+            json!({"minutes": 0.0000004}),
+            json!({"minutes": 1000000000.5}),
+        ] {
+            assert_eq!(minutes_of(&d), None, "{d}");
+        }
+        assert_eq!(minutes_of(&json!({"minutes": 1e9})), Some(1e9));
+        assert_eq!(minutes_of(&json!({"minutes": 0.0000005})), Some(0.000001));
+        assert_eq!(minutes_of(&json!({"minutes": 2.1234567})), Some(2.123457));
+        assert_eq!(minutes_of(&json!({"minutes": "7.5"})), Some(7.5));
     }
 }

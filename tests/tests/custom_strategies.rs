@@ -1243,3 +1243,59 @@ async fn extending_greencrowd_awards_and_simulates() {
     );
     assert_eq!(state.slots["task_lake_1"].iter().sum::<u64>(), 1);
 }
+
+/// Points no award can give (infinite, NaN, beyond an exact decimal): the simulator answers
+/// the award's refusal, status and code, instead of a 200 with `"points": null`.
+#[tokio::test]
+async fn simulate_refuses_the_points_the_award_refuses() {
+    let app = TestApp::new().await;
+    let game_id = app.create_game("g-points", json!({})).await;
+    let arith = |op: &str, left: Value, right: Value| json!({"type": "arith", "op": op, "left": left, "right": right});
+    let infinity = arith("*", lit(json!(1e308)), lit(json!(10)));
+    let cases = [
+        ("huge", lit(json!(1e300)), json!({})),
+        ("infinite", infinity.clone(), json!({})),
+        ("nan", arith("-", infinity.clone(), infinity), json!({})),
+        (
+            "from-data",
+            json!({"type": "field", "path": "data.big"}),
+            json!({"big": 1e300}),
+        ),
+    ];
+    for (name, points, data) in cases {
+        let ast = json!({"type": "program", "rules": [], "default": assign(points, "P")});
+        let version = published(&app, name, json!({"astJson": ast})).await;
+        let strategy_id = format!("custom:{}", version["id"].as_str().unwrap());
+        app.create_task(&game_id, name, json!({"strategyId": strategy_id}))
+            .await;
+        let awarded = award(&app, &game_id, name, "user-1", data.clone()).await;
+        assert!(
+            [400, 422].contains(&awarded.status),
+            "{name}: the award refuses: {}",
+            awarded.text
+        );
+        let code = awarded.body["code"].as_str().unwrap().to_owned();
+        awarded.assert_problem(awarded.status, &code);
+        let body = json!({"externalGameId": "g-points", "externalTaskId": name,
+                          "externalUserId": "user-1", "data": data});
+        let mut submitted = body.clone();
+        submitted["astJson"] = ast;
+        for simulated in [
+            app.call(
+                "POST",
+                "/api/v1/strategies/custom/simulate",
+                Some(submitted),
+            )
+            .await,
+            app.call("POST", &path(&version["id"], "/simulate"), Some(body))
+                .await,
+        ] {
+            simulated.assert_problem(awarded.status, &code);
+            assert!(
+                simulated.body["executionTrace"].is_array(),
+                "{}",
+                simulated.text
+            );
+        }
+    }
+}

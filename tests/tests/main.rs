@@ -8,6 +8,7 @@
 
 mod apikeys;
 mod awards;
+mod client_data;
 mod cursors;
 mod custom_award_cost;
 mod custom_strategies;

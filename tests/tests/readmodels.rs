@@ -1,6 +1,6 @@
 //! Read models against a scenario with known totals, and the action log.
 
-use game_tests::{TestApp, json};
+use game_tests::{RequestCounter, TestApp, json};
 
 /// t1: ana 10 + 10 + 1 (3 awards), bob 1; t2: ana 10. (default strategy, basic points 10)
 async fn scenario(app: &TestApp) -> String {
@@ -230,8 +230,90 @@ async fn user_totals_are_exact_sums() {
         Some(json!({"users": []})),
     )
     .await
-    .assert_problem(422, "invalid_body");
+    .assert_problem(400, "body_not_array");
+    app.call("POST", "/api/v1/users/points/query", Some(json!([1])))
+        .await
+        .assert_problem(422, "invalid_body");
     let _ = game_id;
+}
+
+/// A deleted game's items are gone; its award partitions stay (their awards are immutable), so
+/// the cross-game read models drop the aggregates of games that no longer exist.
+#[tokio::test]
+async fn deleted_games_disappear_from_a_users_points() {
+    let counter = RequestCounter::default();
+    let app = TestApp::with_client(game_tests::dynamodb_client_with(counter.clone()).await).await;
+    let kept = scenario(&app).await;
+    let mut deleted = Vec::new();
+    for name in ["gone-1", "gone-2"] {
+        let game_id = app.create_game(name, json!({})).await;
+        app.create_task(&game_id, "t", json!({})).await;
+        let awarded = app
+            .call(
+                "POST",
+                &format!("/api/v1/games/{game_id}/tasks/t/points"),
+                Some(json!({"externalUserId": "ana"})),
+            )
+            .await;
+        assert_eq!(awarded.status, 200, "{}", awarded.text);
+        deleted.push(game_id);
+    }
+    let listed = |body: &serde_json::Value| -> Vec<String> {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["externalGameId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = app.call("GET", "/api/v1/users/ana/points", None).await;
+    assert_eq!(listed(&before.body), ["scores", "gone-1", "gone-2"]);
+    for game_id in &deleted {
+        let response = app
+            .call("DELETE", &format!("/api/v1/games/{game_id}"), None)
+            .await;
+        assert_eq!(response.status, 200, "{}", response.text);
+    }
+
+    counter.take();
+    let after = app.call("GET", "/api/v1/users/ana/points", None).await;
+    assert_eq!(after.status, 200, "{}", after.text);
+    assert_eq!(listed(&after.body), ["scores"], "{}", after.text);
+    assert!(after.body[0]["created_at"].is_string(), "{}", after.text);
+    let batches = counter
+        .take()
+        .iter()
+        .filter(|op| *op == "BatchGetItem")
+        .count();
+    assert_eq!(batches, 1, "one BatchGetItem for the user's games");
+
+    let query = app
+        .call("POST", "/api/v1/users/points/query", Some(json!(["ana"])))
+        .await;
+    assert_eq!(query.status, 200, "{}", query.text);
+    let ana = &query.body[0];
+    assert_eq!(
+        ana["points"], 31,
+        "the deleted games' points no longer count"
+    );
+    assert_eq!(ana["timesAwarded"], 4);
+    assert_eq!(listed(&ana["games"]), ["scores"]);
+    for game_id in &deleted {
+        app.call(
+            "GET",
+            &format!("/api/v1/games/{game_id}/users/ana/points"),
+            None,
+        )
+        .await
+        .assert_problem(404, "game_not_found");
+    }
+    // The wallet keeps what was credited: ledger entries are immutable.
+    let wallet = app.call("GET", "/api/v1/users/ana/wallet", None).await;
+    assert_eq!(
+        wallet.body["wallet"]["pointsBalance"], 33,
+        "{}",
+        wallet.text
+    );
+    let _ = kept;
 }
 
 #[tokio::test]

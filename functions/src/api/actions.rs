@@ -3,7 +3,7 @@
 
 use crate::AppContext;
 use crate::clock::now_rfc3339;
-use crate::domain::model;
+use crate::domain::{input, model};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param};
 use crate::identity::auth::authenticate;
@@ -15,7 +15,7 @@ use crate::wire::points::{TaskActionBody, TaskActionCreated};
 use crate::wire::users::{UserActionBody, UserActionCreated};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn user_kept_changing() -> ApiError {
     ApiError::conflict(
@@ -33,21 +33,10 @@ fn task_not_open(why: &str) -> ApiError {
     )
 }
 
-fn check_action(type_action: &str, data: &Value) -> ApiResult<()> {
-    model::validate_text("typeAction", type_action, 200)?;
-    if !data.is_object() {
-        return Err(ApiError::unprocessable(
-            "invalid_body",
-            "data must be a JSON object.",
-        ));
-    }
-    Ok(())
-}
-
 /// `POST /games/{gameId}/tasks/{externalTaskId}/action`: logs an action on an open task.
 pub async fn task_action(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let body: TaskActionBody = json_body(&req)?;
-    check_action(&body.type_action, &body.data)?;
+    input::check_action(&body.type_action, body.description.as_deref(), &body.data)?;
     let user_id = ExternalId::parse("externalUserId", &body.external_user_id)?;
     let caller = authenticate(ctx, &req).await?;
     rate_limit::charge(ctx, &caller, &http::source_ip(&req), &body.external_user_id).await?;
@@ -95,7 +84,7 @@ pub async fn task_action(ctx: &'static AppContext, req: Request) -> ApiResult<Re
 pub async fn user_action(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let body: UserActionBody = json_body(&req)?;
     let data = body.data.unwrap_or_else(|| json!({}));
-    check_action(&body.type_action, &data)?;
+    input::check_action(&body.type_action, body.description.as_deref(), &data)?;
     let caller = authenticate(ctx, &req).await?;
     let external_user_id = path_param(&req, "externalUserId")?;
     let user_id = ExternalId::parse("externalUserId", &external_user_id)?;

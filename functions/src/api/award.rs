@@ -38,16 +38,7 @@ fn parse(req: &Request) -> ApiResult<AwardRequest> {
         )
     })?;
     let external_user_id = ExternalId::parse("externalUserId", &body.external_user_id)?;
-    let data = match body.data {
-        None | Some(Value::Null) => Value::Object(Default::default()),
-        Some(Value::Object(map)) => Value::Object(map),
-        Some(_) => {
-            return Err(ApiError::unprocessable(
-                "invalid_body",
-                "data must be a JSON object.",
-            ));
-        }
-    };
+    let data = crate::domain::input::optional_data(body.data)?;
     Ok(AwardRequest {
         external_user_id,
         idempotency_key: idempotency::key_from(req, &data)?,

@@ -5,7 +5,7 @@ use crate::AppContext;
 use crate::decimal;
 use crate::domain::model::Game;
 use crate::error::{ApiError, ApiResult};
-use crate::http::{self, json_body, path_param};
+use crate::http::{self, path_param};
 use crate::identity::auth::{Caller, authenticate};
 use crate::ids::{ExternalId, GameId, TaskId, TenantId};
 use crate::store::games::{load_game, load_game_and_task, load_tasks};
@@ -263,26 +263,26 @@ async fn points_by_game(
     tenant: &TenantId,
     external_user_id: &ExternalId,
 ) -> ApiResult<Vec<wire::UserGamePoints>> {
-    let mut games: BTreeMap<GameId, (Option<String>, Vec<wire::UserTaskPoints>)> = BTreeMap::new();
-    for total in rm::user_totals(&ctx.store, tenant, external_user_id, None).await? {
+    type Entry = (Option<String>, Option<String>, Vec<wire::UserTaskPoints>);
+    let mut games: BTreeMap<GameId, Entry> = BTreeMap::new();
+    for (total, created_at) in
+        rm::user_totals_in_existing_games(&ctx.store, tenant, external_user_id).await?
+    {
         let Ok(game_id) = GameId::try_new(total.game_id.as_str()) else {
             continue;
         };
         let entry = games
             .entry(game_id)
-            .or_insert_with(|| (total.external_game_id.clone(), Vec::new()));
-        entry.1.push(wire::UserTaskPoints {
+            .or_insert_with(|| (total.external_game_id.clone(), created_at, Vec::new()));
+        entry.2.push(wire::UserTaskPoints {
             external_task_id: total.external_task_id.clone(),
             points: vec![totals(&total)],
         });
     }
-    let ids: Vec<GameId> = games.keys().cloned().collect();
-    let created = rm::games_created_at(&ctx.store, tenant, &ids).await?;
     Ok(games
         .into_values()
-        .zip(created)
         .map(
-            |((external_game_id, tasks), created_at)| wire::UserGamePoints {
+            |(external_game_id, created_at, tasks)| wire::UserGamePoints {
                 external_game_id,
                 created_at,
                 task: tasks,
@@ -319,7 +319,9 @@ async fn user_summary(
             Vec<wire::UserTaskAwards>,
         ),
     > = BTreeMap::new();
-    for aggregate in rm::user_totals(&ctx.store, tenant, external_user_id, None).await? {
+    for (aggregate, _) in
+        rm::user_totals_in_existing_games(&ctx.store, tenant, external_user_id).await?
+    {
         total += aggregate.points_total;
         count += aggregate.count;
         let data: Vec<wire::AwardEntry> = match (
@@ -378,7 +380,7 @@ async fn user_summary(
 /// `POST /users/points/query`: totals for several users (GAME counted each award once per
 /// award row; here every total is each user's exact sum).
 pub async fn users_query(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
-    let wire::UsersQuery(users) = json_body(&req)?;
+    let wire::UsersQuery(users) = http::json_array_body(&req)?;
     if users.len() > MAX_QUERY_USERS {
         return Err(ApiError::unprocessable(
             "too_many_users",

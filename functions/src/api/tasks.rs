@@ -138,7 +138,7 @@ pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
 
 /// Each task succeeds or fails on its own, as in GAME; the answer lists both.
 pub async fn bulk(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
-    let body: BulkTasks = json_body(&req)?;
+    let body: BulkTasks = http::json_body_large(&req)?;
     if body.tasks.len() > MAX_BULK_TASKS {
         return Err(ApiError::unprocessable(
             "too_many_tasks",

@@ -89,6 +89,20 @@ struct Scored {
     callback_data: Option<Value>,
 }
 
+/// The points a custom strategy's run awards, or the award's refusal: non-numeric, infinite
+/// or NaN points are the run's `DSL_*` error (400), points beyond an exact decimal 422
+/// `strategy_rejected`. The one check of both the award and the simulator, so a simulation
+/// predicts the award's answer.
+pub fn custom_points(out: &game_scoring::dsl::DslOutcome<'_>) -> ApiResult<Decimal> {
+    let points = out.points().map_err(|e| dsl_error(&e))?;
+    decimal::from_points(points).ok_or_else(|| {
+        ApiError::unprocessable(
+            "strategy_rejected",
+            "The strategy computed points out of range.",
+        )
+    })
+}
+
 fn run_custom(
     strategy: &game_scoring::dsl::CustomStrategy,
     input: &game_scoring::ScoreInput<'_>,
@@ -128,18 +142,9 @@ fn run_custom(
             ),
         ));
     };
-    let points = match out.points() {
+    let points = match custom_points(&out) {
         Ok(points) => points,
-        Err(e) => return Err(fail(report, dsl_error(&e))),
-    };
-    let Some(points) = decimal::from_points(points) else {
-        return Err(fail(
-            report,
-            ApiError::unprocessable(
-                "strategy_rejected",
-                "The strategy computed points out of range.",
-            ),
-        ));
+        Err(error) => return Err(fail(report, error)),
     };
     *report = Some(RunReport::ok(points, &case_name, out.nodes, &out.trace));
     Ok(Scored {
@@ -207,6 +212,7 @@ pub fn decide(
     };
     if let Some(callback) = &outcome.callback_data {
         data["callbackData"] = callback.clone();
+        crate::domain::input::check_stored_data(&data)?;
     }
     let created_at = crate::clock::micros_to_rfc3339(now_us);
     let created_user = loaded.user.is_none();

@@ -5,4 +5,5 @@ pub mod analytics;
 pub mod award;
 pub mod custom;
 pub mod greencrowd;
+pub mod input;
 pub mod model;

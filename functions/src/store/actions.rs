@@ -4,7 +4,7 @@
 use crate::ids::{ExternalId, GameId, TaskId, TenantId};
 use crate::store::games::TASK_OPEN;
 use crate::store::users::{DEFAULT_CONVERSION_RATE, UserRecord};
-use crate::store::{self, Item, Store, StoreError, keys, tx};
+use crate::store::{self, Item, Store, StoreError, attrs, keys, tx};
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -27,19 +27,18 @@ pub struct ActionRecord {
 impl ActionRecord {
     fn to_item(&self, user_pk: &str) -> Result<Item, StoreError> {
         let mut item = store::key(user_pk.to_owned(), keys::action_sk(&self.id));
-        let data = serde_dynamo::to_attribute_value(&self.data)
-            .map_err(|e| StoreError::Request(e.to_string()))?;
         for (name, value) in [
             ("entity", store::s("action")),
             ("id", store::s(self.id.as_str())),
             ("externalUserId", store::s(self.external_user_id.as_str())),
             ("typeAction", store::s(self.type_action.as_str())),
-            ("data", data),
+            ("data", store::client_data::attribute(&self.data)),
             ("createdAt", store::s(self.created_at.as_str())),
         ] {
             item.insert(name.into(), value);
         }
-        if let Some(description) = &self.description {
+        // DynamoDB Local refuses an empty string attribute: an empty description is kept as none.
+        if let Some(description) = self.description.as_ref().filter(|d| !d.is_empty()) {
             item.insert("description".into(), store::s(description.as_str()));
         }
         if let Some((game_id, task_id)) = &self.task {
@@ -48,6 +47,42 @@ impl ActionRecord {
         }
         Ok(item)
     }
+
+    fn from_item(item: &Item) -> Option<ActionRecord> {
+        let text = |name| attrs::s(item, name).map(str::to_owned);
+        let task = match (text("gameId"), text("externalTaskId")) {
+            (Some(game), Some(task)) => {
+                Some((GameId::try_new(game).ok()?, TaskId::try_new(task).ok()?))
+            }
+            _ => None,
+        };
+        Some(ActionRecord {
+            id: text("id")?,
+            external_user_id: ExternalId::try_new(attrs::s(item, "externalUserId")?).ok()?,
+            type_action: text("typeAction")?,
+            data: store::client_data::read(item, "data"),
+            description: text("description"),
+            task,
+            created_at: text("createdAt")?,
+        })
+    }
+}
+
+/// One logged action of a user, if it exists.
+pub async fn get(
+    store: &Store,
+    tenant: &TenantId,
+    external_user_id: &ExternalId,
+    id: &str,
+) -> Result<Option<ActionRecord>, StoreError> {
+    let item = store
+        .get(keys::user_pk(tenant, external_user_id), keys::action_sk(id))
+        .await?;
+    item.map(|item| {
+        ActionRecord::from_item(&item)
+            .ok_or_else(|| StoreError::Decode("unreadable action item".into()))
+    })
+    .transpose()
 }
 
 /// What committing an action came to.

@@ -609,7 +609,7 @@ fn item_of(table: &str, keys: &AwardKeys, write: &AwardWrite) -> ApiResult<Trans
                 ("externalUserId", store::s(award.external_user_id.clone())),
                 ("points", decimal::attribute(award.points)),
                 ("caseName", store::s(award.case_name.clone())),
-                ("data", store::json_attribute(&award.data)),
+                ("data", store::client_data::attribute(&award.data)),
                 ("description", store::s("Points assigned by GAME")),
                 ("strategyId", store::s(award.strategy_id.clone())),
                 ("createdAt", store::s(award.created_at.clone())),

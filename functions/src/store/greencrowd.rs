@@ -28,6 +28,9 @@ pub fn user_key(
     )
 }
 
+/// The longest presented hash kept as is in the used-hash key.
+const MAX_HASH_IN_KEY: usize = 256;
+
 /// Marks a presented simulation hash as used on (game, task).
 pub fn used_hash_key(
     tenant: &TenantId,
@@ -35,6 +38,14 @@ pub fn used_hash_key(
     external_task_id: &TaskId,
     hash: &str,
 ) -> (String, String) {
+    // A hash we issued is 64 hex digits; anything much longer (a client's text, which fails
+    // verification anyway) is keyed by its digest, so it cannot exceed the 1,024-byte sort key.
+    let hash = if hash.len() <= MAX_HASH_IN_KEY {
+        hash.to_owned()
+    } else {
+        use sha2::Digest;
+        format!("sha256:{:x}", sha2::Sha256::digest(hash.as_bytes()))
+    };
     (
         keys::task_awards_pk(tenant, game_id, external_task_id),
         format!("SIMHASH#{hash}"),

@@ -47,10 +47,13 @@ pub fn key_from(req: &Request, data: &Value) -> ApiResult<Option<IdempotencyKey>
         .transpose()
 }
 
-/// The canonical form of a request body (sorted keys, no whitespace), hashed: a replay must
-/// carry the same one.
+/// The SHA-256 of a request body's canonical JSON ([`crate::canonical`]): a replay must carry
+/// the same one. Stored in every idempotency record, so its input text never changes.
 pub fn request_hash(body: &Value) -> String {
-    format!("{:x}", Sha256::digest(body.to_string().as_bytes()))
+    format!(
+        "{:x}",
+        Sha256::digest(crate::canonical::to_string(body).as_bytes())
+    )
 }
 
 /// Where the record of `key` lives; `scope` names the write (e.g. game, task and user).
@@ -176,4 +179,29 @@ pub fn json_text(status: StatusCode, body: String) -> Response<Body> {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hash the code before `canonical` (serde_json's sorted `Value::to_string`) stored for
+    /// this body: records written then must still match their replays.
+    #[test]
+    fn request_hash_is_pinned() {
+        let text = r#"{"z":[1,-2,3.5,1e130,1.0e-7,18446744073709551615,-9223372036854775808,0.1,100000000000000000000],"a":{"y":"é\"\\\n\u0001\u001f\u007f/<>","b":null,"":true,"B":false},"m":-0.0,"externalUserId":"ana","data":{}}"#;
+        let body: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            request_hash(&body),
+            "c0c70a88ee626a55ed94a44f96d34b745ac2fef641fdb612c8c4c6822567bf4d"
+        );
+        // Key order and spacing of the request do not matter; values do.
+        let reordered: Value =
+            serde_json::from_str(r#"{ "data": {}, "externalUserId": "ana" }"#).unwrap();
+        let original: Value =
+            serde_json::from_str(r#"{"externalUserId":"ana","data":{}}"#).unwrap();
+        assert_eq!(request_hash(&reordered), request_hash(&original));
+        let other: Value = serde_json::from_str(r#"{"externalUserId":"bob","data":{}}"#).unwrap();
+        assert_ne!(request_hash(&other), request_hash(&original));
+    }
 }

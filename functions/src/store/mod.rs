@@ -22,6 +22,7 @@ pub(crate) use fault::request_error;
 pub mod actions;
 pub mod apikeys;
 pub mod award;
+pub mod client_data;
 pub mod counters;
 pub mod fault;
 pub mod games;
@@ -150,12 +151,6 @@ pub mod attrs {
             })
             .unwrap_or_default()
     }
-    /// A JSON value stored with serde_dynamo (maps, lists, numbers, strings, bools).
-    pub fn json(item: &Item, name: &str) -> serde_json::Value {
-        item.get(name)
-            .and_then(|v| serde_dynamo::from_attribute_value(v.clone()).ok())
-            .unwrap_or(serde_json::Value::Null)
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -242,11 +237,6 @@ pub fn s(value: impl Into<String>) -> AttributeValue {
 
 pub fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
-}
-
-/// Opaque client JSON as a DynamoDB value (maps, lists, numbers, strings, bools).
-pub fn json_attribute(value: &serde_json::Value) -> AttributeValue {
-    serde_dynamo::to_attribute_value(value).unwrap_or(AttributeValue::Null(true))
 }
 
 /// A single-item conditional write's result: `Ok(false)` when its condition refused it (nothing

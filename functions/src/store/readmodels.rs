@@ -6,7 +6,7 @@ use crate::ids::{ExternalId, GameId, TaskId, TenantId};
 use crate::store::{GSI1, GSI1PK, GSI1SK, Item, Store, attrs, keys};
 use rust_decimal::Decimal;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One user's aggregate on one task (the item `AwardWrite::UserTask` writes).
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +51,7 @@ impl AwardEntry {
             points: attrs::decimal(item, "points").unwrap_or_default(),
             case_name: attrs::s(item, "caseName").map(str::to_owned),
             created_at: attrs::s(item, "createdAt").map(str::to_owned),
-            data: attrs::json(item, "data"),
+            data: crate::store::client_data::read(item, "data"),
             description: attrs::s(item, "description").map(str::to_owned),
         }
     }
@@ -157,21 +157,49 @@ pub async fn users_created_at(
     Ok(created)
 }
 
-/// When each game was created, in the order given (None for a game that is gone).
-pub async fn games_created_at(
+/// A user's aggregates in the games that still exist, each with its game's `createdAt`.
+/// Deleting a game removes its items but not its award partitions (awards are immutable), so
+/// GSI1 still lists their aggregates: they are dropped here, for every cross-game read model
+/// alike. One GSI1 query (all pages) and one BatchGetItem per 100 games.
+pub async fn user_totals_in_existing_games(
     store: &Store,
     tenant: &TenantId,
-    games: &[GameId],
-) -> ApiResult<Vec<Option<String>>> {
-    let wanted: Vec<(String, String)> = games
+    external_user_id: &ExternalId,
+) -> ApiResult<Vec<(UserTaskTotal, Option<String>)>> {
+    let totals = user_totals(store, tenant, external_user_id, None).await?;
+    let games: BTreeSet<GameId> = totals
         .iter()
-        .map(|g| (keys::game_pk(tenant, g), keys::GAME_SK.to_owned()))
+        .filter_map(|t| GameId::try_new(t.game_id.as_str()).ok())
         .collect();
-    let mut created = Vec::with_capacity(games.len());
-    for chunk in wanted.chunks(100) {
-        for item in store.get_many(chunk).await? {
-            created.push(item.and_then(|g| attrs::s(&g, "createdAt").map(str::to_owned)));
+    let existing = existing_games(store, tenant, &games).await?;
+    Ok(totals
+        .into_iter()
+        .filter_map(|total| {
+            let created_at = existing.get(total.game_id.as_str())?.clone();
+            Some((total, created_at))
+        })
+        .collect())
+}
+
+/// Which of `games` exist, each with its `createdAt`, in batches of 100.
+async fn existing_games(
+    store: &Store,
+    tenant: &TenantId,
+    games: &BTreeSet<GameId>,
+) -> ApiResult<BTreeMap<String, Option<String>>> {
+    let games: Vec<&GameId> = games.iter().collect();
+    let mut existing = BTreeMap::new();
+    for chunk in games.chunks(100) {
+        let wanted: Vec<(String, String)> = chunk
+            .iter()
+            .map(|g| (keys::game_pk(tenant, g), keys::GAME_SK.to_owned()))
+            .collect();
+        for (game_id, item) in chunk.iter().zip(store.get_many(&wanted).await?) {
+            if let Some(item) = item {
+                let created_at = attrs::s(&item, "createdAt").map(str::to_owned);
+                existing.insert(game_id.to_string(), created_at);
+            }
         }
     }
-    Ok(created)
+    Ok(existing)
 }

@@ -93,7 +93,7 @@ impl LedgerEntry {
             }
         }
         if let Some(data) = &self.data {
-            item.insert("data".into(), store::json_attribute(data));
+            item.insert("data".into(), store::client_data::attribute(data));
         }
         item
     }
@@ -145,7 +145,7 @@ impl LedgerRow {
             points: amount("points"),
             coins: amount("coins"),
             applied_conversion_rate: amount("appliedConversionRate"),
-            data: attrs::json(item, "data"),
+            data: store::client_data::read(item, "data"),
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::domain::custom::{
     name_taken, not_found, parse_id, view,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::http::{self, json_body, path_param, query_param};
+use crate::http::{self, path_param, query_param};
 use crate::identity::auth::{Caller, authenticate, require_admin};
 use crate::store::custom as custom_store;
 use crate::wire::Page;
@@ -41,7 +41,7 @@ async fn commit_new(ctx: &AppContext, def: &Definition) -> ApiResult<bool> {
 }
 
 pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
-    let body: CreateBody = json_body(&req)?;
+    let body: CreateBody = http::json_body_large(&req)?;
     let caller = authenticate(ctx, &req).await?;
     let name = body.name.clone();
     let def = new_definition(&caller, body, name)?;
@@ -54,7 +54,7 @@ pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
 /// Import: like create, but `astJson` and `blocklyXml` are required, and a taken name is
 /// renamed `"<name> (importada YYYY-MM-DD)"` as GAME does.
 pub async fn import(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
-    let body: CreateBody = json_body(&req)?;
+    let body: CreateBody = http::json_body_large(&req)?;
     if body.ast_json.as_ref().is_none_or(Value::is_null) {
         return Err(ApiError::unprocessable(
             "ast_required",
@@ -138,7 +138,7 @@ pub async fn get(ctx: &'static AppContext, req: Request) -> ApiResult<Response<B
 }
 
 pub async fn update(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
-    let body: UpdateBody = json_body(&req)?;
+    let body: UpdateBody = http::json_body_large(&req)?;
     let caller = authenticate(ctx, &req).await?;
     let id = path_param(&req, "id")?;
     for _ in 0..ATTEMPTS {

@@ -18,7 +18,7 @@ use crate::wire::custom::{
 };
 use game_scoring::dsl::CustomStrategy;
 use lambda_http::{Body, Request, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The state a simulation reads: what an award of (game, task, user) in the caller's tenant
 /// would read (the award's own load), or nothing when the game does not exist (then only
@@ -88,16 +88,8 @@ fn simulate_run(
     deadline: &dyn Fn() -> bool,
 ) -> ApiResult<SimulationResult> {
     use crate::domain::analytics::{self, Scoring};
-    let data = match &body.data {
-        None | Some(Value::Null) => json!({}),
-        Some(Value::Object(m)) => Value::Object(m.clone()),
-        Some(_) => {
-            return Err(ApiError::unprocessable(
-                "invalid_body",
-                "data must be a JSON object.",
-            ));
-        }
-    };
+    // The award's own checks of data: what it would refuse, a simulation refuses.
+    let data = crate::domain::input::optional_data(body.data.clone())?;
     let no_params = Vec::new();
     let game_params = state.game.as_ref().map_or(&no_params, |g| &g.params);
     let task_params_list = state.task.as_ref().map_or(&no_params, |t| &t.params);
@@ -137,6 +129,13 @@ fn simulate_run(
                 serde_json::to_value(&failure.trace).unwrap_or(Value::Null),
             )
         })?;
+    // What the award would refuse, the simulation refuses, with the same status and code.
+    crate::domain::award::custom_points(&out).map_err(|error| {
+        error.with(
+            "executionTrace",
+            serde_json::to_value(&out.trace).unwrap_or(Value::Null),
+        )
+    })?;
     Ok(SimulationResult {
         points: out.points_json(),
         case_name: out.case_name.clone(),
@@ -291,6 +290,7 @@ pub async fn usage(ctx: &'static AppContext, req: Request) -> ApiResult<Response
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use crate::domain::award::{AwardInput, AwardRequest, decide};
     use crate::domain::model::Param;
     use crate::store::award::{CustomProgram, Loaded};
