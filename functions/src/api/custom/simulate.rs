@@ -290,13 +290,13 @@ pub async fn usage(ctx: &'static AppContext, req: Request) -> ApiResult<Response
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
     use crate::domain::award::{AwardInput, AwardRequest, decide};
     use crate::domain::model::Param;
     use crate::store::award::{CustomProgram, Loaded};
     use crate::store::games::{Game, Task};
     use game_scoring::StrategyKind;
     use game_scoring::dsl::DslKind;
+    use serde_json::json;
     use std::sync::Arc;
 
     fn state(strategy: &Arc<CustomStrategy>, awards_before: u64) -> Loaded {
