@@ -41,7 +41,29 @@ pub fn known_strategy(id: &str) -> ApiResult<&'static game_scoring::StrategyInfo
     })
 }
 
+/// Whether DynamoDB can hold a parameter value as a typed attribute: no empty string (value or
+/// key, at any depth) and numbers within its range (magnitudes 1e-130 to 1e126, or zero).
+fn storable(value: &Value) -> bool {
+    match value {
+        Value::String(text) => !text.is_empty(),
+        Value::Number(number) => number
+            .as_f64()
+            .is_some_and(|x| x == 0.0 || (x.is_finite() && (1e-130..1e126).contains(&x.abs()))),
+        Value::Array(items) => items.iter().all(storable),
+        Value::Object(map) => map.iter().all(|(k, v)| !k.is_empty() && storable(v)),
+        Value::Bool(_) | Value::Null => true,
+    }
+}
+
 fn check_param_value(owner: ParamOwner, key: &str, value: &Value) -> ApiResult<()> {
+    if !storable(value) {
+        return Err(ApiError::unprocessable(
+            "invalid_param",
+            format!(
+                "Parameter \"{key}\" holds an empty string or a number beyond ±1e126 (or nearer zero than 1e-130), which cannot be stored."
+            ),
+        ));
+    }
     let allowed = match value {
         Value::String(_) | Value::Number(_) | Value::Bool(_) => true,
         Value::Object(_) => owner == ParamOwner::Task,

@@ -122,7 +122,8 @@ pub fn new_definition(
         created_at: now.to_owned(),
         updated_at: now.to_owned(),
         published_at: None,
-        experiment_tag: body.experiment_tag,
+        // An empty tag is no tag (DynamoDB Local refuses empty strings in attributes).
+        experiment_tag: body.experiment_tag.filter(|t| !t.is_empty()),
         rev: 1,
     };
     check_size(&def)?;
@@ -170,7 +171,7 @@ pub fn apply_update(current: &Definition, body: &UpdateBody, now: &str) -> ApiRe
         def.blockly_xml = Some(x.clone());
     }
     if let Some(t) = &body.experiment_tag {
-        def.experiment_tag = Some(t.clone());
+        def.experiment_tag = Some(t.clone()).filter(|t| !t.is_empty());
     }
     let ast = match &body.ast_json {
         Some(ast) => Some(ast.clone()),
