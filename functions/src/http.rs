@@ -76,20 +76,22 @@ fn parse_body<T: DeserializeOwned>(bytes: &[u8], max: usize, shape: Shape) -> Ap
         ));
     };
     // Checked before deserialising: serde fills a struct's fields from a JSON array too.
-    let (opening, code, detail) = match shape {
-        Shape::Object => (
-            b'{',
-            "body_not_object",
-            "The request body must be a JSON object ({...}).",
-        ),
-        Shape::Array => (
-            b'[',
-            "body_not_array",
-            "The request body must be a JSON array ([...]).",
-        ),
+    let (opening, wrong_shape): (u8, fn() -> ApiError) = match shape {
+        Shape::Object => (b'{', || {
+            ApiError::bad_request(
+                "body_not_object",
+                "The request body must be a JSON object ({...}).",
+            )
+        }),
+        Shape::Array => (b'[', || {
+            ApiError::bad_request(
+                "body_not_array",
+                "The request body must be a JSON array ([...]).",
+            )
+        }),
     };
     if first != opening && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
-        return Err(ApiError::bad_request(code, detail));
+        return Err(wrong_shape());
     }
     serde_json::from_slice(bytes).map_err(|error| {
         use serde_json::error::Category;

@@ -27,6 +27,8 @@ registry! {
     // The request itself.
     "missing_body" => 400, "The route needs a JSON body and got none.";
     "malformed_json" => 400, "The body is not valid JSON.";
+    "body_not_object" => 400, "The route takes a JSON object and the body is another JSON value (an array, a string, a number).";
+    "body_not_array" => 400, "The route takes a JSON array (of external user ids) and the body is another JSON value.";
     "body_too_large" => 413, "The request body is larger than the route accepts (64 KiB; 1 MiB for bulk tasks and custom-strategy programs).";
     "field_too_large" => 422, "A text or `data` field is longer than its documented limit (docs/api.md).";
     "callback_data_too_large" => 422, "The award's stored data with the strategy's callbackData would exceed 64 KiB.";

@@ -111,11 +111,11 @@ pub fn new_definition(
         tenant: tenant.to_owned(),
         family_id,
         name,
-        description: body.description,
+        description: body.description.filter(|d| !d.is_empty()),
         kind,
         parent_strategy_id: body.parent_strategy_id,
         ast_text,
-        blockly_xml: body.blockly_xml,
+        blockly_xml: body.blockly_xml.filter(|x| !x.is_empty()),
         version: 1,
         status: DRAFT.to_owned(),
         created_by: created_by.to_owned(),
@@ -159,7 +159,7 @@ pub fn apply_update(current: &Definition, body: &UpdateBody, now: &str) -> ApiRe
     check_text("experimentTag", body.experiment_tag.as_deref(), 0, MAX_TAG)?;
     let mut def = current.clone();
     if let Some(d) = &body.description {
-        def.description = Some(d.clone());
+        def.description = Some(d.clone()).filter(|d| !d.is_empty());
     }
     if let Some(k) = &body.kind {
         def.kind.clone_from(k);
@@ -168,7 +168,7 @@ pub fn apply_update(current: &Definition, body: &UpdateBody, now: &str) -> ApiRe
         def.parent_strategy_id.clone_from(p);
     }
     if let Some(x) = &body.blockly_xml {
-        def.blockly_xml = Some(x.clone());
+        def.blockly_xml = Some(x.clone()).filter(|x| !x.is_empty());
     }
     if let Some(t) = &body.experiment_tag {
         def.experiment_tag = Some(t.clone()).filter(|t| !t.is_empty());
