@@ -144,6 +144,11 @@ id_type!(
     "1 to 255 printable characters"
 );
 
+/// The rules above as JSON Schema patterns, for the OpenAPI document (one place for both).
+pub const EXTERNAL_ID_PATTERN: &str = "^[A-Za-z0-9_-]{3,60}$";
+pub const TASK_ID_PATTERN: &str =
+    r"^[^\s/?#%\x00-\x1f\x7f-\x9f]([^/?#%\x00-\x1f\x7f-\x9f]*[^\s/?#%\x00-\x1f\x7f-\x9f])?$";
+
 impl IdempotencyKey {
     pub const MAX_LEN: usize = 255;
 }

@@ -710,12 +710,6 @@ fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
         .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
 }
 
-/// GAME's slug: external game and user ids.
-const SLUG: &str = "^[A-Za-z0-9_-]{3,60}$";
-/// What an externalTaskId may be (`domain::model::validate_external_task_id`).
-const TASK_ID: &str =
-    r"^[^\s/?#%\x00-\x1f\x7f-\x9f]([^/?#%\x00-\x1f\x7f-\x9f]*[^\s/?#%\x00-\x1f\x7f-\x9f])?$";
-
 fn path_parameter(path: &str, name: &str) -> Parameter {
     let custom = path.starts_with("/api/v1/strategies/custom/");
     let (description, example, schema) = match name {
@@ -730,12 +724,12 @@ fn path_parameter(path: &str, name: &str) -> Parameter {
             string_schema()
                 .min_length(Some(1))
                 .max_length(Some(200))
-                .pattern(Some(TASK_ID)),
+                .pattern(Some(crate::ids::TASK_ID_PATTERN)),
         ),
         "externalUserId" => (
             "The user's externalUserId.",
             json!("ana"),
-            string_schema().pattern(Some(SLUG)),
+            string_schema().pattern(Some(crate::ids::EXTERNAL_ID_PATTERN)),
         ),
         "prefix" => (
             "The API key's public prefix (`apiKey` in the listing).",

@@ -86,34 +86,26 @@ dynamodb_ok() {
     marker_ok "$LAUNCHER_DIR/.game-pins" "$(launcher_marker_expected)"
 }
 
-install_venv() {
-  local py=${GAME_PYTHON:-python3} start=$SECONDS
-  need "$py" "Python 3.9+ for the tools venv"
+# A pip venv at <dir> holding <pins...>, rebuilt from scratch: a venv cannot be moved into
+# place, and upgrading in place would keep packages that a changed pin no longer wants. The
+# marker (the pins) is written last, so an interrupted install is redone on the next run.
+install_pip_venv() { # <dir> <what it is for> <pins...>
+  local dir=$1 what=$2 py=${GAME_PYTHON:-python3} start=$SECONDS
+  shift 2
+  need "$py" "Python 3.9+ for $what"
   "$py" -c 'import sys; sys.exit(sys.version_info < (3, 9))' ||
-    die "$py is $("$py" --version 2>&1); aws-sam-cli needs Python 3.9 or newer (set GAME_PYTHON)"
-  log "installing Python tools into $VENV (about a minute)"
-  # Rebuild from scratch: a venv cannot be moved into place, and upgrading in place would keep
-  # packages that a changed pin no longer wants. The marker is written last, so an interrupted
-  # install is redone on the next run.
-  rm -rf "$VENV"
-  "$py" -m venv "$VENV"
+    die "$py is $("$py" --version 2>&1); $what needs Python 3.9 or newer (set GAME_PYTHON)"
+  log "installing $what into $dir (about a minute)"
+  rm -rf "$dir"
+  "$py" -m venv "$dir"
   PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
-    "$VENV/bin/python" -m pip install --quiet --quiet "${PY_PINS[@]}"
-  py_marker_expected >"$VENV/.game-pins"
-  log "venv ready in $((SECONDS - start)) s"
+    "$dir/bin/python" -m pip install --quiet --quiet "$@"
+  printf '%s\n' "$@" >"$dir/.game-pins"
+  log "$what ready in $((SECONDS - start)) s"
 }
 
-install_api() {
-  local py=${GAME_PYTHON:-python3} start=$SECONDS
-  need "$py" "Python 3.9+ for the API-contract tools"
-  log "installing the API-contract tools into $API_VENV (about a minute)"
-  rm -rf "$API_VENV"
-  "$py" -m venv "$API_VENV"
-  PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
-    "$API_VENV/bin/python" -m pip install --quiet --quiet "${API_PY_PINS[@]}"
-  api_marker_expected >"$API_VENV/.game-pins"
-  log "API-contract tools ready in $((SECONDS - start)) s"
-}
+install_venv() { install_pip_venv "$VENV" "the Python tools (aws-sam-cli, cargo-lambda, moto)" "${PY_PINS[@]}"; }
+install_api() { install_pip_venv "$API_VENV" "the API-contract tools" "${API_PY_PINS[@]}"; }
 
 install_dynamodb() {
   local start=$SECONDS
