@@ -18,14 +18,19 @@ pub async fn dispatch(
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
+    log_request(route.name, &response, started, &request_id);
+    response
+}
+
+/// The one log line per request.
+fn log_request(route: &str, response: &Response<Body>, started: Instant, request_id: &str) {
     tracing::info!(
-        route = route.name,
+        route,
         status = response.status().as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         request_id = %request_id,
         "request"
     );
-    response
 }
 
 /// The body of every binary in src/bin: build the context once, then serve one route.
@@ -60,13 +65,7 @@ pub async fn serve_docs(
         let request_id = http::request_id(&req);
         let response = crate::api::docs::respond(route_name, files, &req)
             .unwrap_or_else(crate::error::ApiError::into_response);
-        tracing::info!(
-            route = route_name,
-            status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-            request_id = %request_id,
-            "request"
-        );
+        log_request(route_name, &response, started, &request_id);
         Ok::<_, std::convert::Infallible>(response)
     }))
     .await
