@@ -14,10 +14,13 @@ pub async fn dispatch(
 ) -> Response<Body> {
     let started = Instant::now();
     let request_id = http::request_id(&req);
-    let response = match (route.handler)(ctx, req).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    };
+    let response = crate::identity::rate_limit::paced(async move {
+        match (route.handler)(ctx, req).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        }
+    })
+    .await;
     log_request(route.name, &response, started, &request_id);
     response
 }

@@ -616,6 +616,26 @@ impl Op {
                     .build(),
             );
         }
+        if crate::identity::rate_limit::LIMITED_ROUTES.contains(&route.name) {
+            for (name, description) in [
+                (
+                    "RateLimit-Policy",
+                    "The quotas this request counts against (IETF httpapi draft-10): `\"apiKey\";q=120;w=60, \"ip\";q=240;w=60, …`. On every answer of the route, errors included.",
+                ),
+                (
+                    "RateLimit",
+                    "What is left of each quota and seconds until its window ends: `\"apiKey\";r=119;t=42, …`.",
+                ),
+            ] {
+                ok = ok.header(
+                    name,
+                    HeaderBuilder::new()
+                        .schema(string_schema())
+                        .description(Some(description))
+                        .build(),
+                );
+            }
+        }
         if route.name == "apikey_create" {
             ok = ok.header(
                 "Cache-Control",

@@ -112,7 +112,16 @@ async fn the_121st_award_in_a_window_is_429_with_headers_and_the_window_rolls_ov
     let reset: i64 = header(&refused, "ratelimit-reset").parse().unwrap();
     assert!((1..=60).contains(&reset), "reset {reset}");
     assert_eq!(header(&refused, "retry-after"), reset.to_string());
-    assert_eq!(header(&refused, "ratelimit-policy"), "120;w=60");
+    assert_eq!(
+        header(&refused, "ratelimit-policy"),
+        "\"apiKey\";q=120;w=60, \"ip\";q=240;w=60, \"externalUserId\";q=60;w=60, \"apiKeyDaily\";q=10000;w=86400"
+    );
+    // The refused scope has nothing left; the refunded ones show what they had before.
+    let pacing = header(&refused, "ratelimit");
+    assert!(
+        pacing.starts_with(&format!("\"apiKey\";r=0;t={reset}, \"ip\";r=120;t=")),
+        "{pacing}"
+    );
     assert_eq!(
         app.item_count().await,
         items_before,
@@ -142,6 +151,90 @@ async fn the_121st_award_in_a_window_is_429_with_headers_and_the_window_rolls_ov
     app.ctx.clock.advance(Duration::from_secs(reset as u64));
     let next = award(&app, &app.api_key, &game_id, "user-0").await;
     assert_eq!(next.status, 200, "{}", next.text);
+}
+
+/// Draft-10 `RateLimit` items: (scope, remaining, reset seconds).
+fn pacing(response: &TestResponse) -> Vec<(String, u64, i64)> {
+    header(response, "ratelimit")
+        .split(", ")
+        .map(|item| {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap().trim_matches('"').to_owned();
+            let r = parts
+                .next()
+                .unwrap()
+                .strip_prefix("r=")
+                .unwrap()
+                .parse()
+                .unwrap();
+            let t = parts
+                .next()
+                .unwrap()
+                .strip_prefix("t=")
+                .unwrap()
+                .parse()
+                .unwrap();
+            (name, r, t)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_answer_of_a_limited_route_carries_the_pacing_fields() {
+    let app = TestApp::configured(|c| {
+        c.rate_limits = RateLimits {
+            per_key: 50,
+            per_ip: 40,
+            per_user: 5,
+            daily_per_key: 1000,
+            ..RateLimits::default()
+        }
+    })
+    .await;
+    align_to_window(&app);
+    let game_id = app.create_game("paced", json!({})).await;
+    app.create_task(&game_id, "walk", json!({})).await;
+    let first = award(&app, &app.api_key, &game_id, "pacer").await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(
+        header(&first, "ratelimit-policy"),
+        "\"apiKey\";q=50;w=60, \"ip\";q=40;w=60, \"externalUserId\";q=5;w=60, \"apiKeyDaily\";q=1000;w=86400"
+    );
+    let remaining: Vec<(String, u64)> =
+        pacing(&first).into_iter().map(|(n, r, _)| (n, r)).collect();
+    assert_eq!(
+        remaining,
+        [
+            ("apiKey", 49),
+            ("ip", 39),
+            ("externalUserId", 4),
+            ("apiKeyDaily", 999)
+        ]
+        .map(|(n, r)| (n.to_owned(), r))
+    );
+    assert!(pacing(&first).iter().all(|(_, _, t)| *t >= 1));
+    // A request that is charged and then fails (an unknown game) is paced too.
+    let missing = award(
+        &app,
+        &app.api_key,
+        "0b7e3c52-5d1e-4c8e-9a57-0f3f4ad6a001",
+        "pacer",
+    )
+    .await;
+    missing.assert_problem(404, "game_not_found");
+    assert_eq!(
+        pacing(&missing)[2],
+        ("externalUserId".to_owned(), 3, pacing(&missing)[2].2)
+    );
+    // Actions are limited routes as well.
+    let action = action_from(&app, [10, 0, 0, 9], "pacer", &[]).await;
+    assert_eq!(action.status, 201, "{}", action.text);
+    assert_eq!(pacing(&action)[2].1, 2);
+    // Routes without limits say nothing about them.
+    let listed = app.call("GET", "/api/v1/games", None).await;
+    assert_eq!(listed.status, 200);
+    assert!(listed.headers.get("ratelimit").is_none());
+    assert!(listed.headers.get("ratelimit-policy").is_none());
 }
 
 #[tokio::test]

@@ -17,8 +17,13 @@
 //!   would then conflict on the key's counter and awards would serialise.
 //! * A request counts once it is authenticated and well-formed, before its game is read:
 //!   replays and requests that then fail (404, 409) count, as in GAME.
-//! * Rejection: 429 problem+json with `Retry-After`, `RateLimit-Limit`, `RateLimit-Remaining`
-//!   (0), `RateLimit-Reset` (seconds until the window ends) and `RateLimit-Policy`.
+//! * Rejection: 429 problem+json with `Retry-After`, and for the refused scope `RateLimit-Limit`,
+//!   `RateLimit-Remaining` (0) and `RateLimit-Reset` (seconds until the window ends).
+//! * Pacing: every response of a request that was charged (or refused) also carries the IETF
+//!   httpapi draft-10 fields for every scope, `RateLimit-Policy: "apiKey";q=120;w=60, …` and
+//!   `RateLimit: "apiKey";r=119;t=42, …`, whatever the handler then answers (200, 404, 409):
+//!   `charge` records them and [`paced`], around the handler in `lambda::dispatch`, adds them.
+//!   On a refusal the refused scope shows `r=0`; the refunded ones what they had before.
 //! * A limit of 0 switches that scope off; `GAME_RATE_LIMIT_ENABLED=false` switches all off.
 
 use crate::error::{ApiError, ApiResult};
@@ -26,10 +31,15 @@ use crate::identity::Identity;
 use crate::identity::auth::Caller;
 use crate::ids::TenantId;
 use crate::store::{Store, counters};
-use lambda_http::http::StatusCode;
+use lambda_http::http::{HeaderMap, HeaderValue, StatusCode};
+use lambda_http::{Body, Response};
+use std::cell::RefCell;
 use std::time::Duration;
 
 const SECONDS_PER_DAY: i64 = 86_400;
+
+/// The routes whose handlers `charge` (their OpenAPI answers list the pacing fields).
+pub const LIMITED_ROUTES: [&str; 3] = ["points_award", "points_task_action", "users_actions"];
 /// Counters outlive their window by this much before TTL may reap them.
 const TTL_BUFFER_SECS: i64 = 60;
 
@@ -164,7 +174,8 @@ pub fn scopes(
 }
 
 enum Outcome {
-    Charged,
+    /// Charged; the counter's new count.
+    Charged(u64),
     Refused,
     Failed(ApiError),
 }
@@ -172,8 +183,8 @@ enum Outcome {
 async fn increment(store: &Store, scope: &Scope) -> Outcome {
     let ttl = scope.window_end + TTL_BUFFER_SECS;
     match counters::add_below(store, (&scope.pk, &scope.sk), scope.limit, ttl).await {
-        Ok(true) => Outcome::Charged,
-        Ok(false) => Outcome::Refused,
+        Ok(Some(count)) => Outcome::Charged(count),
+        Ok(None) => Outcome::Refused,
         // A busy or silent table is 503 with Retry-After, like everywhere else.
         Err(error) => Outcome::Failed(error.into()),
     }
@@ -216,11 +227,15 @@ pub async fn charge(
         Outcome::Failed(e) => Some(e.clone()),
         _ => None,
     });
-    if refused.is_some() || failed.is_some() {
+    let rejected = refused.is_some() || failed.is_some();
+    if failed.is_none() {
+        record_pacing(Pacing::of(&scopes, &outcomes, rejected, now));
+    }
+    if rejected {
         let charged: Vec<&Scope> = scopes
             .iter()
             .zip(&outcomes)
-            .filter(|(_, o)| matches!(o, Outcome::Charged))
+            .filter(|(_, o)| matches!(o, Outcome::Charged(_)))
             .map(|(s, _)| s)
             .collect();
         join_all(
@@ -238,6 +253,73 @@ pub async fn charge(
         return Err(error);
     }
     Ok(())
+}
+
+/// The draft-10 pacing fields of one request: its scopes' quotas and what each has left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pacing {
+    pub policy: String,
+    pub remaining: String,
+}
+
+impl Pacing {
+    fn of(scopes: &[Scope], outcomes: &[Outcome], refunded: bool, now: i64) -> Pacing {
+        let mut policy = Vec::new();
+        let mut remaining = Vec::new();
+        for (scope, outcome) in scopes.iter().zip(outcomes) {
+            let used = match outcome {
+                // A refunded charge leaves the scope as it was before this request.
+                Outcome::Charged(count) if refunded => count.saturating_sub(1),
+                Outcome::Charged(count) => *count,
+                Outcome::Refused | Outcome::Failed(_) => scope.limit,
+            };
+            let left = scope.limit.saturating_sub(used);
+            let reset = (scope.window_end - now).max(1);
+            policy.push(format!(
+                "\"{}\";q={};w={}",
+                scope.name, scope.limit, scope.window_secs
+            ));
+            remaining.push(format!("\"{}\";r={left};t={reset}", scope.name));
+        }
+        Pacing {
+            policy: policy.join(", "),
+            remaining: remaining.join(", "),
+        }
+    }
+
+    fn apply(&self, headers: &mut HeaderMap) {
+        for (name, value) in [
+            ("ratelimit-policy", &self.policy),
+            ("ratelimit", &self.remaining),
+        ] {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                headers.insert(name, value);
+            }
+        }
+    }
+}
+
+tokio::task_local! {
+    /// What this request was charged, for the pacing fields of whatever it answers.
+    static PACING: RefCell<Option<Pacing>>;
+}
+
+fn record_pacing(pacing: Pacing) {
+    // Outside `paced` (a handler called directly) there is no response to put them on.
+    let _ = PACING.try_with(|cell| *cell.borrow_mut() = Some(pacing));
+}
+
+/// Runs a handler and adds the pacing fields its `charge` recorded to its response.
+pub async fn paced(handler: impl Future<Output = Response<Body>>) -> Response<Body> {
+    PACING
+        .scope(RefCell::new(None), async move {
+            let mut response = handler.await;
+            if let Some(pacing) = PACING.with(|cell| cell.borrow_mut().take()) {
+                pacing.apply(response.headers_mut());
+            }
+            response
+        })
+        .await
 }
 
 async fn maybe<F: Future>(future: Option<F>) -> Option<F::Output> {
@@ -274,8 +356,4 @@ fn too_many(scope: &Scope, now: i64) -> ApiError {
         .with_header("ratelimit-limit", scope.limit.to_string())
         .with_header("ratelimit-remaining", "0")
         .with_header("ratelimit-reset", reset.to_string())
-        .with_header(
-            "ratelimit-policy",
-            format!("{};w={}", scope.limit, scope.window_secs),
-        )
 }

@@ -1,15 +1,16 @@
 //! Windowed counters (rate limits): one item per (scope, window), reaped by TTL.
 
 use crate::store::{self, Store, StoreError, TTL_ATTRIBUTE, condition_outcome, request_error};
+use aws_sdk_dynamodb::types::ReturnValue;
 
-/// Adds one to the counter unless it already reached `limit`; `false` means refused (nothing
-/// written). The item expires at `expires_at` (epoch seconds).
+/// Adds one to the counter unless it already reached `limit`: the new count, or `None` when
+/// refused (nothing written). The item expires at `expires_at` (epoch seconds).
 pub async fn add_below(
     store: &Store,
     key: (&str, &str),
     limit: u64,
     expires_at: i64,
-) -> Result<bool, StoreError> {
+) -> Result<Option<u64>, StoreError> {
     let result = store
         .client
         .update_item()
@@ -24,9 +25,17 @@ pub async fn add_below(
         .expression_attribute_values(":limit", store::n(limit))
         .expression_attribute_values(":ttl", store::n(expires_at))
         .expression_attribute_values(":entity", store::s("ratelimit"))
+        .return_values(ReturnValue::UpdatedNew)
         .send()
         .await;
-    condition_outcome(result)
+    let count = result
+        .as_ref()
+        .ok()
+        .and_then(|output| output.attributes())
+        .and_then(|attributes| store::attrs::u64(attributes, "count"));
+    // A charged counter without its count in the answer is treated as full: pacing headers
+    // then under-promise rather than over-promise.
+    Ok(condition_outcome(result)?.then(|| count.unwrap_or(limit)))
 }
 
 /// Takes one back from a counter that exists (a refund after TTL reaped it would start it at
