@@ -255,10 +255,18 @@ async fn the_plaintext_is_never_logged_or_stored() {
 #[tokio::test]
 async fn invalid_keys_are_401_with_a_challenge() {
     let app = TestApp::new().await;
+    // The real key with its last character changed (to one it cannot already be).
+    let last = app.api_key.chars().last().unwrap_or('a');
+    let altered = format!(
+        "{}{}",
+        &app.api_key[..app.api_key.len() - last.len_utf8()],
+        if last == 'X' { 'Y' } else { 'X' }
+    );
+    assert_ne!(altered, app.api_key);
     for key in [
         "nonsense",
         "gme_live_abcdefgh.0123456789abcdef0123456789abcdef",
-        &format!("{}X", &app.api_key[..app.api_key.len() - 1]),
+        &altered,
     ] {
         let response = app.call_as(Some(key), "GET", "/api/v1/games", None).await;
         response.assert_problem(401, "invalid_api_key");
