@@ -331,7 +331,10 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
             coins_balance: Decimal::ZERO,
             conversion_rate: DEFAULT_CONVERSION_RATE,
         })),
-        Some(_) => writes.push(AwardWrite::Credit { points: out.points }),
+        Some(user) => writes.push(AwardWrite::Credit {
+            points: out.points,
+            read: (user.points_balance, user.coins_balance),
+        }),
     }
     writes.push(AwardWrite::Ledger(LedgerEntry {
         id: input.ledger_id.to_owned(),
@@ -344,6 +347,10 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
         external_task_id: Some(task.external_task_id.clone()),
         data: Some(out.data.clone()),
         created_at: out.created_at.to_owned(),
+        after: Some(match &loaded.user {
+            None => (out.points, Decimal::ZERO),
+            Some(user) => (user.points_balance + out.points, user.coins_balance),
+        }),
     }));
     writes
 }
