@@ -627,8 +627,13 @@ mod tests {
         let grid = items[6].update().unwrap();
         assert_eq!(grid.expression_attribute_names().unwrap()["#cell"], "c_0_1");
         let wallet = items[7].update().unwrap();
-        assert_eq!(wallet.condition_expression(), Some("attribute_exists(PK)"));
+        // The wallet's write names the balances read, so the entry's balances-after are exact.
+        assert_eq!(
+            wallet.condition_expression(),
+            Some("attribute_exists(PK) AND pointsBalance = :pb AND coinsBalance = :cb")
+        );
         let ledger: &Item = items[8].put().unwrap().item();
         assert_eq!(ledger["awardId"], store::s(AWARD_ID));
+        assert!(ledger.contains_key("pointsAfter") && ledger.contains_key("coinsAfter"));
     }
 }

@@ -53,13 +53,6 @@ impl Currency {
         }
     }
 
-    fn name(self) -> &'static str {
-        match self {
-            Currency::Points => "points",
-            Currency::Coins => "coins",
-        }
-    }
-
     fn delta(self, amount: Decimal) -> Balances {
         match self {
             Currency::Points => Balances {
@@ -212,16 +205,26 @@ struct Posting {
     balances: Balances,
     entries: Vec<Entry>,
     writes: Vec<LedgerWrite>,
+    /// The next of the stamp's ids: entries take them in posting order, so the ledger's
+    /// order (by id) is the order they were posted in.
+    next: usize,
 }
 
 impl Posting {
-    fn new(wallet: &WalletState) -> Self {
+    fn new(wallet: &WalletState, first_id: usize) -> Self {
         Posting {
             balances: wallet.balances,
             wallet: wallet.clone(),
             entries: Vec::new(),
             writes: Vec::new(),
+            next: first_id,
         }
+    }
+
+    fn entry(&mut self, stamp: &Stamp, kind: EntryKind) -> Entry {
+        let entry = stamp.entry(self.next, kind, &self.wallet.external_user_id);
+        self.next += 1;
+        entry
     }
 
     fn post(&mut self, mut entry: Entry, delta: Balances, allow_negative: bool) -> ApiResult<()> {
@@ -244,14 +247,13 @@ impl Posting {
         tenant: &TenantId,
         holds: &[Hold],
         stamp: &Stamp,
-        first_id: usize,
     ) -> ApiResult<()> {
         let expired = holds
             .iter()
             .filter(|h| h.is_open() && h.expires_us <= stamp.now_us)
             .take(MAX_RELEASES);
-        for (n, hold) in expired.enumerate() {
-            let mut entry = stamp.entry(first_id + n, EntryKind::HoldExpired, &hold.user);
+        for hold in expired {
+            let mut entry = self.entry(stamp, EntryKind::HoldExpired);
             entry.hold_id = Some(hold.hold_id.clone());
             entry.item_id = Some(hold.item_id.clone());
             entry.linked_entry_id = Some(hold.hold_entry_id.clone());
@@ -423,8 +425,8 @@ pub fn reverse(
             ),
         ));
     }
-    let mut posting = Posting::new(wallet);
-    let mut entry = stamp.entry(0, EntryKind::ReverseAward, &award.external_user_id);
+    let mut posting = Posting::new(wallet, 0);
+    let mut entry = posting.entry(stamp, EntryKind::ReverseAward);
     entry.award_id = Some(award.award_id.clone());
     entry.game_id = Some(award.game_id.clone());
     entry.external_task_id = Some(award.external_task_id.clone());
@@ -479,8 +481,8 @@ pub fn adjust(
     allow_negative: bool,
     stamp: &Stamp,
 ) -> ApiResult<Decided> {
-    let mut posting = Posting::new(wallet);
-    let mut entry = stamp.entry(0, EntryKind::Adjust, &wallet.external_user_id);
+    let mut posting = Posting::new(wallet, 0);
+    let mut entry = posting.entry(stamp, EntryKind::Adjust);
     entry.reason = Some(reason.to_owned());
     posting.post(entry, currency.delta(amount), allow_negative)?;
     let mut writes = Vec::new();
@@ -506,14 +508,14 @@ pub fn transfer(
         return Err(transfer_to_self());
     }
     let (out_id, in_id) = (stamp.id(0), stamp.id(1));
-    let mut sender = Posting::new(from);
-    let mut out = stamp.entry(0, EntryKind::TransferOut, &from.external_user_id);
+    let mut sender = Posting::new(from, 0);
+    let mut out = sender.entry(stamp, EntryKind::TransferOut);
     out.counterparty = Some(to.external_user_id.clone());
     out.linked_entry_id = Some(in_id);
     out.reason = reason.map(str::to_owned);
     sender.post(out, currency.delta(-amount), false)?;
-    let mut receiver = Posting::new(to);
-    let mut incoming = stamp.entry(1, EntryKind::TransferIn, &to.external_user_id);
+    let mut receiver = Posting::new(to, 1);
+    let mut incoming = receiver.entry(stamp, EntryKind::TransferIn);
     incoming.counterparty = Some(from.external_user_id.clone());
     incoming.linked_entry_id = Some(out_id);
     incoming.reason = reason.map(str::to_owned);
@@ -522,7 +524,6 @@ pub fn transfer(
     let mut rows = Vec::new();
     let a = sender.finish(&mut writes, &mut rows);
     let b = receiver.finish(&mut writes, &mut rows);
-    let _ = currency.name();
     Ok(Decided {
         result: result(rows, vec![a, b]),
         writes,
@@ -537,7 +538,7 @@ pub fn transfer_to_self() -> ApiError {
 }
 
 /// Spends coins on an external item at a price, in one step. Expired holds are released
-/// first (ids from `stamp.ids[1]` on).
+/// first, each with its own entry.
 pub fn spend(
     tenant: &TenantId,
     wallet: &WalletState,
@@ -547,9 +548,9 @@ pub fn spend(
     reason: Option<&str>,
     stamp: &Stamp,
 ) -> ApiResult<Decided> {
-    let mut posting = Posting::new(wallet);
-    posting.release_expired(tenant, holds, stamp, 1)?;
-    let mut entry = stamp.entry(0, EntryKind::Spend, &wallet.external_user_id);
+    let mut posting = Posting::new(wallet, 0);
+    posting.release_expired(tenant, holds, stamp)?;
+    let mut entry = posting.entry(stamp, EntryKind::Spend);
     entry.item_id = Some(item_id.to_owned());
     entry.reason = reason.map(str::to_owned);
     posting.post(entry, Currency::Coins.delta(-price), false)?;
@@ -564,7 +565,7 @@ pub fn spend(
 
 /// Holds coins for a two-step purchase: they leave the balance for `heldCoins` until captured
 /// or voided, or until the hold expires (then the next spend, hold or void releases them).
-/// `stamp.ids[0]` is the hold's entry, `ids[1]` the hold's id, expired releases from `ids[2]`.
+/// The hold's id is the stamp's last id (entries take the first ones, in order).
 #[allow(clippy::too_many_arguments)]
 pub fn hold(
     tenant: &TenantId,
@@ -576,10 +577,11 @@ pub fn hold(
     reason: Option<&str>,
     stamp: &Stamp,
 ) -> ApiResult<Decided> {
-    let mut posting = Posting::new(wallet);
-    posting.release_expired(tenant, holds, stamp, 2)?;
-    let hold_id = stamp.id(1);
-    let mut entry = stamp.entry(0, EntryKind::Hold, &wallet.external_user_id);
+    let mut posting = Posting::new(wallet, 0);
+    posting.release_expired(tenant, holds, stamp)?;
+    // The hold's id is the stamp's last, after every entry's.
+    let hold_id = stamp.ids.last().cloned().unwrap_or_default();
+    let mut entry = posting.entry(stamp, EntryKind::Hold);
     entry.item_id = Some(item_id.to_owned());
     entry.hold_id = Some(hold_id.clone());
     entry.reason = reason.map(str::to_owned);
@@ -676,8 +678,8 @@ fn close(
     kind: EntryKind,
     status: &'static str,
 ) -> ApiResult<Decided> {
-    let mut posting = Posting::new(wallet);
-    let mut entry = stamp.entry(0, kind, &wallet.external_user_id);
+    let mut posting = Posting::new(wallet, 0);
+    let mut entry = posting.entry(stamp, kind);
     entry.hold_id = Some(hold.hold_id.clone());
     entry.item_id = Some(hold.item_id.clone());
     entry.linked_entry_id = Some(hold.hold_entry_id.clone());
