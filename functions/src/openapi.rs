@@ -16,7 +16,7 @@ use crate::wire::custom::{
 use crate::wire::games::{CreateGame, DuplicateGame, GameSaved, GameView, PatchGame};
 use crate::wire::health::{Health, KpiHealth};
 use crate::wire::ledger::{
-    AdjustBody, LedgerHistory, LedgerResult, ReverseBody, SpendBody, TransferBody,
+    AdjustBody, CloseBody, LedgerHistory, LedgerResult, ReverseBody, SpendBody, TransferBody,
 };
 use crate::wire::points::{
     AwardBody, AwardResponse, GamePoints, GamePointsDetails, GameUsers, TaskActionBody,
@@ -950,15 +950,19 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
         }
         "ledger_capture" => {
             let mut o = op("Capture a hold: the purchase completes", "ledger", Key)
+                .describe("The body is optional (`{}` or `{reason}`).")
+                .body::<CloseBody>(s)
                 .answers(200, "The capture entry, the closed hold and the wallet", s.named::<LedgerResult>())
-                .codes(&["hold_not_found", "hold_closed", "hold_expired", "user_not_found", "concurrent_modification"]);
+                .codes(&["invalid_field", "hold_not_found", "hold_closed", "hold_expired", "user_not_found", "concurrent_modification"]);
             o.idempotent = true;
             o
         }
         "ledger_void" => {
             let mut o = op("Void a hold: its coins return", "ledger", Key)
+                .describe("The body is optional (`{}` or `{reason}`). An expired hold may be voided: its coins return at once.")
+                .body::<CloseBody>(s)
                 .answers(200, "The void entry, the closed hold and the wallet", s.named::<LedgerResult>())
-                .codes(&["hold_not_found", "hold_closed", "user_not_found", "concurrent_modification"]);
+                .codes(&["invalid_field", "hold_not_found", "hold_closed", "user_not_found", "concurrent_modification"]);
             o.idempotent = true;
             o
         }

@@ -83,13 +83,19 @@ async fn assert_invariants(app: &TestApp, users: &[&str], negative: bool) {
         check_balances(&wallet.balances, &entries).unwrap_or_else(|e| panic!("{user}: {e}"));
         check_chain(&wallet.balances, &entries).unwrap_or_else(|e| panic!("{user}: {e}"));
         if !negative {
-            assert!(wallet.balances.points >= Decimal::ZERO, "{user}: {wallet:?}");
+            assert!(
+                wallet.balances.points >= Decimal::ZERO,
+                "{user}: {wallet:?}"
+            );
         }
         assert!(wallet.balances.coins >= Decimal::ZERO, "{user}: {wallet:?}");
         assert!(wallet.balances.held >= Decimal::ZERO, "{user}: {wallet:?}");
     }
     let violations = app.access_violations.lock().unwrap().clone();
-    assert!(violations.is_empty(), "beyond the routes' access: {violations:?}");
+    assert!(
+        violations.is_empty(),
+        "beyond the routes' access: {violations:?}"
+    );
 }
 
 async fn award_state(app: &TestApp, award_id: &str) -> AwardState {
@@ -109,7 +115,12 @@ async fn a_reversal_reduces_the_wallet_and_every_read_model_and_marks_the_award(
         .to_owned();
     let path = format!("/api/v1/awards/{award_id}/reversal");
 
-    let partial = post(&app, &path, json!({"amount": 15, "reason": "duplicate event"})).await;
+    let partial = post(
+        &app,
+        &path,
+        json!({"amount": 15, "reason": "duplicate event"}),
+    )
+    .await;
     let body = ok(&partial);
     assert_eq!(body["wallets"][0]["pointsBalance"], 25);
     assert_eq!(body["award"]["reversedPoints"], 15);
@@ -125,7 +136,11 @@ async fn a_reversal_reduces_the_wallet_and_every_read_model_and_marks_the_award(
 
     // The read models: task totals, details, the user's points, the points query.
     let totals = app
-        .call("GET", &format!("/api/v1/games/{game_id}/tasks/pay/points"), None)
+        .call(
+            "GET",
+            &format!("/api/v1/games/{game_id}/tasks/pay/points"),
+            None,
+        )
         .await;
     assert_eq!(ok(&totals)[0]["points"], 25, "{}", totals.text);
     let details = app
@@ -137,7 +152,11 @@ async fn a_reversal_reduces_the_wallet_and_every_read_model_and_marks_the_award(
         .await;
     assert!(ok(&details).to_string().contains("25"), "{}", details.text);
     let user_points = app.call("GET", "/api/v1/users/ana/points", None).await;
-    assert!(ok(&user_points).to_string().contains("25"), "{}", user_points.text);
+    assert!(
+        ok(&user_points).to_string().contains("25"),
+        "{}",
+        user_points.text
+    );
     let query = post(&app, "/api/v1/users/points/query", json!(["ana"])).await;
     assert!(ok(&query).to_string().contains("25"), "{}", query.text);
 
@@ -157,10 +176,16 @@ async fn a_reversal_reduces_the_wallet_and_every_read_model_and_marks_the_award(
     assert_eq!(marked.reversal_ids[0], entry["id"].as_str().unwrap());
 
     // Bad input and other tenants' awards: problem+json, nothing written.
+    let other = app.other_tenant_key().await;
+    let client = app.mint_key(&app.tenant, "client").await;
     let items = app.item_count().await;
-    post(&app, "/api/v1/awards/0190a0a0-0000-7000-8000-000000000000/reversal", json!({}))
-        .await
-        .assert_problem(404, "award_not_found");
+    post(
+        &app,
+        "/api/v1/awards/0190a0a0-0000-7000-8000-000000000000/reversal",
+        json!({}),
+    )
+    .await
+    .assert_problem(404, "award_not_found");
     post(&app, "/api/v1/awards/not-an-id/reversal", json!({}))
         .await
         .assert_problem(404, "award_not_found");
@@ -169,11 +194,9 @@ async fn a_reversal_reduces_the_wallet_and_every_read_model_and_marks_the_award(
             .await
             .assert_problem(422, "invalid_amount");
     }
-    let other = app.other_tenant_key().await;
     app.call_as(Some(&other), "POST", &path, Some(b"{}".to_vec()))
         .await
         .assert_problem(404, "award_not_found");
-    let client = app.mint_key(&app.tenant, "client").await;
     app.call_as(Some(&client), "POST", &path, Some(b"{}".to_vec()))
         .await
         .assert_problem(403, "admin_required");
@@ -194,11 +217,24 @@ async fn converted_points_refuse_a_reversal_unless_an_admin_allows_negative() {
     let items = app.item_count().await;
     let refused = post(&app, &path, json!({})).await;
     refused.assert_problem(409, "insufficient_points");
-    assert!(refused.body["detail"].as_str().unwrap().contains("allowNegative"));
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("allowNegative")
+    );
     assert_eq!(app.item_count().await, items, "nothing written");
-    let allowed = post(&app, &path, json!({"allowNegative": true, "reason": "fraud"})).await;
+    let allowed = post(
+        &app,
+        &path,
+        json!({"allowNegative": true, "reason": "fraud"}),
+    )
+    .await;
     assert_eq!(ok(&allowed)["wallets"][0]["pointsBalance"], -30);
-    assert_eq!(wallet(&app, "conv").await.balances.points, Decimal::from(-30));
+    assert_eq!(
+        wallet(&app, "conv").await.balances.points,
+        Decimal::from(-30)
+    );
     // Negative points cannot be converted.
     post(&app, "/api/v1/users/conv/convert", json!({"points": 1}))
         .await
@@ -238,41 +274,96 @@ async fn adjust_transfer_spend_hold_capture_and_void_walk_through() {
     let body = ok(&transfer);
     assert_eq!(body["wallets"][0]["pointsBalance"], 30);
     assert_eq!(body["wallets"][1]["pointsBalance"], 47.5);
-    assert_eq!(body["entries"][0]["linkedEntryId"], body["entries"][1]["id"]);
-    assert_eq!(body["entries"][1]["linkedEntryId"], body["entries"][0]["id"]);
+    assert_eq!(
+        body["entries"][0]["linkedEntryId"],
+        body["entries"][1]["id"]
+    );
+    assert_eq!(
+        body["entries"][1]["linkedEntryId"],
+        body["entries"][0]["id"]
+    );
     assert_eq!(body["entries"][1]["counterparty"], "ana");
 
-    let spend = post(&app, "/api/v1/users/ana/spend", json!({"itemId": "sku-1", "price": 3})).await;
+    let spend = post(
+        &app,
+        "/api/v1/users/ana/spend",
+        json!({"itemId": "sku-1", "price": 3}),
+    )
+    .await;
     assert_eq!(ok(&spend)["wallets"][0]["coinsBalance"], 7);
     assert_eq!(spend.body["entries"][0]["itemId"], "sku-1");
 
-    let hold = post(&app, "/api/v1/users/ana/holds", json!({"itemId": "sku-2", "price": 4})).await;
+    let hold = post(
+        &app,
+        "/api/v1/users/ana/holds",
+        json!({"itemId": "sku-2", "price": 4}),
+    )
+    .await;
     let hold_id = ok(&hold)["hold"]["holdId"].as_str().unwrap().to_owned();
-    assert_eq!(hold.body["wallets"][0], json!({"externalUserId": "ana", "pointsBalance": 30, "coinsBalance": 3, "heldCoins": 4}));
-    let capture = post(&app, &format!("/api/v1/users/ana/holds/{hold_id}/capture"), json!({})).await;
+    assert_eq!(
+        hold.body["wallets"][0],
+        json!({"externalUserId": "ana", "pointsBalance": 30, "coinsBalance": 3, "heldCoins": 4})
+    );
+    let capture = post(
+        &app,
+        &format!("/api/v1/users/ana/holds/{hold_id}/capture"),
+        json!({}),
+    )
+    .await;
     assert_eq!(ok(&capture)["hold"]["status"], "captured");
     assert_eq!(capture.body["wallets"][0]["heldCoins"], 0);
-    assert_eq!(capture.body["entries"][0]["linkedEntryId"], hold.body["entries"][0]["id"]);
-    post(&app, &format!("/api/v1/users/ana/holds/{hold_id}/void"), json!({}))
-        .await
-        .assert_problem(409, "hold_closed");
+    assert_eq!(
+        capture.body["entries"][0]["linkedEntryId"],
+        hold.body["entries"][0]["id"]
+    );
+    post(
+        &app,
+        &format!("/api/v1/users/ana/holds/{hold_id}/void"),
+        json!({}),
+    )
+    .await
+    .assert_problem(409, "hold_closed");
 
-    let second = post(&app, "/api/v1/users/ana/holds", json!({"itemId": "sku-3", "price": 2})).await;
+    let second = post(
+        &app,
+        "/api/v1/users/ana/holds",
+        json!({"itemId": "sku-3", "price": 2}),
+    )
+    .await;
     let second_id = ok(&second)["hold"]["holdId"].as_str().unwrap().to_owned();
-    let void = post(&app, &format!("/api/v1/users/ana/holds/{second_id}/void"), json!({})).await;
+    let void = post(
+        &app,
+        &format!("/api/v1/users/ana/holds/{second_id}/void"),
+        json!({}),
+    )
+    .await;
     assert_eq!(ok(&void)["wallets"][0]["coinsBalance"], 3);
 
     // An expired hold cannot be captured; the next spend releases its coins first.
-    let short = post(&app, "/api/v1/users/ana/holds", json!({"itemId": "sku-4", "price": 3, "ttlSeconds": 1})).await;
+    let short = post(
+        &app,
+        "/api/v1/users/ana/holds",
+        json!({"itemId": "sku-4", "price": 3, "ttlSeconds": 1}),
+    )
+    .await;
     let short_id = ok(&short)["hold"]["holdId"].as_str().unwrap().to_owned();
     assert_eq!(short.body["wallets"][0]["coinsBalance"], 0);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let items = app.item_count().await;
-    post(&app, &format!("/api/v1/users/ana/holds/{short_id}/capture"), json!({}))
-        .await
-        .assert_problem(409, "hold_expired");
+    post(
+        &app,
+        &format!("/api/v1/users/ana/holds/{short_id}/capture"),
+        json!({}),
+    )
+    .await
+    .assert_problem(409, "hold_expired");
     assert_eq!(app.item_count().await, items, "nothing written");
-    let after_expiry = post(&app, "/api/v1/users/ana/spend", json!({"itemId": "sku-5", "price": 3})).await;
+    let after_expiry = post(
+        &app,
+        "/api/v1/users/ana/spend",
+        json!({"itemId": "sku-5", "price": 3}),
+    )
+    .await;
     let types: Vec<&str> = ok(&after_expiry)["entries"]
         .as_array()
         .unwrap()
@@ -286,23 +377,100 @@ async fn adjust_transfer_spend_hold_capture_and_void_walk_through() {
     // Bad input: problem+json with a stable code, nothing written.
     let items = app.item_count().await;
     for (path, body, status, code) in [
-        ("/api/v1/users/ana/adjustments", json!({"amount": 1}), 422, "invalid_body"),
-        ("/api/v1/users/ana/adjustments", json!({"amount": 1, "reason": " "}), 422, "invalid_field"),
-        ("/api/v1/users/ana/adjustments", json!({"amount": 0, "reason": "x"}), 422, "invalid_amount"),
-        ("/api/v1/users/ana/adjustments", json!({"amount": -100, "reason": "x"}), 409, "insufficient_points"),
-        ("/api/v1/users/ana/adjustments", json!({"amount": 1, "currency": "gold", "reason": "x"}), 422, "invalid_currency"),
-        ("/api/v1/users/ghost/adjustments", json!({"amount": 1, "reason": "x"}), 404, "user_not_found"),
-        ("/api/v1/users/ana/transfers", json!({"toExternalUserId": "ana", "amount": 1}), 422, "transfer_to_self"),
-        ("/api/v1/users/ana/transfers", json!({"toExternalUserId": "bob", "amount": 1000}), 409, "insufficient_points"),
-        ("/api/v1/users/ana/transfers", json!({"toExternalUserId": "ghost", "amount": 1}), 404, "user_not_found"),
-        ("/api/v1/users/ana/transfers", json!({"toExternalUserId": "bob", "amount": 1.0000001}), 422, "invalid_amount"),
-        ("/api/v1/users/ana/spend", json!({"itemId": "sku", "price": 1}), 409, "insufficient_coins"),
-        ("/api/v1/users/ana/spend", json!({"itemId": "sku", "price": -1}), 422, "invalid_amount"),
-        ("/api/v1/users/ana/holds", json!({"itemId": "sku", "price": 1, "ttlSeconds": 0}), 422, "invalid_ttl"),
-        ("/api/v1/users/ana/holds/0190a0a0-0000-7000-8000-000000000000/capture", json!({}), 404, "hold_not_found"),
-        ("/api/v1/users/bob/holds/HOLD/capture", json!({}), 404, "hold_not_found"),
+        (
+            "/api/v1/users/ana/adjustments",
+            json!({"amount": 1}),
+            422,
+            "invalid_body",
+        ),
+        (
+            "/api/v1/users/ana/adjustments",
+            json!({"amount": 1, "reason": " "}),
+            422,
+            "invalid_field",
+        ),
+        (
+            "/api/v1/users/ana/adjustments",
+            json!({"amount": 0, "reason": "x"}),
+            422,
+            "invalid_amount",
+        ),
+        (
+            "/api/v1/users/ana/adjustments",
+            json!({"amount": -100, "reason": "x"}),
+            409,
+            "insufficient_points",
+        ),
+        (
+            "/api/v1/users/ana/adjustments",
+            json!({"amount": 1, "currency": "gold", "reason": "x"}),
+            422,
+            "invalid_currency",
+        ),
+        (
+            "/api/v1/users/ghost/adjustments",
+            json!({"amount": 1, "reason": "x"}),
+            404,
+            "user_not_found",
+        ),
+        (
+            "/api/v1/users/ana/transfers",
+            json!({"toExternalUserId": "ana", "amount": 1}),
+            422,
+            "transfer_to_self",
+        ),
+        (
+            "/api/v1/users/ana/transfers",
+            json!({"toExternalUserId": "bob", "amount": 1000}),
+            409,
+            "insufficient_points",
+        ),
+        (
+            "/api/v1/users/ana/transfers",
+            json!({"toExternalUserId": "ghost", "amount": 1}),
+            404,
+            "user_not_found",
+        ),
+        (
+            "/api/v1/users/ana/transfers",
+            json!({"toExternalUserId": "bob", "amount": 1.0000001}),
+            422,
+            "invalid_amount",
+        ),
+        (
+            "/api/v1/users/ana/spend",
+            json!({"itemId": "sku", "price": 1}),
+            409,
+            "insufficient_coins",
+        ),
+        (
+            "/api/v1/users/ana/spend",
+            json!({"itemId": "sku", "price": -1}),
+            422,
+            "invalid_amount",
+        ),
+        (
+            "/api/v1/users/ana/holds",
+            json!({"itemId": "sku", "price": 1, "ttlSeconds": 0}),
+            422,
+            "invalid_ttl",
+        ),
+        (
+            "/api/v1/users/ana/holds/0190a0a0-0000-7000-8000-000000000000/capture",
+            json!({}),
+            404,
+            "hold_not_found",
+        ),
+        (
+            "/api/v1/users/bob/holds/HOLD/capture",
+            json!({}),
+            404,
+            "hold_not_found",
+        ),
     ] {
-        post(&app, path, body.clone()).await.assert_problem(status, code);
+        post(&app, path, body.clone())
+            .await
+            .assert_problem(status, code);
     }
     assert_eq!(app.item_count().await, items, "nothing written");
 
@@ -326,10 +494,26 @@ async fn adjust_transfer_spend_hold_capture_and_void_walk_through() {
             None => break,
         }
     }
-    let types: Vec<&str> = entries.iter().map(|e| e["transactionType"].as_str().unwrap()).collect();
+    let types: Vec<&str> = entries
+        .iter()
+        .map(|e| e["transactionType"].as_str().unwrap())
+        .collect();
     assert_eq!(
         types,
-        ["AssignPoints", "Adjust", "Adjust", "TransferOut", "Spend", "Hold", "Capture", "Hold", "Void", "Hold", "HoldExpired", "Spend"]
+        [
+            "AssignPoints",
+            "Adjust",
+            "Adjust",
+            "TransferOut",
+            "Spend",
+            "Hold",
+            "Capture",
+            "Hold",
+            "Void",
+            "Hold",
+            "HoldExpired",
+            "Spend"
+        ]
     );
     assert_eq!(entries[0]["pointsAfter"], 40);
     assert_eq!(entries.last().unwrap()["coinsAfter"], 0);
@@ -340,18 +524,49 @@ async fn adjust_transfer_spend_hold_capture_and_void_walk_through() {
 async fn every_operation_replays_with_its_key() {
     let app = TestApp::new().await;
     let game_id = paying_game(&app, 40).await;
-    let award_id = award(&app, &game_id, "ana").await["awardId"].as_str().unwrap().to_owned();
+    let award_id = award(&app, &game_id, "ana").await["awardId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     award(&app, &game_id, "bob").await;
-    ok(&post(&app, "/api/v1/users/ana/adjustments", json!({"currency": "coins", "amount": 10, "reason": "seed"})).await);
-    let hold = post(&app, "/api/v1/users/ana/holds", json!({"itemId": "h", "price": 1})).await;
+    ok(&post(
+        &app,
+        "/api/v1/users/ana/adjustments",
+        json!({"currency": "coins", "amount": 10, "reason": "seed"}),
+    )
+    .await);
+    let hold = post(
+        &app,
+        "/api/v1/users/ana/holds",
+        json!({"itemId": "h", "price": 1}),
+    )
+    .await;
     let hold_id = ok(&hold)["hold"]["holdId"].as_str().unwrap().to_owned();
     for (path, body) in [
-        (format!("/api/v1/awards/{award_id}/reversal"), json!({"amount": 1})),
-        ("/api/v1/users/ana/adjustments".to_owned(), json!({"amount": 1, "reason": "goodwill"})),
-        ("/api/v1/users/ana/transfers".to_owned(), json!({"toExternalUserId": "bob", "amount": 1})),
-        ("/api/v1/users/ana/spend".to_owned(), json!({"itemId": "s", "price": 1})),
-        ("/api/v1/users/ana/holds".to_owned(), json!({"itemId": "h2", "price": 1})),
-        (format!("/api/v1/users/ana/holds/{hold_id}/capture"), json!({})),
+        (
+            format!("/api/v1/awards/{award_id}/reversal"),
+            json!({"amount": 1}),
+        ),
+        (
+            "/api/v1/users/ana/adjustments".to_owned(),
+            json!({"amount": 1, "reason": "goodwill"}),
+        ),
+        (
+            "/api/v1/users/ana/transfers".to_owned(),
+            json!({"toExternalUserId": "bob", "amount": 1}),
+        ),
+        (
+            "/api/v1/users/ana/spend".to_owned(),
+            json!({"itemId": "s", "price": 1}),
+        ),
+        (
+            "/api/v1/users/ana/holds".to_owned(),
+            json!({"itemId": "h2", "price": 1}),
+        ),
+        (
+            format!("/api/v1/users/ana/holds/{hold_id}/capture"),
+            json!({}),
+        ),
     ] {
         let key = game_tests::unique("key");
         let first = post_keyed(&app, &path, body.clone(), Some(&key)).await;
@@ -361,7 +576,11 @@ async fn every_operation_replays_with_its_key() {
         assert_eq!(replay.status, 200, "{path}: {}", replay.text);
         assert_eq!(replay.headers["idempotent-replayed"], "true", "{path}");
         assert_eq!(replay.text, first.text, "{path}: byte-identical");
-        assert_eq!(app.item_count().await, items, "{path}: a replay writes nothing");
+        assert_eq!(
+            app.item_count().await,
+            items,
+            "{path}: a replay writes nothing"
+        );
         let mut other = body.clone();
         other["reason"] = json!("another request");
         post_keyed(&app, &path, other, Some(&key))
@@ -381,26 +600,75 @@ async fn a_hundred_concurrent_mixed_operations_keep_the_invariants() {
     let game_id = paying_game(&app, 40).await;
     let mut awards = Vec::new();
     for user in ["ana", "bob", "ana", "bob"] {
-        awards.push(award(&app, &game_id, user).await["awardId"].as_str().unwrap().to_owned());
+        awards.push(
+            award(&app, &game_id, user).await["awardId"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     for user in ["ana", "bob"] {
-        ok(&post(&app, &format!("/api/v1/users/{user}/adjustments"), json!({"currency": "coins", "amount": 20, "reason": "seed"})).await);
+        ok(&post(
+            &app,
+            &format!("/api/v1/users/{user}/adjustments"),
+            json!({"currency": "coins", "amount": 20, "reason": "seed"}),
+        )
+        .await);
     }
-    let start = [wallet(&app, "ana").await.balances, wallet(&app, "bob").await.balances];
+    let start = [
+        wallet(&app, "ana").await.balances,
+        wallet(&app, "bob").await.balances,
+    ];
     let mut handles = Vec::new();
     for i in 0..100usize {
         let (app, game_id) = (app.clone(), game_id.clone());
         let award_id = awards[i % awards.len()].clone();
-        let (me, other) = if i % 2 == 0 { ("ana", "bob") } else { ("bob", "ana") };
+        let (me, other) = if i % 2 == 0 {
+            ("ana", "bob")
+        } else {
+            ("bob", "ana")
+        };
         handles.push(tokio::spawn(async move {
             let (kind, response) = match i % 5 {
-                0 => ("award", app.call("POST", &format!("/api/v1/games/{game_id}/tasks/pay/points"), Some(json!({"externalUserId": me}))).await),
-                1 => ("reverse", post(&app, &format!("/api/v1/awards/{award_id}/reversal"), json!({"amount": 9})).await),
+                0 => (
+                    "award",
+                    app.call(
+                        "POST",
+                        &format!("/api/v1/games/{game_id}/tasks/pay/points"),
+                        Some(json!({"externalUserId": me})),
+                    )
+                    .await,
+                ),
+                1 => (
+                    "reverse",
+                    post(
+                        &app,
+                        &format!("/api/v1/awards/{award_id}/reversal"),
+                        json!({"amount": 9}),
+                    )
+                    .await,
+                ),
                 2 | 3 => {
                     let currency = if i % 3 == 0 { "coins" } else { "points" };
-                    ("transfer", post(&app, &format!("/api/v1/users/{me}/transfers"), json!({"toExternalUserId": other, "amount": 7, "currency": currency})).await)
+                    (
+                        "transfer",
+                        post(
+                            &app,
+                            &format!("/api/v1/users/{me}/transfers"),
+                            json!({"toExternalUserId": other, "amount": 7, "currency": currency}),
+                        )
+                        .await,
+                    )
                 }
-                _ => ("spend", post(&app, &format!("/api/v1/users/{me}/spend"), json!({"itemId": "race", "price": 3})).await),
+                _ => (
+                    "spend",
+                    post(
+                        &app,
+                        &format!("/api/v1/users/{me}/spend"),
+                        json!({"itemId": "race", "price": 3}),
+                    )
+                    .await,
+                ),
             };
             (kind, i, response)
         }));
@@ -411,40 +679,67 @@ async fn a_hundred_concurrent_mixed_operations_keep_the_invariants() {
         let (kind, _, response) = handle.await.unwrap();
         match response.status {
             200 => match kind {
-                "award" => awarded += game_functions::decimal::parse(&response.body["points"].to_string()).unwrap(),
+                "award" => {
+                    awarded += game_functions::decimal::parse(&response.body["points"].to_string())
+                        .unwrap()
+                }
                 "reverse" => reversed += 9,
                 "spend" => spent += Decimal::from(3),
                 _ => {}
             },
             409 => {
-                let code = response.body["code"].as_str().unwrap_or_default().to_owned();
+                let code = response.body["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
                 assert!(
-                    ["insufficient_points", "insufficient_coins", "reversal_exceeds_award", "award_already_reversed", "concurrent_modification", "concurrent_award"].contains(&code.as_str()),
-                    "{kind}: {}", response.text
+                    [
+                        "insufficient_points",
+                        "insufficient_coins",
+                        "reversal_exceeds_award",
+                        "award_already_reversed",
+                        "concurrent_modification",
+                        "concurrent_award"
+                    ]
+                    .contains(&code.as_str()),
+                    "{kind}: {}",
+                    response.text
                 );
                 *refusals.entry(code).or_default() += 1;
             }
             other => panic!("{kind}: unexpected {other}: {}", response.text),
         }
     }
+    eprintln!("race: awarded {awarded}, reversed {reversed}, spent {spent}, refused {refusals:?}");
     assert_invariants(&app, &["ana", "bob"], false).await;
-    let end = [wallet(&app, "ana").await.balances, wallet(&app, "bob").await.balances];
+    let end = [
+        wallet(&app, "ana").await.balances,
+        wallet(&app, "bob").await.balances,
+    ];
     let points = |b: [game_functions::store::ledger::Balances; 2]| b[0].points + b[1].points;
     let coins = |b: [game_functions::store::ledger::Balances; 2]| b[0].coins + b[1].coins;
-    assert_eq!(points(end), points(start) + awarded - Decimal::from(reversed), "points conserved; refusals {refusals:?}");
+    assert_eq!(
+        points(end),
+        points(start) + awarded - Decimal::from(reversed),
+        "points conserved; refusals {refusals:?}"
+    );
     assert_eq!(coins(end), coins(start) - spent, "coins conserved");
     let mut reversed_total = Decimal::ZERO;
     for award_id in &awards {
         let state = award_state(&app, award_id).await;
         let done = state.reversed_points.unwrap_or_default();
-        assert!(done <= state.points, "{award_id} reversed beyond its points");
+        assert!(
+            done <= state.points,
+            "{award_id} reversed beyond its points"
+        );
         assert_eq!(Decimal::from(9 * state.reversal_ids.len() as i64), done);
         reversed_total += done;
     }
     assert_eq!(reversed_total, Decimal::from(reversed));
 }
 
-/// An app whose DynamoDB is the production client through a proxy that injects errors.
+/// An app whose DynamoDB is the production client through a proxy that injects errors, with
+/// ana's and bob's first awards (40 points each); answers ana's award id.
 async fn faulty_app() -> (TestApp, Arc<FaultyDynamoDb>, String) {
     let proxy = FaultyDynamoDb::start().await;
     let timeouts = Timeouts {
@@ -458,9 +753,12 @@ async fn faulty_app() -> (TestApp, Arc<FaultyDynamoDb>, String) {
     })
     .await;
     let game_id = paying_game(&app, 40).await;
-    award(&app, &game_id, "ana").await;
+    let award_id = award(&app, &game_id, "ana").await["awardId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     award(&app, &game_id, "bob").await;
-    (app, proxy, game_id)
+    (app, proxy, award_id)
 }
 
 fn cancelled_by_conflict(items: usize) -> Value {
@@ -479,19 +777,27 @@ fn cancelled_by_conflict(items: usize) -> Value {
 /// same key completes exactly once, and a commit whose answer was lost is found, not redone.
 #[tokio::test]
 async fn faults_between_decide_and_commit_leave_nothing_half_written() {
-    let (app, proxy, game_id) = faulty_app().await;
+    let (app, proxy, award_id) = faulty_app().await;
     let transfer = json!({"toExternalUserId": "bob", "amount": 5});
     let path = "/api/v1/users/ana/transfers";
     let baseline = app.item_count().await;
     let before = [wallet(&app, "ana").await, wallet(&app, "bob").await];
 
     // DynamoDB fails the commit every time: 503, nothing written.
-    proxy.fail("TransactWriteItems", usize::MAX, 500, faults::internal_server_error());
+    proxy.fail(
+        "TransactWriteItems",
+        usize::MAX,
+        500,
+        faults::internal_server_error(),
+    );
     let failed = post_keyed(&app, path, transfer.clone(), Some("t-1")).await;
     failed.assert_problem(503, "dependency_unavailable");
     proxy.clear();
     assert_eq!(app.item_count().await, baseline, "nothing half-written");
-    assert_eq!([wallet(&app, "ana").await, wallet(&app, "bob").await], before);
+    assert_eq!(
+        [wallet(&app, "ana").await, wallet(&app, "bob").await],
+        before
+    );
 
     // Cancelled by conflicting transactions, twice: retried, committed once.
     proxy.fail("TransactWriteItems", 2, 400, cancelled_by_conflict(5));
@@ -502,7 +808,6 @@ async fn faults_between_decide_and_commit_leave_nothing_half_written() {
     assert_eq!(wallet(&app, "ana").await.balances.points, Decimal::from(35));
 
     // Committed, but the answer lost: the keyed retry finds its own answer.
-    let award_id = award(&app, &game_id, "ana").await["awardId"].as_str().unwrap().to_owned();
     let reverse = format!("/api/v1/awards/{award_id}/reversal");
     proxy.inject("TransactWriteItems", 3, Answer::LostAfterCommit);
     let lost = post_keyed(&app, &reverse, json!({"amount": 10}), Some("r-1")).await;
@@ -510,7 +815,11 @@ async fn faults_between_decide_and_commit_leave_nothing_half_written() {
     proxy.clear();
     let replay = post_keyed(&app, &reverse, json!({"amount": 10}), Some("r-1")).await;
     assert_eq!(replay.text, lost.text);
-    assert_eq!(award_state(&app, &award_id).await.reversal_ids.len(), 1, "reversed exactly once");
+    assert_eq!(
+        award_state(&app, &award_id).await.reversal_ids.len(),
+        1,
+        "reversed exactly once"
+    );
 
     // A cancelled reversal (its wallet in another transaction) is retried and lands once.
     proxy.fail("TransactWriteItems", 3, 400, cancelled_by_conflict(5));

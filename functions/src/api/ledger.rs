@@ -20,7 +20,7 @@ use crate::store::users::user_not_found;
 use crate::store::{self, Fault, Item, StoreError};
 use crate::wire::PageInfo;
 use crate::wire::ledger::{
-    AdjustBody, LedgerHistory, ReverseBody, SpendBody, TransferBody, WalletAfter,
+    AdjustBody, CloseBody, LedgerHistory, ReverseBody, SpendBody, TransferBody, WalletAfter,
 };
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -451,10 +451,18 @@ async fn close_hold(
     ctx: &'static AppContext,
     req: Request,
     verb: &str,
-    close: fn(&TenantId, &WalletState, &Hold, &Stamp) -> ApiResult<Decided>,
+    close: fn(&TenantId, &WalletState, &Hold, Option<&str>, &Stamp) -> ApiResult<Decided>,
 ) -> ApiResult<Response<Body>> {
-    // The body is optional: `{}` or nothing.
-    let request_hash = idempotency::request_hash(&Value::Null);
+    // The body is optional (`{reason?}`); its hash is what a replay must match.
+    let (body, request_hash): (CloseBody, String) = if req.body().is_empty() {
+        (
+            CloseBody::default(),
+            idempotency::request_hash(&Value::Null),
+        )
+    } else {
+        parse(&req)?
+    };
+    let reason = ledger::text("reason", body.reason.as_deref(), false)?;
     let caller = authenticate(ctx, &req).await?;
     let user = user_id(&path_param(&req, "externalUserId")?)?;
     let hold_id = path_param(&req, "holdId")?;
@@ -478,7 +486,7 @@ async fn close_hold(
                 .and_then(Hold::from_item)
                 .ok_or_else(|| hold_not_found(&hold_id))?;
             let wallet = loaded.wallet(&wallet_key, &user)?;
-            close(&tenant, &wallet, &hold, stamp)
+            close(&tenant, &wallet, &hold, reason.as_deref(), stamp)
         })
         .await
 }

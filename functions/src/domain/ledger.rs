@@ -639,6 +639,7 @@ pub fn capture(
     tenant: &TenantId,
     wallet: &WalletState,
     hold: &Hold,
+    reason: Option<&str>,
     stamp: &Stamp,
 ) -> ApiResult<Decided> {
     if !hold.is_open() {
@@ -654,7 +655,15 @@ pub fn capture(
             ),
         ));
     }
-    close(tenant, wallet, hold, stamp, EntryKind::Capture, "captured")
+    close(
+        tenant,
+        wallet,
+        hold,
+        reason,
+        stamp,
+        EntryKind::Capture,
+        "captured",
+    )
 }
 
 /// Cancels an open hold (expired or not): the held coins return to the balance.
@@ -662,24 +671,35 @@ pub fn void(
     tenant: &TenantId,
     wallet: &WalletState,
     hold: &Hold,
+    reason: Option<&str>,
     stamp: &Stamp,
 ) -> ApiResult<Decided> {
     if !hold.is_open() {
         return Err(hold_closed(hold));
     }
-    close(tenant, wallet, hold, stamp, EntryKind::Void, "voided")
+    close(
+        tenant,
+        wallet,
+        hold,
+        reason,
+        stamp,
+        EntryKind::Void,
+        "voided",
+    )
 }
 
 fn close(
     tenant: &TenantId,
     wallet: &WalletState,
     hold: &Hold,
+    reason: Option<&str>,
     stamp: &Stamp,
     kind: EntryKind,
     status: &'static str,
 ) -> ApiResult<Decided> {
     let mut posting = Posting::new(wallet, 0);
     let mut entry = posting.entry(stamp, kind);
+    entry.reason = reason.map(str::to_owned);
     entry.hold_id = Some(hold.hold_id.clone());
     entry.item_id = Some(hold.item_id.clone());
     entry.linked_entry_id = Some(hold.hold_entry_id.clone());
@@ -1032,18 +1052,20 @@ mod tests {
         let after = wallet_write(&d.writes);
         assert_eq!((after.coins, after.held), (Decimal::ONE, Decimal::ZERO));
         assert_eq!(
-            capture(&tenant(), &held, &open, &later).unwrap_err().code,
+            capture(&tenant(), &held, &open, None, &later)
+                .unwrap_err()
+                .code,
             "hold_expired"
         );
-        let d = capture(&tenant(), &held, &open, &s).unwrap();
+        let d = capture(&tenant(), &held, &open, None, &s).unwrap();
         let after = wallet_write(&d.writes);
         assert_eq!((after.coins, after.held), (Decimal::from(3), Decimal::ZERO));
-        let d = void(&tenant(), &held, &open, &later).unwrap();
+        let d = void(&tenant(), &held, &open, None, &later).unwrap();
         assert_eq!(wallet_write(&d.writes).coins, Decimal::from(10));
         let mut closed = open;
         closed.status = "captured".into();
         assert_eq!(
-            void(&tenant(), &held, &closed, &s).unwrap_err().code,
+            void(&tenant(), &held, &closed, None, &s).unwrap_err().code,
             "hold_closed"
         );
     }

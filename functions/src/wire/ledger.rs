@@ -82,6 +82,15 @@ pub struct SpendBody {
     pub ttl_seconds: Option<i64>,
 }
 
+/// `POST …/holds/{holdId}/capture` and `…/void`: an optional body.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CloseBody {
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub reason: Option<String>,
+}
+
 /// One ledger entry: signed deltas, the balances after it, what it links to, who did it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
