@@ -1025,7 +1025,7 @@ mod tests {
             spend(
                 &tenant(),
                 &held,
-                &[open.clone()],
+                std::slice::from_ref(&open),
                 "sku",
                 Decimal::from(9),
                 None,
@@ -1042,7 +1042,7 @@ mod tests {
         let d = spend(
             &tenant(),
             &held,
-            &[open.clone()],
+            std::slice::from_ref(&open),
             "sku",
             Decimal::from(9),
             None,
