@@ -82,8 +82,8 @@ struct Operation {
     idempotency: Option<(Key, IdempotencyKey)>,
     request_hash: String,
     reads: Vec<Key>,
-    /// Whose open holds the decision needs (spend, hold).
-    holds_of: Option<ExternalId>,
+    /// Whose open holds the decision needs (spend, hold), and that user's wallet key.
+    holds_of: Option<(ExternalId, Key)>,
 }
 
 impl Operation {
@@ -121,8 +121,17 @@ impl Operation {
         let record = self.idempotency.as_ref().and_then(|(key, _)| {
             idempotency::live_record(items.remove(key).as_ref(), crate::clock::now_micros())
         });
+        // Open holds exist only while coins are held: no query for a wallet holding none.
         let holds = match &self.holds_of {
-            Some(user) if record.is_none() => open_holds(&ctx.store, &self.tenant, user).await?,
+            Some((user, wallet_key))
+                if record.is_none()
+                    && items
+                        .get(wallet_key)
+                        .and_then(WalletState::from_item)
+                        .is_some_and(|w| w.balances.held > rust_decimal::Decimal::ZERO) =>
+            {
+                open_holds(&ctx.store, &self.tenant, user).await?
+            }
             _ => Vec::new(),
         };
         Ok((Loaded { items, holds }, record))
@@ -378,7 +387,7 @@ pub async fn spend(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         request_hash,
         vec![wallet_key.clone()],
     )?;
-    operation.holds_of = Some(user.clone());
+    operation.holds_of = Some((user.clone(), wallet_key.clone()));
     let tenant = caller.tenant.clone();
     operation
         .run(ctx, &actor(&caller), |loaded, stamp| {
@@ -420,7 +429,7 @@ pub async fn hold(ctx: &'static AppContext, req: Request) -> ApiResult<Response<
         request_hash,
         vec![wallet_key.clone()],
     )?;
-    operation.holds_of = Some(user.clone());
+    operation.holds_of = Some((user.clone(), wallet_key.clone()));
     let tenant = caller.tenant.clone();
     operation
         .run(ctx, &actor(&caller), |loaded, stamp| {
