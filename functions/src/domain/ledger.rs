@@ -248,8 +248,10 @@ impl Posting {
         holds: &[Hold],
         stamp: &Stamp,
     ) -> ApiResult<()> {
+        let owner = self.wallet.external_user_id.clone();
         let expired = holds
             .iter()
+            .filter(|h| h.user == owner)
             .filter(|h| h.is_open() && h.expires_us <= stamp.now_us)
             .take(MAX_RELEASES);
         for hold in expired {
@@ -1130,5 +1132,152 @@ mod tests {
         };
         assert!(check_balances(&six, &rows).is_err());
         assert!(check_chain(&six, &rows).is_err());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Adjust(i64, bool),
+            Transfer(bool, i64),
+            Spend(bool, i64),
+            Hold(bool, i64),
+            Capture(bool),
+            Void(bool),
+            Reverse(i64),
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                (-50i64..50, any::<bool>()).prop_map(|(a, c)| Op::Adjust(a, c)),
+                (any::<bool>(), 1i64..40).prop_map(|(d, a)| Op::Transfer(d, a)),
+                (any::<bool>(), 1i64..20).prop_map(|(u, a)| Op::Spend(u, a)),
+                (any::<bool>(), 1i64..20).prop_map(|(u, a)| Op::Hold(u, a)),
+                any::<bool>().prop_map(Op::Capture),
+                any::<bool>().prop_map(Op::Void),
+                (1i64..30).prop_map(Op::Reverse),
+            ]
+        }
+
+        /// Applies a decision's writes as DynamoDB would: the wallet conditions must hold.
+        fn commit(
+            wallets: &mut [WalletState; 2],
+            entries: &mut [Vec<EntryRow>; 2],
+            holds: &mut Vec<Hold>,
+            award: &mut AwardState,
+            writes: Vec<LedgerWrite>,
+        ) {
+            for write in writes {
+                match write {
+                    LedgerWrite::Wallet { before, after } => {
+                        let w = wallets
+                            .iter_mut()
+                            .find(|w| w.external_user_id == before.external_user_id)
+                            .unwrap();
+                        assert_eq!(
+                            w.balances, before.balances,
+                            "condition on the balances read"
+                        );
+                        w.balances = after;
+                        w.held_present = true;
+                    }
+                    LedgerWrite::Entry(entry) => {
+                        let i = usize::from(entry.user.as_ref().unwrap().as_str() == "bob");
+                        entries[i].push(row_of(&entry));
+                    }
+                    LedgerWrite::HoldOpened(hold) => holds.push(*hold),
+                    LedgerWrite::HoldClosed { key, status, .. } => {
+                        let hold = holds
+                            .iter_mut()
+                            .find(|h| key.1.ends_with(&h.hold_id))
+                            .unwrap();
+                        assert!(hold.is_open());
+                        hold.status = status.to_owned();
+                    }
+                    LedgerWrite::AwardReversed {
+                        reversed_points,
+                        reversal_entry_id,
+                        ..
+                    } => {
+                        award.reversed_points = Some(reversed_points);
+                        award.reversal_ids.push(reversal_entry_id);
+                    }
+                    _ => {}
+                }
+            }
+        }
+
+        proptest! {
+            /// Any sequence of operations, each decided on the state the previous ones left:
+            /// both wallets equal the sum of their entries, the entries chain, nothing goes
+            /// below zero, and the award is never reversed beyond its points.
+            #[test]
+            fn any_sequence_keeps_the_invariants(ops in proptest::collection::vec(op(), 1..60)) {
+                let mut wallets = [wallet("ana", 0, 0), wallet("bob", 0, 0)];
+                let mut entries = [Vec::new(), Vec::new()];
+                let mut holds: Vec<Hold> = Vec::new();
+                let mut award = award(100, None);
+                // ana's award of 100, as the award writes it.
+                wallets[0].balances.points = Decimal::from(100);
+                entries[0].push(EntryRow {
+                    id: "award".into(),
+                    transaction_type: "AssignPoints".into(),
+                    delta: Balances { points: Decimal::from(100), ..Balances::default() },
+                    points_after: Some(Decimal::from(100)),
+                    coins_after: Some(Decimal::ZERO),
+                    ..row_of(&Entry::default())
+                });
+                for (n, op) in ops.into_iter().enumerate() {
+                    let stamp = Stamp {
+                        actor: "key:p".into(),
+                        now_us: 1_000_000 * n as i64,
+                        ids: (0..30).map(|i| format!("{n:03}-{i:02}")).collect(),
+                    };
+                    let user = |b: bool| usize::from(b);
+                    let decided = match op {
+                        Op::Adjust(a, coins) if a != 0 => {
+                            let currency = if coins { Currency::Coins } else { Currency::Points };
+                            adjust(&wallets[0], currency, Decimal::from(a), "p", false, &stamp)
+                        }
+                        Op::Adjust(..) => continue,
+                        Op::Transfer(d, a) => {
+                            let (from, to) = if d { (1, 0) } else { (0, 1) };
+                            transfer(&wallets[from], &wallets[to], Currency::Points, Decimal::from(a), None, &stamp)
+                        }
+                        Op::Spend(u, a) => spend(&tenant(), &wallets[user(u)], &holds, "i", Decimal::from(a), None, &stamp),
+                        Op::Hold(u, a) => hold(&tenant(), &wallets[user(u)], &holds, "i", Decimal::from(a), 3, None, &stamp),
+                        Op::Capture(u) | Op::Void(u) => {
+                            let owner = &wallets[user(u)].external_user_id;
+                            let Some(h) = holds.iter().find(|h| h.is_open() && &h.user == owner).cloned() else { continue };
+                            if matches!(op, Op::Capture(_)) {
+                                capture(&tenant(), &wallets[user(u)], &h, None, &stamp)
+                            } else {
+                                void(&tenant(), &wallets[user(u)], &h, None, &stamp)
+                            }
+                        }
+                        Op::Reverse(a) => reverse(
+                            &tenant(), &award, &wallets[0],
+                            &ReverseRequest { amount: Some(Decimal::from(a)), allow_negative: false, reason: None },
+                            &stamp, &HashMap::new(),
+                        ),
+                    };
+                    match decided {
+                        Ok(d) => commit(&mut wallets, &mut entries, &mut holds, &mut award, d.writes),
+                        Err(e) => prop_assert!(e.status.as_u16() == 409 || e.status.as_u16() == 422, "{e:?}"),
+                    }
+                }
+                for i in 0..2 {
+                    let b = wallets[i].balances;
+                    prop_assert!(check_balances(&b, &entries[i]).is_ok());
+                    prop_assert!(check_chain(&b, &entries[i]).is_ok(), "{:?}", check_chain(&b, &entries[i]));
+                    prop_assert!(b.points >= Decimal::ZERO && b.coins >= Decimal::ZERO && b.held >= Decimal::ZERO);
+                    let open: Decimal = holds.iter().filter(|h| h.is_open() && h.user == wallets[i].external_user_id).map(|h| h.amount).sum();
+                    prop_assert_eq!(open, b.held, "held coins are the open holds");
+                }
+                prop_assert!(award.reversed_points.unwrap_or_default() <= award.points);
+            }
+        }
     }
 }
