@@ -15,6 +15,9 @@ use crate::wire::custom::{
 };
 use crate::wire::games::{CreateGame, DuplicateGame, GameSaved, GameView, PatchGame};
 use crate::wire::health::{Health, KpiHealth};
+use crate::wire::ledger::{
+    AdjustBody, CloseBody, LedgerHistory, LedgerResult, ReverseBody, SpendBody, TransferBody,
+};
 use crate::wire::points::{
     AwardBody, AwardResponse, GamePoints, GamePointsDetails, GameUsers, TaskActionBody,
     TaskActionCreated, UserGamePoints, UserSummary, UserTaskTotal, UserTotal, UserTotalWithDetails,
@@ -271,6 +274,10 @@ const TAGS: &[(&str, &str)] = &[
     ("tasks", "Tasks of a game"),
     ("points", "Awards and the read models of awarded points"),
     ("users", "User actions and wallets"),
+    (
+        "ledger",
+        "Corrections and spending: reversals, adjustments, transfers, purchases and holds, and the wallet's full history",
+    ),
     ("strategies", "The built-in strategy catalogue"),
     (
         "custom strategies",
@@ -916,6 +923,74 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
             o.idempotent = true;
             o
         }
+        "ledger_reverse" => {
+            let mut o = op("Reverse (part of) an award", "ledger", Admin)
+                .describe("A compensating `ReverseAward` entry: the wallet's points and the user's task total drop in the same transaction; the award stays, marked with `reversedPoints` and its reversal ids. Refused (409) when the wallet no longer holds the points, unless `allowNegative`.")
+                .body::<ReverseBody>(s)
+                .answers(200, "The reversal entry, the wallet after it and the award", s.named::<LedgerResult>())
+                .codes(&["invalid_amount", "invalid_field", "award_not_found", "award_already_reversed", "reversal_exceeds_award", "insufficient_points", "user_not_found", "concurrent_modification"]);
+            o.idempotent = true;
+            o
+        }
+        "ledger_adjust" => {
+            let mut o = op("Adjust a wallet by a signed amount", "ledger", Admin)
+                .describe("Goodwill, correction, migration: `reason` is mandatory. Never below zero unless `allowNegative`.")
+                .body::<AdjustBody>(s)
+                .answers(200, "The adjustment entry and the wallet after it", s.named::<LedgerResult>())
+                .codes(&["invalid_amount", "invalid_currency", "invalid_field", "user_not_found", "insufficient_points", "insufficient_coins", "concurrent_modification"]);
+            o.idempotent = true;
+            o
+        }
+        "ledger_transfer" => {
+            let mut o = op("Transfer points or coins to another user", "ledger", Admin)
+                .describe("Both sides in one transaction (a `TransferOut` and a `TransferIn` entry, linked), or neither; the sender never goes below zero.")
+                .body::<TransferBody>(s)
+                .answers(200, "Both entries and both wallets after them", s.named::<LedgerResult>())
+                .codes(&["invalid_amount", "invalid_currency", "invalid_field", "invalid_slug", "transfer_to_self", "user_not_found", "insufficient_points", "insufficient_coins", "concurrent_modification"]);
+            o.idempotent = true;
+            o
+        }
+        "ledger_spend" => {
+            let mut o = op("Spend coins on an item", "ledger", Key)
+                .describe("The price leaves the wallet in one write conditioned on the balance read; expired holds are released first.")
+                .body::<SpendBody>(s)
+                .answers(200, "The spend entry and the wallet after it", s.named::<LedgerResult>())
+                .codes(&["invalid_amount", "invalid_field", "invalid_body", "user_not_found", "insufficient_coins", "concurrent_modification"]);
+            o.idempotent = true;
+            o
+        }
+        "ledger_hold" => {
+            let mut o = op("Hold coins for a two-step purchase", "ledger", Key)
+                .describe("The price moves to `heldCoins` until the hold is captured or voided; after `ttlSeconds` it can no longer be captured and its coins return to the balance.")
+                .body::<SpendBody>(s)
+                .answers(200, "The hold, its entry and the wallet after it", s.named::<LedgerResult>())
+                .codes(&["invalid_amount", "invalid_field", "invalid_ttl", "user_not_found", "insufficient_coins", "concurrent_modification"]);
+            o.idempotent = true;
+            o
+        }
+        "ledger_capture" => {
+            let mut o = op("Capture a hold: the purchase completes", "ledger", Key)
+                .describe("The body is optional (`{}` or `{reason}`).")
+                .body::<CloseBody>(s)
+                .answers(200, "The capture entry, the closed hold and the wallet", s.named::<LedgerResult>())
+                .codes(&["invalid_field", "hold_not_found", "hold_closed", "hold_expired", "user_not_found", "concurrent_modification"]);
+            o.idempotent = true;
+            o
+        }
+        "ledger_void" => {
+            let mut o = op("Void a hold: its coins return", "ledger", Key)
+                .describe("The body is optional (`{}` or `{reason}`). An expired hold may be voided: its coins return at once.")
+                .body::<CloseBody>(s)
+                .answers(200, "The void entry, the closed hold and the wallet", s.named::<LedgerResult>())
+                .codes(&["invalid_field", "hold_not_found", "hold_closed", "user_not_found", "concurrent_modification"]);
+            o.idempotent = true;
+            o
+        }
+        "ledger_history" => op("A wallet's full ledger, oldest first", "ledger", Key)
+            .describe("Every entry with its signed amounts, the balances after it, its linked entry, actor and reason. Follow `nextToken` to export it all.")
+            .paged()
+            .answers(200, "The wallet and one page of its entries", s.named::<LedgerHistory>())
+            .codes(&["user_not_found"]),
         "games_points" => op("Per task, each user's total", "points", Key)
             .answers(200, "The game's totals", s.named::<GamePoints>())
             .codes(&["game_not_found"]),

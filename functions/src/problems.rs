@@ -46,6 +46,10 @@ registry! {
     "invalid_strategy_type" => 422, "A custom strategy `type` (or the `type` filter) is not DSL_FULL or DSL_EXTEND.";
     "invalid_version" => 422, "The version in the path is not a whole number from 1.";
     "invalid_points" => 422, "`points` to convert is not a number greater than 0 with at most 6 decimals (or is too large).";
+    "invalid_amount" => 422, "A ledger amount or price is zero, negative where it must be positive, has more decimals than the wallet keeps (points 6, coins 12), or is beyond 10^15.";
+    "invalid_currency" => 422, "`currency` is not `points` or `coins`.";
+    "invalid_ttl" => 422, "A hold's `ttlSeconds` is not a whole number from 1 to 86400.";
+    "transfer_to_self" => 422, "A transfer names the sender as its recipient.";
     "empty_patch" => 422, "A PATCH body changes nothing.";
     "too_many_tasks" => 422, "A bulk create holds more than 100 tasks.";
     "too_many_users" => 422, "A points query names more than 100 users.";
@@ -84,13 +88,20 @@ registry! {
     "custom_strategy_version_not_found" => 404, "The family has no such version to roll back to.";
     "parent_strategy_not_found" => 404, "A DSL_EXTEND parent that is not a built-in strategy.";
     "asset_not_found" => 404, "The documentation pages have no such file.";
+    "award_not_found" => 404, "No award with this awardId in the caller's tenant.";
+    "hold_not_found" => 404, "No hold with this holdId on the user's wallet.";
     "task_not_open" => 410, "The task is not `open` (closed or deleted), so it takes no actions.";
     "unknown_strategy" => 422, "A strategyId that names neither a built-in strategy nor a custom strategy of the tenant.";
     "unknown_game" => 422, "A greencrowd simulation names an externalGameId the tenant does not have.";
     // Conflicts.
     "game_exists" => 409, "Another game of the tenant has this externalGameId (the answer carries its `gameId`).";
     "task_exists" => 409, "The game already has a task with this externalTaskId.";
-    "insufficient_points" => 409, "The wallet holds fewer points than asked to convert.";
+    "insufficient_points" => 409, "The wallet holds fewer points than a conversion, transfer, adjustment or award reversal takes (a reversal of converted points needs an admin's `allowNegative`); nothing was written.";
+    "insufficient_coins" => 409, "The wallet has fewer coins available than a spend, hold, transfer or adjustment takes (nothing was written).";
+    "award_already_reversed" => 409, "The award was reversed in full already: nothing remains to reverse.";
+    "reversal_exceeds_award" => 409, "A partial reversal asks for more points than remain of the award.";
+    "hold_closed" => 409, "The hold was already captured, voided or released at its expiry.";
+    "hold_expired" => 409, "The hold's TTL has passed: it cannot be captured (void it, or hold again).";
     "concurrent_modification" => 409, "The item kept changing while the write was retried; retry after `Retry-After`.";
     "concurrent_award" => 409, "Too many concurrent awards on this user and task; retry with the same idempotency key.";
     "request_in_flight" => 409, "A request with this idempotency key is still being processed; retry after `Retry-After`.";

@@ -3,8 +3,8 @@
 
 use crate::AppContext;
 use crate::api::{
-    actions, apikeys, award, custom, docs, games, health, readmodels, simulated, strategies, tasks,
-    wallet,
+    actions, apikeys, award, custom, docs, games, health, ledger, readmodels, simulated,
+    strategies, tasks, wallet,
 };
 use crate::error::ApiResult;
 use lambda_http::http::Method;
@@ -280,6 +280,14 @@ pub static ROUTES: &[Route] = &[
         [GetItem, BatchGetItem, PutItem, UpdateItem],
         secret: true
     ),
+    route!("ledger_reverse", POST, "/awards/{awardId}/reversal", ledger::reverse, [GetItem, BatchGetItem, PutItem, UpdateItem], query: [GSI1], secret: true),
+    route!("ledger_adjust", POST, "/users/{externalUserId}/adjustments", ledger::adjust, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
+    route!("ledger_transfer", POST, "/users/{externalUserId}/transfers", ledger::transfer, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
+    route!("ledger_spend", POST, "/users/{externalUserId}/spend", ledger::spend, [GetItem, BatchGetItem, Query, PutItem, UpdateItem], secret: true),
+    route!("ledger_hold", POST, "/users/{externalUserId}/holds", ledger::hold, [GetItem, BatchGetItem, Query, PutItem, UpdateItem], secret: true),
+    route!("ledger_capture", POST, "/users/{externalUserId}/holds/{holdId}/capture", ledger::capture, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
+    route!("ledger_void", POST, "/users/{externalUserId}/holds/{holdId}/void", ledger::void, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
+    route!("ledger_history", GET, "/users/{externalUserId}/ledger", ledger::history, [GetItem, Query], secret: true),
     route!(
         "games_points",
         GET,

@@ -18,6 +18,8 @@ struct TenantB {
     task: &'static str,
     user: &'static str,
     prefix: String,
+    award_id: String,
+    hold_id: String,
 }
 
 async fn tenant_b(app: &TestApp) -> TenantB {
@@ -57,9 +59,26 @@ async fn tenant_b(app: &TestApp) -> TenantB {
     )
     .await;
     assert_eq!(award.status, 200, "{}", award.text);
+    let award_id = award.body["awardId"].as_str().unwrap().to_owned();
     let prefix = game_functions::identity::auth::key_prefix(&key)
         .unwrap()
         .to_owned();
+    // A hold of B's user, for the hold routes.
+    let coins = as_b(
+        "POST",
+        "/api/v1/users/b-user/adjustments".into(),
+        json!({"currency": "coins", "amount": 5, "reason": "fixture"}),
+    )
+    .await;
+    assert_eq!(coins.status, 200, "{}", coins.text);
+    let hold = as_b(
+        "POST",
+        "/api/v1/users/b-user/holds".into(),
+        json!({"itemId": "b-item", "price": 1}),
+    )
+    .await;
+    assert_eq!(hold.status, 200, "{}", hold.text);
+    let hold_id = hold.body["hold"]["holdId"].as_str().unwrap().to_owned();
     TenantB {
         key,
         tenant,
@@ -67,6 +86,8 @@ async fn tenant_b(app: &TestApp) -> TenantB {
         task: "b-task",
         user: "b-user",
         prefix,
+        award_id,
+        hold_id,
     }
 }
 
@@ -100,6 +121,11 @@ async fn not_a(app: &TestApp) -> Vec<String> {
 fn body_for(route: &str, b: &TenantB) -> Value {
     match route {
         "users_points_query" => json!([b.user]),
+        // The ledger's bodies refuse unknown members.
+        "ledger_reverse" | "ledger_capture" | "ledger_void" => json!({}),
+        "ledger_adjust" => json!({"amount": 1, "reason": "a"}),
+        "ledger_transfer" => json!({"toExternalUserId": "a-user", "amount": 1}),
+        "ledger_spend" | "ledger_hold" => json!({"itemId": "a-item", "price": 1}),
         _ => json!({
             "externalUserId": b.user,
             "externalGameId": "a-copy",
@@ -138,6 +164,8 @@ async fn tenant_a_gets_404_for_every_id_of_tenant_b_and_nothing_of_b_changes() {
                 "externalTaskId" => b.task.to_owned(),
                 "externalUserId" => b.user.to_owned(),
                 "prefix" => b.prefix.clone(),
+                "awardId" => b.award_id.clone(),
+                "holdId" => b.hold_id.clone(),
                 _ => {
                     foreign = true;
                     continue;

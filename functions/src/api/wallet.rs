@@ -213,8 +213,12 @@ pub async fn convert(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
                 "walletBefore": {"pointsBalance": user.points_balance.to_string(), "coinsBalance": user.coins_balance.to_string()},
             })),
             created_at,
+            after: Some((user.points_balance - points, user.coins_balance + coins)),
         };
-        items.extend(conversion_items(table, &user_key, points, coins, &ledger)?);
+        let before = Some((user.points_balance, user.coins_balance));
+        items.extend(conversion_items(
+            table, &user_key, points, coins, &ledger, before,
+        )?);
 
         match ctx.store.transact_once(items).await {
             Ok(()) => return Ok(idempotency::json_text(StatusCode::OK, body)),

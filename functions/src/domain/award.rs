@@ -331,7 +331,10 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
             coins_balance: Decimal::ZERO,
             conversion_rate: DEFAULT_CONVERSION_RATE,
         })),
-        Some(_) => writes.push(AwardWrite::Credit { points: out.points }),
+        Some(user) => writes.push(AwardWrite::Credit {
+            points: out.points,
+            read: (user.points_balance, user.coins_balance),
+        }),
     }
     writes.push(AwardWrite::Ledger(LedgerEntry {
         id: input.ledger_id.to_owned(),
@@ -344,6 +347,10 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
         external_task_id: Some(task.external_task_id.clone()),
         data: Some(out.data.clone()),
         created_at: out.created_at.to_owned(),
+        after: Some(match &loaded.user {
+            None => (out.points, Decimal::ZERO),
+            Some(user) => (user.points_balance + out.points, user.coins_balance),
+        }),
     }));
     writes
 }
@@ -620,8 +627,13 @@ mod tests {
         let grid = items[6].update().unwrap();
         assert_eq!(grid.expression_attribute_names().unwrap()["#cell"], "c_0_1");
         let wallet = items[7].update().unwrap();
-        assert_eq!(wallet.condition_expression(), Some("attribute_exists(PK)"));
+        // The wallet's write names the balances read, so the entry's balances-after are exact.
+        assert_eq!(
+            wallet.condition_expression(),
+            Some("attribute_exists(PK) AND pointsBalance = :pb AND coinsBalance = :cb")
+        );
         let ledger: &Item = items[8].put().unwrap().item();
         assert_eq!(ledger["awardId"], store::s(AWARD_ID));
+        assert!(ledger.contains_key("pointsAfter") && ledger.contains_key("coinsAfter"));
     }
 }

@@ -497,9 +497,11 @@ pub enum AwardWrite {
     },
     /// The user and wallet, created by their first award.
     NewUser(UserRecord),
-    /// An existing wallet credited.
+    /// An existing wallet credited, conditioned on the balances the decision read (`read`:
+    /// points, coins) so the ledger entry's balances-after are exact (docs/data-model.md).
     Credit {
         points: Decimal,
+        read: (Decimal, Decimal),
     },
     Ledger(LedgerEntry),
 }
@@ -620,6 +622,12 @@ fn item_of(table: &str, keys: &AwardKeys, write: &AwardWrite) -> ApiResult<Trans
             if let Some(key) = &award.idempotency_key {
                 item.insert("idempotencyKey".into(), store::s(key.clone()));
             }
+            // Findable by its id alone, for reversals (store::ledger::find_award).
+            item.insert(
+                store::GSI1PK.into(),
+                store::s(keys::award_index_pk(&keys.tenant, &award.award_id)),
+            );
+            item.insert(store::GSI1SK.into(), store::s(keys::AWARD_INDEX_SK));
             put(table, item, NEW, HashMap::new())?
         }
         AwardWrite::UserTask {
@@ -750,13 +758,17 @@ fn item_of(table: &str, keys: &AwardKeys, write: &AwardWrite) -> ApiResult<Trans
         // The condition matches what was read, so a concurrent first award re-decides
         // `isACreatedUser`.
         AwardWrite::NewUser(record) => put(table, record.to_item(&keys.user), NEW, HashMap::new())?,
-        AwardWrite::Credit { points } => update(
+        AwardWrite::Credit { points, read } => update(
             table,
             &keys.user,
             "ADD pointsBalance :p",
-            Some("attribute_exists(PK)"),
+            Some("attribute_exists(PK) AND pointsBalance = :pb AND coinsBalance = :cb"),
             HashMap::new(),
-            HashMap::from([(":p".into(), decimal::attribute(*points))]),
+            HashMap::from([
+                (":p".into(), decimal::attribute(*points)),
+                (":pb".into(), decimal::attribute(read.0)),
+                (":cb".into(), decimal::attribute(read.1)),
+            ]),
         )?,
         AwardWrite::Ledger(entry) => put(table, entry.to_item(&keys.user.0), NEW, HashMap::new())?,
     })

@@ -28,6 +28,7 @@ pub mod fault;
 pub mod games;
 pub mod greencrowd;
 pub mod idempotency;
+pub mod ledger;
 pub mod readmodels;
 pub mod users;
 
@@ -116,6 +117,16 @@ pub mod keys {
         format!("T#{tenant}#IDEM#{scope}")
     }
     pub const IDEMPOTENCY_SK: &str = "IDEM";
+    /// GSI1 partition that finds an award by its id alone (reversals, docs/ledger.md).
+    pub fn award_index_pk(tenant: &TenantId, award_id: &str) -> String {
+        format!("T#{tenant}#AWARD#{award_id}")
+    }
+    pub const AWARD_INDEX_SK: &str = "AWARD";
+    /// A coin hold (two-step purchase) in its user's partition.
+    pub const HOLD_SK_PREFIX: &str = "HOLD#";
+    pub fn hold_sk(hold_id: &str) -> String {
+        format!("HOLD#{hold_id}")
+    }
 }
 
 /// Typed reads of item attributes written by hand (amounts are exact `N` decimals).

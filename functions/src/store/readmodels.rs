@@ -48,7 +48,9 @@ pub struct AwardEntry {
 impl AwardEntry {
     fn from_item(item: &Item) -> Self {
         AwardEntry {
-            points: attrs::decimal(item, "points").unwrap_or_default(),
+            // Net of reversals, so the details add up to the totals (docs/ledger.md).
+            points: attrs::decimal(item, "points").unwrap_or_default()
+                - attrs::decimal(item, "reversedPoints").unwrap_or_default(),
             case_name: attrs::s(item, "caseName").map(str::to_owned),
             created_at: attrs::s(item, "createdAt").map(str::to_owned),
             data: crate::store::client_data::read(item, "data"),

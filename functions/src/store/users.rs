@@ -64,6 +64,9 @@ pub struct LedgerEntry {
     pub external_task_id: Option<TaskId>,
     pub data: Option<Value>,
     pub created_at: String,
+    /// The wallet's (points, coins) right after this entry: exact, because the wallet's write
+    /// is conditioned on the balances it was computed from (docs/data-model.md, "Ledger").
+    pub after: Option<(Decimal, Decimal)>,
 }
 
 impl LedgerEntry {
@@ -94,6 +97,10 @@ impl LedgerEntry {
         }
         if let Some(data) = &self.data {
             item.insert("data".into(), store::client_data::attribute(data));
+        }
+        if let Some((points, coins)) = self.after {
+            item.insert("pointsAfter".into(), decimal::attribute(points));
+            item.insert("coinsAfter".into(), decimal::attribute(coins));
         }
         item
     }
@@ -176,23 +183,37 @@ pub async fn ledger_page(
 }
 
 /// A conversion's writes: the wallet moves points to coins only while it holds the points
-/// (the condition is in the write), and its ledger entry is added.
+/// (the condition is in the write), and its ledger entry is added. With the balances read
+/// (`before`), the write is also conditioned on them, so the entry's balances-after are exact.
 pub fn conversion_items(
     table: &str,
     user_key: &(String, String),
     points: Decimal,
     coins: Decimal,
     ledger: &LedgerEntry,
+    before: Option<(Decimal, Decimal)>,
 ) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let mut condition = "pointsBalance >= :p".to_owned();
+    let mut exact = Vec::new();
+    if let Some((points_before, coins_before)) = before {
+        condition.push_str(" AND pointsBalance = :pb AND coinsBalance = :cb");
+        exact.push((":pb", decimal::attribute(points_before)));
+        exact.push((":cb", decimal::attribute(coins_before)));
+    }
     let update = Update::builder()
         .table_name(table)
         .set_key(Some(store::key(user_key.0.clone(), user_key.1.clone())))
         .update_expression(
             "SET pointsBalance = pointsBalance - :p, coinsBalance = coinsBalance + :c",
         )
-        .condition_expression("pointsBalance >= :p")
+        .condition_expression(condition)
         .expression_attribute_values(":p", decimal::attribute(points))
-        .expression_attribute_values(":c", decimal::attribute(coins))
+        .expression_attribute_values(":c", decimal::attribute(coins));
+    let update = exact
+        .into_iter()
+        .fold(update, |u, (name, value)| {
+            u.expression_attribute_values(name, value)
+        })
         .build()
         .map_err(|e| StoreError::Request(e.to_string()))?;
     let put = Put::builder()

@@ -56,7 +56,9 @@ pub struct LedgerEntryView {
     pub id: Option<String>,
     #[serde(rename = "created_at")]
     pub created_at: Option<String>,
-    /// `AwardPoints` or `ConvertPointsToCoins`.
+    /// `AssignPoints`, `ConvertPointsToCoins` (both amounts positive), or a ledger operation's
+    /// type with signed amounts (`ReverseAward`, `Adjust`, `TransferOut`, …: docs/ledger.md;
+    /// `GET /users/{externalUserId}/ledger` shows every entry signed, with its balances after).
     pub transaction_type: Option<String>,
     #[schema(value_type = f64)]
     pub points: Value,
