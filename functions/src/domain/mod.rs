@@ -2,6 +2,7 @@
 //! what the store loaded and the parsed request, and returns the answer and the exact writes.
 
 pub mod analytics;
+pub mod pages;
 pub mod award;
 pub mod custom;
 pub mod greencrowd;
