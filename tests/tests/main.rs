@@ -20,6 +20,7 @@ mod http;
 mod jwt;
 mod openapi;
 mod rate_limits;
+mod readmodel_pages;
 mod readmodels;
 mod route_table;
 mod strategies;
