@@ -18,6 +18,7 @@ mod games;
 mod greencrowd;
 mod http;
 mod jwt;
+mod load_smoke;
 mod openapi;
 mod rate_limits;
 mod readmodel_pages;

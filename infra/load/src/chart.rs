@@ -81,7 +81,7 @@ pub fn draw(path: &Path, series: &[Bucket], title: &str) -> Result<(), String> {
         .margin(15)
         .x_label_area_size(35)
         .y_label_area_size(70)
-        .caption("throughput (requests/s)", (FONT, 16))
+        .caption("throughput (requests started per second)", (FONT, 16))
         .build_cartesian_2d(0.0..end, 0.0..max_rps)
         .map_err(|e| err(&e))?;
     throughput
