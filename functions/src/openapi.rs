@@ -436,12 +436,7 @@ fn paging_params_up_to(max: i32, page_size_text: &'static str) -> Vec<Parameter>
     );
     page.deprecated = Some(Deprecated::True);
     vec![
-        query(
-            "pageSize",
-            false,
-            page_size_text,
-            page_size_schema(max),
-        ),
+        query("pageSize", false, page_size_text, page_size_schema(max)),
         old,
         query(
             "nextToken",

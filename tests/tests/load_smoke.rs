@@ -44,14 +44,23 @@ async fn the_load_tool_runs_games_mix_against_the_api() {
         "game_points_details",
     ] {
         let stats = &summary["classes"][class];
-        assert!(stats["requests"].as_u64().unwrap() > 0, "{class}: {summary}");
+        assert!(
+            stats["requests"].as_u64().unwrap() > 0,
+            "{class}: {summary}"
+        );
         assert_eq!(stats["errors"], 0, "{class}: {summary}");
     }
     assert!(summary["api_cpu"]["cpu_seconds"].as_f64().unwrap() > 0.0);
-    assert_eq!(&std::fs::read(out.join("load.png")).unwrap()[..4], b"\x89PNG");
+    assert_eq!(
+        &std::fs::read(out.join("load.png")).unwrap()[..4],
+        b"\x89PNG"
+    );
     // The game it kept holds exactly the awards it reported.
     let games = app.call("GET", "/api/v1/games?pageSize=10", None).await;
-    let game_id = games.body["items"][0]["gameId"].as_str().unwrap().to_owned();
+    let game_id = games.body["items"][0]["gameId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let points = app
         .call("GET", &format!("/api/v1/games/{game_id}/points"), None)
         .await;
@@ -62,6 +71,11 @@ async fn the_load_tool_runs_games_mix_against_the_api() {
         .flat_map(|t| t["points"].as_array().unwrap())
         .map(|row| row["timesAwarded"].as_u64().unwrap())
         .sum();
-    assert_eq!(awarded, summary["classes"]["task_points"]["requests"].as_u64().unwrap());
+    assert_eq!(
+        awarded,
+        summary["classes"]["task_points"]["requests"]
+            .as_u64()
+            .unwrap()
+    );
     std::fs::remove_dir_all(&out).unwrap();
 }

@@ -4,16 +4,16 @@
 use crate::AppContext;
 use crate::decimal;
 use crate::domain::model::Game;
+use crate::domain::pages::{Cursor, Page, Row, Sized};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, path_param};
 use crate::identity::auth::{Caller, authenticate};
 use crate::ids::{ExternalId, GameId, TaskId, TenantId};
 use crate::store::games::{load_game, load_game_and_task, load_tasks};
-use crate::domain::pages::{Cursor, Page, Row, Sized};
 use crate::store::readmodels::{self as rm, AwardEntry, RowsFrom, UserTaskTotal};
-use futures_util::StreamExt as _;
 use crate::store::users::{load_user, user_not_found};
 use crate::wire::points as wire;
+use futures_util::StreamExt as _;
 use lambda_http::{Body, Request, Response};
 use std::collections::BTreeMap;
 
@@ -136,7 +136,9 @@ async fn task_rows(
     };
     let ids = |total: &UserTaskTotal| ExternalId::try_new(total.external_user_id.as_str());
     let (Ok(first_id), Ok(last_id)) = (ids(first), ids(last)) else {
-        return Err(ApiError::internal("an aggregate without a valid externalUserId"));
+        return Err(ApiError::internal(
+            "an aggregate without a valid externalUserId",
+        ));
     };
     let resumed = matches!(from, RowsFrom::At(_));
     let (awards, read_all) = rm::awards_of_users(
@@ -159,7 +161,11 @@ async fn task_rows(
         });
     }
     // The read stopped inside the last user it reached: later users were not read at all.
-    let reached = if read_all { None } else { by_user.keys().next_back().cloned() };
+    let reached = if read_all {
+        None
+    } else {
+        by_user.keys().next_back().cloned()
+    };
     let mut out = Vec::new();
     let mut more = more;
     for (i, total) in totals.into_iter().enumerate() {

@@ -2,9 +2,9 @@
 //! what the store loaded and the parsed request, and returns the answer and the exact writes.
 
 pub mod analytics;
-pub mod pages;
 pub mod award;
 pub mod custom;
 pub mod greencrowd;
 pub mod input;
 pub mod model;
+pub mod pages;

@@ -40,7 +40,9 @@ impl Cursor {
         let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
         let cursor: Cursor = serde_json::from_slice(&bytes).ok()?;
         let award_ok = cursor.after_award.as_deref().is_none_or(|a| {
-            !a.is_empty() && a.len() <= 64 && a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            !a.is_empty()
+                && a.len() <= 64
+                && a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
         (award_ok && (cursor.user.is_some() || cursor.after_award.is_none())).then_some(cursor)
     }
@@ -190,10 +192,18 @@ mod tests {
     #[test]
     fn the_row_bound_ends_the_page_after_the_last_row_that_fits() {
         let mut page = Page::new(3, usize::MAX);
-        let (a, c) = page.take("t1", vec![row("ana", &[], true), row("bob", &[], true)], false);
+        let (a, c) = page.take(
+            "t1",
+            vec![row("ana", &[], true), row("bob", &[], true)],
+            false,
+        );
         assert_eq!((users(&a), c), (vec!["ana", "bob"], None));
         assert!(!page.is_full());
-        let (b, c) = page.take("t2", vec![row("cid", &[], true), row("dan", &[], true)], false);
+        let (b, c) = page.take(
+            "t2",
+            vec![row("cid", &[], true), row("dan", &[], true)],
+            false,
+        );
         assert_eq!(users(&b), ["cid"]);
         assert_eq!(c, Some(cursor("t2", Some("cid"), None)));
         assert!(page.is_full());
@@ -220,7 +230,10 @@ mod tests {
     #[test]
     fn the_byte_bound_stops_before_a_row_that_does_not_fit() {
         let mut page = Page::new(10, 100);
-        let rows = vec![row("ana", &[("a1", 60)], true), row("bob", &[("b1", 60)], true)];
+        let rows = vec![
+            row("ana", &[("a1", 60)], true),
+            row("bob", &[("b1", 60)], true),
+        ];
         let (a, c) = page.take("t1", rows, false);
         assert_eq!(users(&a), ["ana"]);
         assert_eq!(c, Some(cursor("t1", Some("ana"), None)));
@@ -236,7 +249,11 @@ mod tests {
         assert_eq!(c, Some(cursor("t1", Some("ana"), Some("a1"))));
         // The first award of a page always fits, even one over the bound.
         let mut page = Page::new(10, 100);
-        let (a, c) = page.take("t1", vec![row("ana", &[("a2", 500), ("a3", 1)], true)], false);
+        let (a, c) = page.take(
+            "t1",
+            vec![row("ana", &[("a2", 500), ("a3", 1)], true)],
+            false,
+        );
         assert_eq!(a[0].awards.len(), 1);
         assert_eq!(c, Some(cursor("t1", Some("ana"), Some("a2"))));
     }
@@ -244,7 +261,10 @@ mod tests {
     #[test]
     fn an_incomplete_read_resumes_after_the_last_award_read() {
         let mut page = Page::new(10, 1000);
-        let rows = vec![row("ana", &[("a1", 1)], true), row("bob", &[("b1", 1)], false)];
+        let rows = vec![
+            row("ana", &[("a1", 1)], true),
+            row("bob", &[("b1", 1)], false),
+        ];
         let (a, c) = page.take("t1", rows, true);
         assert_eq!(users(&a), ["ana", "bob"]);
         assert_eq!(c, Some(cursor("t1", Some("bob"), Some("b1"))));
@@ -262,7 +282,10 @@ mod tests {
         assert_eq!(Cursor::decode("not base64!"), None);
         assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(b"{}")), None);
         assert_eq!(Cursor::decode(&cursor("t", None, Some("a")).encode()), None);
-        assert_eq!(Cursor::decode(&cursor("t", Some("u"), Some("a#b")).encode()), None);
+        assert_eq!(
+            Cursor::decode(&cursor("t", Some("u"), Some("a#b")).encode()),
+            None
+        );
         assert_eq!(Cursor::decode(&"A".repeat(2000)), None);
     }
 }

@@ -23,21 +23,18 @@ pub fn draw(path: &Path, series: &[Bucket], title: &str) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let root = BitMapBackend::new(path, (1200, 800)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let root = root
-        .titled(title, (FONT, 22))
-        .map_err(|e| err(&e))?;
+    let root = root.titled(title, (FONT, 22)).map_err(|e| err(&e))?;
     let (top, bottom) = root.split_vertically(480);
     let end = series.last().map_or(1.0, |b| b.start_s + 1.0);
-    let max_latency = series
-        .iter()
-        .map(|b| b.p99_ms)
-        .fold(1.0_f64, f64::max)
-        * 1.1;
+    let max_latency = series.iter().map(|b| b.p99_ms).fold(1.0_f64, f64::max) * 1.1;
     let mut latency = ChartBuilder::on(&top)
         .margin(15)
         .x_label_area_size(35)
         .y_label_area_size(70)
-        .caption("latency percentiles (ms) of the requests started each interval", (FONT, 16))
+        .caption(
+            "latency percentiles (ms) of the requests started each interval",
+            (FONT, 16),
+        )
         .build_cartesian_2d(0.0..end, 0.0..max_latency)
         .map_err(|e| err(&e))?;
     latency
@@ -63,7 +60,9 @@ pub fn draw(path: &Path, series: &[Bucket], title: &str) -> Result<(), String> {
             ))
             .map_err(|e| err(&e))?
             .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
     }
     latency
         .configure_series_labels()

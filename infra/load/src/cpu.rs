@@ -25,7 +25,8 @@ mod tests {
 
     #[test]
     fn utime_and_stime_are_read_past_a_command_with_spaces() {
-        let line = "4242 (game dev) S 1 4242 4242 0 -1 4194560 1234 0 0 0 250 75 0 0 20 0 9 0 1000 1 2 3";
+        let line =
+            "4242 (game dev) S 1 4242 4242 0 -1 4194560 1234 0 0 0 250 75 0 0 20 0 9 0 1000 1 2 3";
         assert_eq!(parse_stat(line), Some(3.25));
         assert_eq!(parse_stat("garbage"), None);
     }

@@ -225,8 +225,12 @@ enum Group {
 async fn iteration(api: &Api, fx: &Fixture, group: Group, vu: usize, iter: u64) {
     match group {
         Group::A => {
-            api.send(get(Class::StrategiesPublic, "/api/v1/strategies".into(), false))
-                .await;
+            api.send(get(
+                Class::StrategiesPublic,
+                "/api/v1/strategies".into(),
+                false,
+            ))
+            .await;
             api.send(get(Class::Strategies, "/api/v1/strategies".into(), true))
                 .await;
             api.send(get(
@@ -298,10 +302,14 @@ fn split(vus: usize, mix: &str) -> Result<[usize; 3], String> {
         .collect::<Result<_, _>>()
         .map_err(|_| format!("--mix must be A/B/C percentages, got {mix:?}"))?;
     let [a, b, c] = parts[..] else {
-        return Err(format!("--mix must be three percentages A/B/C, got {mix:?}"));
+        return Err(format!(
+            "--mix must be three percentages A/B/C, got {mix:?}"
+        ));
     };
     if a < 0.0 || b < 0.0 || c < 0.0 || (a + b + c - 100.0).abs() > 0.01 {
-        return Err(format!("--mix must be three shares adding up to 100, got {mix:?}"));
+        return Err(format!(
+            "--mix must be three shares adding up to 100, got {mix:?}"
+        ));
     }
     let share = |pct: f64| {
         if pct > 0.0 {
@@ -325,7 +333,10 @@ fn window(k: usize, n: usize, stages: [u64; 3]) -> (Duration, Duration) {
     let (k, n) = (k as f64, n.max(1) as f64);
     let start = warm * k / n;
     let stop = warm + hold + down * (n - k) / n;
-    (Duration::from_secs_f64(start), Duration::from_secs_f64(stop))
+    (
+        Duration::from_secs_f64(start),
+        Duration::from_secs_f64(stop),
+    )
 }
 
 async fn setup(api: &Api, users: usize) -> Result<Fixture, String> {
@@ -527,7 +538,11 @@ pub async fn run(args: Args) -> Result<bool, String> {
         .await;
     }
     print!("{}", report::text(&summary));
-    println!("summary: {}\nchart:   {}", json_path.display(), png_path.display());
+    println!(
+        "summary: {}\nchart:   {}",
+        json_path.display(),
+        png_path.display()
+    );
     Ok(summary.slo_pass || !args.enforce_slo)
 }
 
@@ -548,8 +563,14 @@ mod tests {
     #[test]
     fn vus_ramp_up_then_down_last_in_first_out() {
         let stages = [30, 120, 30];
-        assert_eq!(window(0, 3, stages), (Duration::ZERO, Duration::from_secs(180)));
-        assert_eq!(window(2, 3, stages), (Duration::from_secs(20), Duration::from_secs(160)));
+        assert_eq!(
+            window(0, 3, stages),
+            (Duration::ZERO, Duration::from_secs(180))
+        );
+        assert_eq!(
+            window(2, 3, stages),
+            (Duration::from_secs(20), Duration::from_secs(160))
+        );
     }
 
     #[test]

@@ -110,7 +110,10 @@ pub fn stats<'s>(samples: impl Iterator<Item = &'s Sample>) -> Stats {
         p95_ms: p95,
         p99_ms: p99,
         max_ms: ms(latencies.last().copied().unwrap_or(0)),
-        slo_met: requests > 0 && p95 < SLO_P95_MS && p99 < SLO_P99_MS && error_rate < SLO_ERROR_RATE,
+        slo_met: requests > 0
+            && p95 < SLO_P95_MS
+            && p99 < SLO_P99_MS
+            && error_rate < SLO_ERROR_RATE,
     }
 }
 
@@ -250,7 +253,10 @@ pub fn text(summary: &Summary) -> String {
         out.push_str(&line(name, s));
     }
     out.push_str(&line("all", &summary.overall));
-    for (label, cpu) in [("API process", &summary.api_cpu), ("DynamoDB Local", &summary.dynamodb_cpu)] {
+    for (label, cpu) in [
+        ("API process", &summary.api_cpu),
+        ("DynamoDB Local", &summary.dynamodb_cpu),
+    ] {
         if let Some(cpu) = cpu {
             out.push_str(&format!(
                 "\n{label} (pid {}): {:.2} CPU s, {:.3} cores, {:.3} CPU s per 1,000 requests",
@@ -297,7 +303,14 @@ mod tests {
             .map(|i| sample(i * 10, Class::TaskPoints, 10 + i % 5, true))
             .collect();
         samples.extend((0..200).map(|i| sample(i * 10, Class::GamesList, 5, true)));
-        let head = || ("http://x".to_owned(), "r".to_owned(), BTreeMap::new(), [1, 1, 1]);
+        let head = || {
+            (
+                "http://x".to_owned(),
+                "r".to_owned(),
+                BTreeMap::new(),
+                [1, 1, 1],
+            )
+        };
         let summary = summarize(&samples, 2.0, head(), (None, None));
         assert!(summary.slo_pass);
         assert_eq!(summary.classes["task_points"].p50_ms, 12.0);
@@ -311,7 +324,9 @@ mod tests {
         assert!(!summary.slo_pass);
         assert!(text(&summary).contains("MISSED"));
         // A slow tail (p99 ≥ 1.5 s) fails too.
-        let mut slow: Vec<Sample> = (0..100).map(|i| sample(i, Class::Strategies, 1, true)).collect();
+        let mut slow: Vec<Sample> = (0..100)
+            .map(|i| sample(i, Class::Strategies, 1, true))
+            .collect();
         slow[99].latency_us = 1_600_000;
         slow[98].latency_us = 1_600_000;
         assert!(!stats(slow.iter()).slo_met);
