@@ -6,7 +6,7 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 SCRIPTS := infra/scripts
 
-.PHONY: help dev dev-key dev-check test lint unit openapi api-checks stack-start stack-stop tools coldstart
+.PHONY: help dev dev-key dev-check test lint unit openapi api-checks stack-start stack-stop tools coldstart load
 
 ## Serve every route on http://127.0.0.1:$GAME_DEV_PORT (3000) against DynamoDB Local on
 ## GAME_DDB_PORT (8000) and moto on GAME_MOTO_PORT (5000); Ctrl-C to stop.
@@ -73,6 +73,12 @@ coldstart:
 	$(SCRIPTS)/lambda-build.sh x86_64
 	cargo build --quiet --workspace --bins
 	$(SCRIPTS)/with-stack.sh bash -c 'target/debug/game-admin create-secret --secret game/coldstart >/dev/null && GAME_SECRET_ARN=game/coldstart target/debug/game-coldstart target-lambda/lambda-x86_64 5'
+
+## Load test: GAME's k6 mix (70/25/5, warm-up 30 s, hold 2 min, ramp-down 30 s) against a
+## fresh dev API; report, SLO verdict, target/load/load-summary.json and load.png. Options:
+## make load LOAD_ARGS="--vus 100 --hold 60" (docs/benchmarks.md; any API: docs/load.md).
+load:
+	$(SCRIPTS)/load.sh $(LOAD_ARGS)
 
 ## List the targets with what each does (the `## ` lines directly above each target).
 ## Bare `make` still runs `dev`, the first target.

@@ -355,6 +355,8 @@ struct Op {
     query: Vec<Parameter>,
     headers: Vec<Parameter>,
     paged: bool,
+    /// Paged as the points read models are (by user rows, up to 1000).
+    points_paged: bool,
     idempotent: bool,
     rate_limited: bool,
     /// Status, description, media type and schema of the answer that succeeds.
@@ -372,6 +374,7 @@ fn op(summary: &'static str, tag: &'static str, auth: Auth) -> Op {
         query: Vec::new(),
         headers: Vec::new(),
         paged: false,
+        points_paged: false,
         idempotent: false,
         rate_limited: false,
         ok: (200, "OK", "application/json", None),
@@ -398,19 +401,35 @@ fn query(name: &str, required: bool, description: &str, schema: ObjectBuilder) -
 }
 
 /// No `default`: a generated client would send it, and with both names sent `pageSize` wins.
-fn page_size_schema() -> ObjectBuilder {
+fn page_size_schema(max: i32) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::Integer)
         .minimum(Some(1))
-        .maximum(Some(100))
+        .maximum(Some(max))
 }
 
 fn paging_params() -> Vec<Parameter> {
+    paging_params_up_to(
+        100,
+        "Items per page, 1 to 100 (default 10). Wins over `page_size` when both are sent.",
+    )
+}
+
+/// The points read models page by user rows, up to 1000 (their default, so that a GAME client
+/// reading everything at once gets as much as one bounded answer holds).
+fn points_paging_params() -> Vec<Parameter> {
+    paging_params_up_to(
+        crate::api::readmodels::MAX_POINTS_PAGE_ROWS,
+        "User rows per page, 1 to 1000 (default 1000); a page also stops at 1 MiB of award entries. Wins over `page_size` when both are sent.",
+    )
+}
+
+fn paging_params_up_to(max: i32, page_size_text: &'static str) -> Vec<Parameter> {
     let mut old = query(
         "page_size",
         false,
         "GAME's name of `pageSize`, still accepted.",
-        page_size_schema(),
+        page_size_schema(max),
     );
     old.deprecated = Some(Deprecated::True);
     let mut page = query(
@@ -424,12 +443,7 @@ fn paging_params() -> Vec<Parameter> {
     );
     page.deprecated = Some(Deprecated::True);
     vec![
-        query(
-            "pageSize",
-            false,
-            "Items per page, 1 to 100 (default 10). Wins over `page_size` when both are sent.",
-            page_size_schema(),
-        ),
+        query("pageSize", false, page_size_text, page_size_schema(max)),
         old,
         query(
             "nextToken",
@@ -475,6 +489,11 @@ impl Op {
         self
     }
 
+    fn points_paged(mut self) -> Self {
+        self.points_paged = true;
+        self
+    }
+
     fn query(mut self, parameter: Parameter) -> Self {
         self.query.push(parameter);
         self
@@ -491,7 +510,7 @@ impl Op {
         if self.body.is_some() {
             codes.extend(["missing_body", "malformed_json", "invalid_body"]);
         }
-        if self.paged {
+        if self.paged || self.points_paged {
             codes.extend([
                 "invalid_cursor",
                 "invalid_page_size",
@@ -559,6 +578,11 @@ impl Op {
         }
         if self.paged {
             for parameter in paging_params() {
+                operation = operation.parameter(parameter);
+            }
+        }
+        if self.points_paged {
+            for parameter in points_paging_params() {
                 operation = operation.parameter(parameter);
             }
         }
@@ -992,10 +1016,14 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
             .answers(200, "The wallet and one page of its entries", s.named::<LedgerHistory>())
             .codes(&["user_not_found"]),
         "games_points" => op("Per task, each user's total", "points", Key)
-            .answers(200, "The game's totals", s.named::<GamePoints>())
+            .describe("Served from each user's aggregate (never from the awards). Paged: at most `pageSize` user rows across the game's tasks (in externalTaskId, then externalUserId order); `nextToken` continues where the page stopped, inside a task if need be.")
+            .answers(200, "The game's totals (one page)", s.named::<GamePoints>())
+            .points_paged()
             .codes(&["game_not_found"]),
         "games_points_details" => op("Per task, each user's total and awards", "points", Key)
-            .answers(200, "The game's totals with every award", s.named::<GamePointsDetails>())
+            .describe("As `GET /games/{gameId}/points`, each row with its awards; a page also stops at 1 MiB of award entries (a user with more continues on the next page, the row repeated with the rest of its awards).")
+            .answers(200, "The game's totals with their awards (one page)", s.named::<GamePointsDetails>())
+            .points_paged()
             .codes(&["game_not_found"]),
         "games_users" => op("Per task, the users with points", "points", Key)
             .answers(200, "The game's users", s.named::<GameUsers>())
@@ -1004,10 +1032,14 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
             .answers(200, "The user's totals", s.list::<UserTaskTotal>())
             .codes(&["game_not_found", "user_not_found"]),
         "tasks_points" => op("Each user's total on a task", "points", Key)
-            .answers(200, "The totals, by externalUserId", s.list::<UserTotal>())
+            .describe("GAME's bare array, paged: at most `pageSize` rows; when more follow, the `Next-Token` header carries the `nextToken` of the next page (and `Link` the same as `rel=\"next\"`).")
+            .answers(200, "The totals, by externalUserId (one page)", s.list::<UserTotal>())
+            .points_paged()
             .codes(&["game_not_found", "task_not_found"]),
         "tasks_points_details" => op("Each user's total and awards on a task", "points", Key)
-            .answers(200, "The totals with every award", s.list::<UserTotalWithDetails>())
+            .describe("As `GET …/tasks/{externalTaskId}/points`, each row with its awards; a page also stops at 1 MiB of award entries. The next page's cursor is in the `Next-Token` header.")
+            .answers(200, "The totals with their awards (one page)", s.list::<UserTotalWithDetails>())
+            .points_paged()
             .codes(&["game_not_found", "task_not_found"]),
         "tasks_user_points" => op("A user's total on a task", "points", Key)
             .answers(200, "The total", s.named::<UserTotal>())

@@ -4,14 +4,16 @@
 use crate::AppContext;
 use crate::decimal;
 use crate::domain::model::Game;
+use crate::domain::pages::{Cursor, Page, Row, Sized};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, path_param};
 use crate::identity::auth::{Caller, authenticate};
 use crate::ids::{ExternalId, GameId, TaskId, TenantId};
 use crate::store::games::{load_game, load_game_and_task, load_tasks};
-use crate::store::readmodels::{self as rm, AwardEntry, UserTaskTotal};
+use crate::store::readmodels::{self as rm, AwardEntry, RowsFrom, UserTaskTotal};
 use crate::store::users::{load_user, user_not_found};
 use crate::wire::points as wire;
+use futures_util::StreamExt as _;
 use lambda_http::{Body, Request, Response};
 use std::collections::BTreeMap;
 
@@ -42,95 +44,279 @@ fn point_detail(award: &AwardEntry) -> wire::AwardDetail {
     }
 }
 
-/// A user's awards as `pointsData` (chronological), through `view`.
-fn awards_of<T>(
-    awards: &BTreeMap<String, Vec<AwardEntry>>,
-    user: &str,
-    view: fn(&AwardEntry) -> T,
-) -> Vec<T> {
-    awards
-        .get(user)
-        .map(|a| a.iter().map(view).collect())
-        .unwrap_or_default()
+/// At most this many user rows per answer of the points read models (and the default).
+pub const MAX_POINTS_PAGE_ROWS: i32 = 1000;
+/// At most this many bytes of award entries (their JSON) per details answer: with the rows
+/// around them an answer stays far below Lambda's 6 MB response limit.
+pub const MAX_POINTS_PAGE_AWARD_BYTES: usize = 1024 * 1024;
+/// Tasks read at the same time by the per-game read models: a page is usually filled by the
+/// first tasks, and more in flight would read rows the page has no room for.
+pub const TASK_READ_CONCURRENCY: usize = 4;
+
+/// `pageSize` (or GAME's `page_size`; 1..=1000, default 1000: a GAME client that reads
+/// everything in one answer still gets up to 1000 rows) and the decoded `nextToken`.
+fn points_paging(req: &Request) -> ApiResult<(i32, Option<Cursor>)> {
+    if let Some(page) = http::query_param(req, "page").filter(|p| p != "1") {
+        return Err(ApiError::unprocessable(
+            "unsupported_pagination",
+            format!(
+                "page={page} is not supported: the points read models page with pageSize and the nextToken of the previous answer."
+            ),
+        ));
+    }
+    let page_size = match crate::api::PAGE_SIZE_PARAMS
+        .iter()
+        .find_map(|name| http::query_param(req, name))
+    {
+        None => MAX_POINTS_PAGE_ROWS,
+        Some(text) => match text.parse::<i32>() {
+            Ok(size) if (1..=MAX_POINTS_PAGE_ROWS).contains(&size) => size,
+            _ => {
+                return Err(ApiError::unprocessable(
+                    "invalid_page_size",
+                    format!(
+                        "pageSize must be a whole number from 1 to {MAX_POINTS_PAGE_ROWS}, got \"{text}\"."
+                    ),
+                ));
+            }
+        },
+    };
+    let cursor = match http::query_param(req, "nextToken") {
+        None => None,
+        Some(token) => Some(Cursor::decode(&token).ok_or_else(invalid_cursor)?),
+    };
+    Ok((page_size, cursor))
 }
 
-/// The game, and per task each user's total with (when `details`) all awards of the task.
-type TaskTotals = Vec<(
-    TaskId,
-    Vec<UserTaskTotal>,
-    BTreeMap<String, Vec<AwardEntry>>,
-)>;
+fn invalid_cursor() -> ApiError {
+    ApiError::bad_request(
+        "invalid_cursor",
+        "nextToken is not a cursor this list issued.",
+    )
+}
 
-async fn game_points(
+/// Where the page starts in the cursor's task (its ids checked: a cursor is client input).
+fn rows_from(cursor: &Cursor) -> ApiResult<(RowsFrom, Option<String>)> {
+    let user = match &cursor.user {
+        None => return Ok((RowsFrom::Start, None)),
+        Some(user) => ExternalId::try_new(user.as_str()).map_err(|_| invalid_cursor())?,
+    };
+    Ok(match &cursor.after_award {
+        None => (RowsFrom::After(user), None),
+        Some(award) => (RowsFrom::At(user), Some(award.clone())),
+    })
+}
+
+type PointsRow = Row<UserTaskTotal, AwardEntry>;
+
+/// One task's rows from `from`: at most `rows` totals and, with `details`, their awards up to
+/// the byte bound (counted as `cost` says: the JSON each award takes in the answer). Returns
+/// the rows and whether the task has rows after them.
+async fn task_rows(
+    ctx: &AppContext,
+    game: &Game,
+    task: &TaskId,
+    (from, after_award): (RowsFrom, Option<String>),
+    rows: usize,
+    details: Option<fn(&AwardEntry) -> usize>,
+) -> ApiResult<(Vec<PointsRow>, bool)> {
+    let (totals, more) =
+        rm::task_totals_page(&ctx.store, &game.tenant, &game.game_id, task, &from, rows).await?;
+    let (Some(cost), Some(first), Some(last)) = (details, totals.first(), totals.last()) else {
+        let rows = totals
+            .into_iter()
+            .map(|total| Row {
+                user: total.external_user_id.clone(),
+                total,
+                awards: Vec::new(),
+                complete: true,
+            })
+            .collect();
+        return Ok((rows, more));
+    };
+    let ids = |total: &UserTaskTotal| ExternalId::try_new(total.external_user_id.as_str());
+    let (Ok(first_id), Ok(last_id)) = (ids(first), ids(last)) else {
+        return Err(ApiError::internal(
+            "an aggregate without a valid externalUserId",
+        ));
+    };
+    let resumed = matches!(from, RowsFrom::At(_));
+    let (awards, read_all) = rm::awards_of_users(
+        &ctx.store,
+        &game.tenant,
+        &game.game_id,
+        task,
+        (&first_id, after_award.as_deref()),
+        &last_id,
+        MAX_POINTS_PAGE_AWARD_BYTES,
+        cost,
+    )
+    .await?;
+    let mut by_user: BTreeMap<String, Vec<Sized<AwardEntry>>> = BTreeMap::new();
+    for (user, id, award) in awards {
+        by_user.entry(user).or_default().push(Sized {
+            id,
+            bytes: cost(&award),
+            value: award,
+        });
+    }
+    // The read stopped inside the last user it reached: later users were not read at all.
+    let reached = if read_all {
+        None
+    } else {
+        by_user.keys().next_back().cloned()
+    };
+    let mut out = Vec::new();
+    let mut more = more;
+    for (i, total) in totals.into_iter().enumerate() {
+        let awards = by_user.remove(&total.external_user_id).unwrap_or_default();
+        let past_reach = reached
+            .as_ref()
+            .is_some_and(|r| total.external_user_id.as_str() > r.as_str());
+        if past_reach {
+            more = true;
+            break;
+        }
+        let last_reached = reached.as_deref() == Some(total.external_user_id.as_str());
+        let complete = if last_reached {
+            !(resumed && i == 0) && awards.len() as u64 >= total.count
+        } else {
+            true
+        };
+        out.push(Row {
+            user: total.external_user_id.clone(),
+            total,
+            awards,
+            complete,
+        });
+        if last_reached {
+            more = true;
+            break;
+        }
+    }
+    Ok((out, more))
+}
+
+async fn read_task(
+    ctx: &AppContext,
+    game: &Game,
+    task: TaskId,
+    from: (RowsFrom, Option<String>),
+    rows: usize,
+    details: Option<fn(&AwardEntry) -> usize>,
+) -> (TaskId, ApiResult<(Vec<PointsRow>, bool)>) {
+    let read = task_rows(ctx, game, &task, from, rows, details).await;
+    (task, read)
+}
+
+/// The wire size of an award in `pointsData` (a comma included).
+fn entry_bytes(award: &AwardEntry) -> usize {
+    serde_json::to_vec(&point_data(award)).map_or(0, |v| v.len() + 1)
+}
+
+fn detail_bytes(award: &AwardEntry) -> usize {
+    serde_json::to_vec(&point_detail(award)).map_or(0, |v| v.len() + 1)
+}
+
+/// One page of a game's rows, task by task in externalTaskId order. Tasks are read
+/// `TASK_READ_CONCURRENCY` at a time, in order, and reading stops once the page is full.
+async fn game_page(
     ctx: &AppContext,
     caller: &Caller,
     req: &Request,
-    details: bool,
-) -> ApiResult<(Game, TaskTotals)> {
+    details: Option<fn(&AwardEntry) -> usize>,
+) -> ApiResult<(Game, Vec<(TaskId, Vec<PointsRow>)>, wire::PointsPageInfo)> {
+    let (page_size, cursor) = points_paging(req)?;
     let game = load_game(&ctx.store, &caller.tenant, &path_param(req, "gameId")?).await?;
-    let mut tasks = Vec::new();
-    for task in load_tasks(&ctx.store, &game).await? {
-        let task_totals = rm::task_totals(
-            &ctx.store,
-            &game.tenant,
-            &game.game_id,
-            &task.external_task_id,
-        )
-        .await?;
-        let awards = if details {
-            rm::task_awards(
-                &ctx.store,
-                &game.tenant,
-                &game.game_id,
-                &task.external_task_id,
-                None,
-            )
-            .await?
-        } else {
-            BTreeMap::new()
-        };
-        tasks.push((task.external_task_id, task_totals, awards));
+    let tasks: Vec<TaskId> = load_tasks(&ctx.store, &game)
+        .await?
+        .into_iter()
+        .map(|t| t.external_task_id)
+        .collect();
+    let (skip, first_from) = match &cursor {
+        None => (0, (RowsFrom::Start, None)),
+        Some(cursor) => {
+            let at = tasks
+                .iter()
+                .position(|t| t.as_str() == cursor.task)
+                .ok_or_else(invalid_cursor)?;
+            (at, rows_from(cursor)?)
+        }
+    };
+    let rows = usize::try_from(page_size).unwrap_or(1);
+    let game_ref = &game;
+    let mut first_from = Some(first_from);
+    let mut reads = futures_util::stream::iter(tasks.iter().skip(skip).cloned())
+        .map(|task| {
+            let from = first_from.take().unwrap_or((RowsFrom::Start, None));
+            read_task(ctx, game_ref, task, from, rows, details)
+        })
+        .buffered(TASK_READ_CONCURRENCY);
+    let mut page = Page::new(rows, MAX_POINTS_PAGE_AWARD_BYTES);
+    let mut out = Vec::new();
+    let mut next = None;
+    while let Some((task, read)) = reads.next().await {
+        let (task_rows, more) = read?;
+        let (taken, cursor) = page.take(task.as_str(), task_rows, more);
+        if !taken.is_empty() || cursor.is_none() {
+            out.push((task, taken));
+        }
+        if let Some(cursor) = cursor {
+            next = Some(cursor.encode());
+            break;
+        }
     }
-    Ok((game, tasks))
+    // Reads still in flight are for rows the page has no room for: cancel them.
+    drop(reads);
+    Ok((
+        game,
+        out,
+        wire::PointsPageInfo {
+            page_size,
+            next_token: next,
+        },
+    ))
 }
 
-/// `GET /games/{gameId}/points`: per task, each user's total and award count.
+/// `GET /games/{gameId}/points`: per task, each user's total and award count (paged).
 pub async fn game_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let (game, tasks) = game_points(ctx, &caller, &req, false).await?;
+    let (game, tasks, page) = game_page(ctx, &caller, &req, None).await?;
     http::ok(&wire::GamePoints {
         external_game_id: game.external_game_id.to_string(),
         created_at: game.created_at,
         task: tasks
             .into_iter()
-            .map(|(task, task_totals, _)| wire::TaskTotals {
+            .map(|(task, rows)| wire::TaskTotals {
                 external_task_id: task.to_string(),
-                points: task_totals.iter().map(totals).collect(),
+                points: rows.iter().map(|row| totals(&row.total)).collect(),
             })
             .collect(),
+        page,
     })
 }
 
-/// `GET /games/{gameId}/points/details`: as above, with every award in `pointsData`.
+/// `GET /games/{gameId}/points/details`: as above, with the awards in `pointsData` (paged).
 pub async fn game_details(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let (game, tasks) = game_points(ctx, &caller, &req, true).await?;
+    let (game, tasks, page) = game_page(ctx, &caller, &req, Some(entry_bytes)).await?;
     http::ok(&wire::GamePointsDetails {
         external_game_id: game.external_game_id.to_string(),
         created_at: game.created_at,
         task: tasks
             .into_iter()
-            .map(|(task, task_totals, awards)| wire::TaskTotalsWithAwards {
+            .map(|(task, rows)| wire::TaskTotalsWithAwards {
                 external_task_id: task.to_string(),
-                points: task_totals
+                points: rows
                     .iter()
-                    .map(|total| wire::UserTotalWithAwards {
-                        total: totals(total),
-                        points_data: awards_of(&awards, &total.external_user_id, point_data),
+                    .map(|row| wire::UserTotalWithAwards {
+                        total: totals(&row.total),
+                        points_data: row.awards.iter().map(|a| point_data(&a.value)).collect(),
                     })
                     .collect(),
             })
             .collect(),
+        page,
     })
 }
 
@@ -209,12 +395,54 @@ pub async fn game_user_totals(ctx: &'static AppContext, req: Request) -> ApiResu
     http::ok(&entries)
 }
 
-/// `GET /games/{gameId}/tasks/{externalTaskId}/points`: each user's total on the task.
+/// One page of a task's rows; the cursor of the next page goes in the `Next-Token` and `Link`
+/// headers, since GAME's answer is a bare array.
+async fn task_page(
+    ctx: &AppContext,
+    caller: &Caller,
+    req: &Request,
+    details: Option<fn(&AwardEntry) -> usize>,
+) -> ApiResult<(Vec<PointsRow>, i32, Option<String>)> {
+    let (page_size, cursor) = points_paging(req)?;
+    let (game, task) = path_task(ctx, caller, req).await?;
+    let from = match &cursor {
+        None => (RowsFrom::Start, None),
+        Some(cursor) if cursor.task == task.as_str() => rows_from(cursor)?,
+        Some(_) => return Err(invalid_cursor()),
+    };
+    let rows = usize::try_from(page_size).unwrap_or(1);
+    let (task_rows, more) = task_rows(ctx, &game, &task, from, rows, details).await?;
+    let mut page = Page::new(rows, MAX_POINTS_PAGE_AWARD_BYTES);
+    let (taken, cursor) = page.take(task.as_str(), task_rows, more);
+    Ok((taken, page_size, cursor.map(|c| c.encode())))
+}
+
+/// A bare-array answer with the next page's cursor in `Next-Token` and in an RFC 8288 `Link`
+/// (`rel="next"`, a reference relative to the request's own path).
+fn array_page(
+    value: &impl serde::Serialize,
+    page_size: i32,
+    next: Option<String>,
+) -> ApiResult<Response<Body>> {
+    let mut response = http::ok(value)?;
+    if let Some(token) = next {
+        let headers = response.headers_mut();
+        let link = format!("<?pageSize={page_size}&nextToken={token}>; rel=\"next\"");
+        for (name, value) in [("next-token", token), ("link", link)] {
+            if let Ok(value) = lambda_http::http::HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+    }
+    Ok(response)
+}
+
+/// `GET /games/{gameId}/tasks/{externalTaskId}/points`: each user's total on the task (paged).
 pub async fn task_user_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let (game, task) = path_task(ctx, &caller, &req).await?;
-    let all = rm::task_totals(&ctx.store, &game.tenant, &game.game_id, &task).await?;
-    http::ok(&all.iter().map(totals).collect::<Vec<_>>())
+    let (rows, page_size, next) = task_page(ctx, &caller, &req, None).await?;
+    let entries: Vec<wire::UserTotal> = rows.iter().map(|row| totals(&row.total)).collect();
+    array_page(&entries, page_size, next)
 }
 
 async fn path_task(ctx: &AppContext, caller: &Caller, req: &Request) -> ApiResult<(Game, TaskId)> {
@@ -228,20 +456,18 @@ async fn path_task(ctx: &AppContext, caller: &Caller, req: &Request) -> ApiResul
     Ok((game, task.external_task_id))
 }
 
-/// `GET /games/{gameId}/tasks/{externalTaskId}/points/details`: with every award.
+/// `GET /games/{gameId}/tasks/{externalTaskId}/points/details`: with the awards (paged).
 pub async fn task_details(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let (game, task) = path_task(ctx, &caller, &req).await?;
-    let awards = rm::task_awards(&ctx.store, &game.tenant, &game.game_id, &task, None).await?;
-    let all = rm::task_totals(&ctx.store, &game.tenant, &game.game_id, &task).await?;
-    let entries: Vec<wire::UserTotalWithDetails> = all
+    let (rows, page_size, next) = task_page(ctx, &caller, &req, Some(detail_bytes)).await?;
+    let entries: Vec<wire::UserTotalWithDetails> = rows
         .iter()
-        .map(|total| wire::UserTotalWithDetails {
-            total: totals(total),
-            points_data: awards_of(&awards, &total.external_user_id, point_detail),
+        .map(|row| wire::UserTotalWithDetails {
+            total: totals(&row.total),
+            points_data: row.awards.iter().map(|a| point_detail(&a.value)).collect(),
         })
         .collect();
-    http::ok(&entries)
+    array_page(&entries, page_size, next)
 }
 
 /// `GET /games/{gameId}/tasks/{externalTaskId}/users/{externalUserId}/points`.

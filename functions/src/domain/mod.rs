@@ -8,3 +8,4 @@ pub mod greencrowd;
 pub mod input;
 pub mod ledger;
 pub mod model;
+pub mod pages;

@@ -205,3 +205,141 @@ async fn existing_games(
     }
     Ok(existing)
 }
+
+/// Where a page of a task's user rows starts: at the first user, after a user (the previous
+/// page ended with them), or at a user whose awards the previous page only began.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowsFrom {
+    Start,
+    After(ExternalId),
+    At(ExternalId),
+}
+
+/// One query: the sort keys between `lo` and `hi` (inclusive) of a task's award partition,
+/// from `start` (exclusive) on, at most `limit` items; and whether DynamoDB stopped early.
+async fn range_query(
+    store: &Store,
+    pk: &str,
+    (lo, hi): (&str, &str),
+    start: Option<String>,
+    limit: i32,
+) -> ApiResult<(Vec<Item>, Option<String>)> {
+    use crate::store::{PK, SK, request_error, s};
+    let mut request = store
+        .client
+        .query()
+        .table_name(&store.table)
+        .consistent_read(true)
+        .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_names("#sk", SK)
+        .expression_attribute_values(":pk", s(pk))
+        .expression_attribute_values(":lo", s(lo))
+        .expression_attribute_values(":hi", s(hi))
+        .limit(limit);
+    if let Some(sk) = start {
+        request = request
+            .exclusive_start_key(PK, s(pk))
+            .exclusive_start_key(SK, s(sk));
+    }
+    let output = request.send().await.map_err(request_error)?;
+    let last = output
+        .last_evaluated_key
+        .and_then(|key| attrs::s(&key, SK).map(str::to_owned));
+    Ok((output.items.unwrap_or_default(), last))
+}
+
+/// Sorts after every sort key that starts with `prefix` (whose last character is `#`): ids
+/// are `[A-Za-z0-9_-]`, all above `$`, so `USER#` … `USER$` is exactly the `USER#` items.
+fn prefix_end(prefix: &str) -> String {
+    let mut end = prefix.trim_end_matches('#').to_owned();
+    end.push('$');
+    end
+}
+
+/// At most `limit` users' aggregates on a task from `from` in externalUserId order, and
+/// whether more follow. Reads `limit + 1` so that "more" is never a guess.
+pub async fn task_totals_page(
+    store: &Store,
+    tenant: &TenantId,
+    game_id: &GameId,
+    external_task_id: &TaskId,
+    from: &RowsFrom,
+    limit: usize,
+) -> ApiResult<(Vec<UserTaskTotal>, bool)> {
+    let pk = keys::task_awards_pk(tenant, game_id, external_task_id);
+    let lo = match from {
+        RowsFrom::At(user) => keys::user_task_sk(user),
+        _ => keys::USER_TASK_SK_PREFIX.to_owned(),
+    };
+    let hi = prefix_end(keys::USER_TASK_SK_PREFIX);
+    let mut start = match from {
+        RowsFrom::After(user) => Some(keys::user_task_sk(user)),
+        _ => None,
+    };
+    let mut totals = Vec::new();
+    loop {
+        let want = limit + 1 - totals.len();
+        let (items, last) = range_query(
+            store,
+            &pk,
+            (&lo, &hi),
+            start,
+            i32::try_from(want).unwrap_or(i32::MAX),
+        )
+        .await?;
+        totals.extend(items.iter().map(UserTaskTotal::from_item));
+        match last {
+            // DynamoDB stops at 1 MB too: follow it until the page (plus one) is read.
+            Some(sk) if totals.len() <= limit => start = Some(sk),
+            _ => break,
+        }
+    }
+    let more = totals.len() > limit;
+    totals.truncate(limit);
+    Ok((totals, more))
+}
+
+/// The awards of the users `first` ..= `last` of a task (grouped by user, chronological within
+/// a user), starting after award `after` of `first` when given. Stops reading once `budget`
+/// is spent, counting each award as `cost` says, so the last user may come back incomplete:
+/// the boolean says whether the range was read to its end.
+#[allow(clippy::too_many_arguments)]
+pub async fn awards_of_users(
+    store: &Store,
+    tenant: &TenantId,
+    game_id: &GameId,
+    external_task_id: &TaskId,
+    (first, after): (&ExternalId, Option<&str>),
+    last: &ExternalId,
+    budget: usize,
+    cost: impl Fn(&AwardEntry) -> usize,
+) -> ApiResult<(Vec<(String, String, AwardEntry)>, bool)> {
+    let pk = keys::task_awards_pk(tenant, game_id, external_task_id);
+    let lo = format!("{}{first}#", keys::AWARD_SK_PREFIX);
+    let hi = format!("{}{last}$", keys::AWARD_SK_PREFIX);
+    let mut start = after.map(|award| keys::award_sk(first, award));
+    let mut awards = Vec::new();
+    let mut spent = 0usize;
+    loop {
+        // Small pages: a page read past the budget is read for nothing.
+        let (items, last_key) = range_query(store, &pk, (&lo, &hi), start, 200).await?;
+        for item in &items {
+            let sk = attrs::s(item, crate::store::SK).unwrap_or_default();
+            let award_id = sk.rsplit('#').next().unwrap_or_default().to_owned();
+            let user = attrs::s(item, "externalUserId")
+                .unwrap_or_default()
+                .to_owned();
+            let entry = AwardEntry::from_item(item);
+            spent = spent.saturating_add(cost(&entry));
+            awards.push((user, award_id, entry));
+            if spent > budget {
+                return Ok((awards, false));
+            }
+        }
+        match last_key {
+            Some(sk) => start = Some(sk),
+            None => return Ok((awards, true)),
+        }
+    }
+}

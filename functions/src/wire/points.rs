@@ -145,7 +145,21 @@ pub struct GamePoints {
     pub external_game_id: String,
     #[serde(rename = "created_at")]
     pub created_at: String,
+    /// This page's tasks (a task the page ends in continues on the next page).
     pub task: Vec<TaskTotals>,
+    #[serde(flatten)]
+    pub page: PointsPageInfo,
+}
+
+/// Paging of the points read models: at most `pageSize` user rows (1–1000, default 1000)
+/// and at most 1 MiB of award entries per answer; send `nextToken` back for the rest.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PointsPageInfo {
+    #[schema(minimum = 1, maximum = 1000, example = 1000)]
+    pub page_size: i32,
+    /// The cursor of the next page, or `null` at the end.
+    pub next_token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -162,7 +176,10 @@ pub struct GamePointsDetails {
     pub external_game_id: String,
     #[serde(rename = "created_at")]
     pub created_at: String,
+    /// This page's tasks (a task the page ends in continues on the next page).
     pub task: Vec<TaskTotalsWithAwards>,
+    #[serde(flatten)]
+    pub page: PointsPageInfo,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
