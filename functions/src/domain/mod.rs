@@ -6,4 +6,5 @@ pub mod award;
 pub mod custom;
 pub mod greencrowd;
 pub mod input;
+pub mod leaderboards;
 pub mod model;
