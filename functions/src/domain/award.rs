@@ -345,6 +345,19 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
         data: Some(out.data.clone()),
         created_at: out.created_at.to_owned(),
     }));
+    if let Some(boards) = &loaded.leaderboards {
+        writes.extend(
+            crate::domain::leaderboards::award_writes(
+                boards,
+                &request.external_user_id,
+                &task.external_task_id,
+                out.points,
+                now_us,
+            )
+            .into_iter()
+            .map(AwardWrite::Leaderboard),
+        );
+    }
     writes
 }
 

@@ -531,6 +531,8 @@ pub struct BoardChange {
     pub expires_at: Option<i64>,
     /// The entry's sort key before the award (same period), to delete.
     pub old_sk: Option<String>,
+    /// The entry's sort key after the award.
+    pub sk: String,
     pub score: Decimal,
     pub reached_us: i64,
     pub moves: Vec<NodeDelta>,
@@ -596,6 +598,7 @@ pub fn plan_award(
             expires_at: board.expires_at_secs(&period),
             period,
             old_sk,
+            sk: entry_sk(score, now_us, user),
             score,
             reached_us: now_us,
             moves,
@@ -606,6 +609,27 @@ pub fn plan_award(
         standings: next,
         read_version,
     })
+}
+
+/// The award's leaderboard items: every board it counts for, and the user's standings.
+pub fn award_writes(
+    state: &crate::store::leaderboards::AwardState,
+    user: &str,
+    external_task_id: &str,
+    points: Decimal,
+    now_us: i64,
+) -> Vec<crate::store::leaderboards::LeaderboardWrite> {
+    plan_award(
+        &state.boards,
+        &state.standings,
+        state.version,
+        user,
+        external_task_id,
+        points,
+        now_us,
+    )
+    .map(crate::store::leaderboards::writes_of)
+    .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------
