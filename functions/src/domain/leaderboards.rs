@@ -17,7 +17,8 @@ pub const IMPLICIT_KEY: &str = "points";
 pub const IMPLICIT_ID: &str = "points";
 /// Board keys that would shadow a literal route segment.
 pub const RESERVED_KEYS: [&str; 1] = ["standings"];
-pub const MAX_BOARDS: usize = 10;
+/// Defined boards per game (the implicit one aside): keeps the award's transaction under 100 items.
+pub const MAX_BOARDS: usize = 5;
 pub const MAX_ENTRIES_LIMIT: u32 = 1000;
 pub const DEFAULT_MAX_ENTRIES: u32 = 100;
 pub const MAX_TASK_FILTER: usize = 50;
