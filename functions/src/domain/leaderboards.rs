@@ -91,13 +91,9 @@ pub struct Board {
     pub zone: Tz,
 }
 
-fn invalid(code: &'static str, detail: impl Into<String>) -> ApiError {
-    ApiError::unprocessable(code, detail)
-}
-
 pub fn parse_zone(name: &str) -> ApiResult<Tz> {
     name.parse::<Tz>().map_err(|_| {
-        invalid(
+        ApiError::unprocessable(
             "unknown_time_zone",
             format!("\"{name}\" is not an IANA time zone name (e.g. Europe/Madrid, UTC)."),
         )
@@ -110,13 +106,13 @@ impl Board {
         validate_key(&record.key)?;
         let zone = parse_zone(&record.time_zone)?;
         if record.max_entries == 0 || record.max_entries > MAX_ENTRIES_LIMIT {
-            return Err(invalid(
+            return Err(ApiError::unprocessable(
                 "invalid_leaderboard",
                 format!("maxEntries must be from 1 to {MAX_ENTRIES_LIMIT}."),
             ));
         }
         if record.external_task_ids.len() > MAX_TASK_FILTER {
-            return Err(invalid(
+            return Err(ApiError::unprocessable(
                 "invalid_leaderboard",
                 format!("externalTaskIds holds at most {MAX_TASK_FILTER} tasks."),
             ));
@@ -132,7 +128,7 @@ impl Board {
             ("monthly", (None, None)) => Period::Monthly,
             ("custom", (Some(start), Some(length_days))) if (1..=366).contains(&length_days) => {
                 let start = NaiveDate::parse_from_str(start, "%Y-%m-%d").map_err(|_| {
-                    invalid(
+                    ApiError::unprocessable(
                         "invalid_period",
                         "customStart must be a local date YYYY-MM-DD in the board's zone.",
                     )
@@ -140,19 +136,19 @@ impl Board {
                 Period::Custom { start, length_days }
             }
             ("custom", _) => {
-                return Err(invalid(
+                return Err(ApiError::unprocessable(
                     "invalid_period",
                     "A custom period needs customStart (YYYY-MM-DD) and customLengthDays (1 to 366).",
                 ));
             }
             ("all_time" | "daily" | "weekly" | "monthly", _) => {
-                return Err(invalid(
+                return Err(ApiError::unprocessable(
                     "invalid_period",
                     "customStart and customLengthDays belong to period \"custom\" only.",
                 ));
             }
             (other, _) => {
-                return Err(invalid(
+                return Err(ApiError::unprocessable(
                     "invalid_period",
                     format!(
                         "period \"{other}\" is not one of all_time, daily, weekly, monthly, custom."
@@ -232,7 +228,7 @@ impl Board {
         if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
             return Ok(self.period_key(instant.timestamp_micros()));
         }
-        Err(invalid(
+        Err(ApiError::unprocessable(
             "invalid_period",
             format!(
                 "period \"{text}\" is neither a period of this board ({}) nor an RFC 3339 instant.",
@@ -258,13 +254,13 @@ pub fn validate_key(key: &str) -> ApiResult<()> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if !valid {
-        return Err(invalid(
+        return Err(ApiError::unprocessable(
             "invalid_leaderboard",
             "A leaderboard key is 1 to 40 letters, digits, `_` or `-`.",
         ));
     }
     if RESERVED_KEYS.contains(&key) {
-        return Err(invalid(
+        return Err(ApiError::unprocessable(
             "invalid_leaderboard",
             format!("\"{key}\" is reserved (it names a route)."),
         ));
