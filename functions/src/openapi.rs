@@ -16,8 +16,8 @@ use crate::wire::custom::{
 use crate::wire::games::{CreateGame, DuplicateGame, GameSaved, GameView, PatchGame};
 use crate::wire::health::{Health, KpiHealth};
 use crate::wire::leaderboards::{
-    CreateLeaderboard, LeaderboardList, LeaderboardPage, LeaderboardStanding,
-    LeaderboardStandings, LeaderboardView, PatchLeaderboard,
+    CreateLeaderboard, LeaderboardList, LeaderboardPage, LeaderboardStanding, LeaderboardStandings,
+    LeaderboardView, PatchLeaderboard,
 };
 use crate::wire::points::{
     AwardBody, AwardResponse, GamePoints, GamePointsDetails, GameUsers, TaskActionBody,

@@ -612,7 +612,12 @@ async fn neighbours(
         _ => first_position,
     };
     let listed: Vec<_> = window.iter().map(StoredEntry::listed).collect();
-    let ranks = domain::ranks(&listed, first_position, first_rank, t.board.record.tie_break);
+    let ranks = domain::ranks(
+        &listed,
+        first_position,
+        first_rank,
+        t.board.record.tie_break,
+    );
     Ok(window
         .iter()
         .zip(ranks)
@@ -652,10 +657,7 @@ pub async fn standings(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
             Some(entry) => {
                 let above = domain::entries_above_bucket(&counts, domain::bucket(entry.score));
                 let place = place(&ctx.store, t, entry, above, false).await?;
-                (
-                    Some(place.rank),
-                    Some(crate::decimal::to_json(entry.score)),
-                )
+                (Some(place.rank), Some(crate::decimal::to_json(entry.score)))
             }
             None => (None, None),
         };
@@ -693,17 +695,26 @@ mod tests {
             tie_break: Some("shared".into()),
             ..Default::default()
         };
-        assert_eq!(patched(&board, &shown, "t").unwrap().record.id, board.record.id);
+        assert_eq!(
+            patched(&board, &shown, "t").unwrap().record.id,
+            board.record.id
+        );
         let zone = PatchLeaderboard {
             time_zone: Some("UTC".into()),
             ..Default::default()
         };
-        assert_ne!(patched(&board, &zone, "t").unwrap().record.id, board.record.id);
+        assert_ne!(
+            patched(&board, &zone, "t").unwrap().record.id,
+            board.record.id
+        );
         let bad = PatchLeaderboard {
             time_zone: Some("Nowhere/City".into()),
             ..Default::default()
         };
-        assert_eq!(patched(&board, &bad, "t").unwrap_err().code, "unknown_time_zone");
+        assert_eq!(
+            patched(&board, &bad, "t").unwrap_err().code,
+            "unknown_time_zone"
+        );
     }
 
     #[test]

@@ -56,7 +56,10 @@ pub enum Period {
     Weekly,
     Monthly,
     /// Consecutive windows of `length_days` local days from a local start date.
-    Custom { start: NaiveDate, length_days: u32 },
+    Custom {
+        start: NaiveDate,
+        length_days: u32,
+    },
 }
 
 /// A board as stored (on the game's boards item) and answered.
@@ -399,11 +402,14 @@ pub fn score_sk(score: Decimal) -> String {
 
 /// The tree's bucket of a score: its whole points, clamped to `[0, u32::MAX]`.
 pub fn bucket(score: Decimal) -> u32 {
-    score.floor().to_u32().unwrap_or(if score.is_sign_negative() {
-        0
-    } else {
-        u32::MAX
-    })
+    score
+        .floor()
+        .to_u32()
+        .unwrap_or(if score.is_sign_negative() {
+            0
+        } else {
+            u32::MAX
+        })
 }
 
 /// The lowest sort key of the entries in a bucket: the bucket's highest score sorts first.
@@ -730,7 +736,10 @@ mod tests {
         );
         record.period = "weekly".into();
         record.key = "standings".into();
-        assert_eq!(Board::parse(record).unwrap_err().code, "invalid_leaderboard");
+        assert_eq!(
+            Board::parse(record).unwrap_err().code,
+            "invalid_leaderboard"
+        );
         let b = board("weekly", "UTC");
         assert_eq!(
             b.resolve_period(Some("2026-W5"), 0).unwrap_err().code,
@@ -816,8 +825,16 @@ mod tests {
     fn an_award_moves_the_entry_and_keeps_first_reached() {
         let boards = vec![Board::implicit(), board("weekly", "Europe/Madrid")];
         let now = us("2026-12-02T10:00:00Z");
-        let first = plan_award(&boards, &BTreeMap::new(), 0, "ana", "walk", Decimal::TWO, now)
-            .unwrap();
+        let first = plan_award(
+            &boards,
+            &BTreeMap::new(),
+            0,
+            "ana",
+            "walk",
+            Decimal::TWO,
+            now,
+        )
+        .unwrap();
         assert_eq!(first.changes.len(), 2);
         assert!(first.changes.iter().all(|c| c.old_sk.is_none()));
         assert_eq!(first.changes[0].moves.len(), LEVELS);
@@ -854,7 +871,16 @@ mod tests {
         assert_eq!(later.changes[1].score, Decimal::ONE);
         assert!(later.changes[1].old_sk.is_none());
         assert!(
-            plan_award(&boards, &later.standings, 3, "ana", "walk", Decimal::ZERO, now).is_none()
+            plan_award(
+                &boards,
+                &later.standings,
+                3,
+                "ana",
+                "walk",
+                Decimal::ZERO,
+                now
+            )
+            .is_none()
         );
     }
 

@@ -228,7 +228,12 @@ pub fn award_item(
 ) -> ApiResult<TransactWriteItem> {
     let (tenant, game_id, user) = (&keys.tenant, &keys.game_id, &keys.external_user_id);
     let put = |item: Item| -> ApiResult<TransactWriteItem> {
-        let put = build(Put::builder().table_name(table).set_item(Some(item)).build())?;
+        let put = build(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .build(),
+        )?;
         Ok(TransactWriteItem::builder().put(put).build())
     };
     match write {
@@ -570,4 +575,72 @@ pub async fn tree_counts(store: &Store, paths: &[(String, u32)]) -> ApiResult<Ve
         counts[i].insert((shard, node), children);
     }
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::leaderboards::plan_award;
+
+    fn key_of(item: &TransactWriteItem) -> (String, String) {
+        let key = if let Some(put) = item.put() {
+            put.item().clone()
+        } else if let Some(update) = item.update() {
+            update.key().clone()
+        } else {
+            item.delete().unwrap().key().clone()
+        };
+        (
+            key["PK"].as_s().unwrap().clone(),
+            key["SK"].as_s().unwrap().clone(),
+        )
+    }
+
+    #[test]
+    fn an_award_touches_each_item_once_and_as_few_as_the_table_says() {
+        let mut weekly = Board::implicit().record;
+        weekly.key = "weekly".into();
+        weekly.id = "w1".into();
+        weekly.period = "weekly".into();
+        weekly.time_zone = "Europe/Madrid".into();
+        let boards = vec![Board::implicit(), Board::parse(weekly).unwrap()];
+        let keys = AwardKeys::new(
+            &"t".into(),
+            &"0190a0a0-0000-7000-8000-000000000001".into(),
+            &"walk".into(),
+            &"ana".into(),
+            None,
+            None,
+        );
+        let first = plan_award(
+            &boards,
+            &BTreeMap::new(),
+            0,
+            "ana",
+            "walk",
+            Decimal::ONE,
+            1_000,
+        )
+        .unwrap();
+        let standings = first.standings.clone();
+        let items: Vec<_> = writes_of(first)
+            .iter()
+            .map(|w| award_item("table", &keys, w).unwrap())
+            .collect();
+        // standings + per board: entry, pointer, 4 nodes (a new entrant).
+        assert_eq!(items.len(), 1 + 2 * 6);
+        let next = plan_award(&boards, &standings, 1, "ana", "walk", Decimal::ONE, 2_000).unwrap();
+        let items: Vec<_> = writes_of(next)
+            .iter()
+            .map(|w| award_item("table", &keys, w).unwrap())
+            .collect();
+        // standings + per board: delete, entry, pointer, the leaf node (1 -> 2 points).
+        assert_eq!(items.len(), 1 + 2 * 4);
+        let mut seen = std::collections::HashSet::new();
+        assert!(items.iter().all(|i| seen.insert(key_of(i))));
+        let standings = items[0].put().unwrap();
+        assert_eq!(standings.condition_expression(), Some("version = :v"));
+        let node = items[4].update().unwrap();
+        assert_eq!(node.update_expression(), "ADD #c0 :d0, #c1 :d1");
+    }
 }
