@@ -15,6 +15,10 @@ use crate::wire::custom::{
 };
 use crate::wire::games::{CreateGame, DuplicateGame, GameSaved, GameView, PatchGame};
 use crate::wire::health::{Health, KpiHealth};
+use crate::wire::leaderboards::{
+    CreateLeaderboard, LeaderboardList, LeaderboardPage, LeaderboardStanding, LeaderboardStandings,
+    LeaderboardView, PatchLeaderboard,
+};
 use crate::wire::ledger::{
     AdjustBody, CloseBody, LedgerHistory, LedgerResult, ReverseBody, SpendBody, TransferBody,
 };
@@ -277,6 +281,10 @@ const TAGS: &[(&str, &str)] = &[
     (
         "ledger",
         "Corrections and spending: reversals, adjustments, transfers, purchases and holds, and the wallet's full history",
+    ),
+    (
+        "leaderboards",
+        "A game's boards and their rankings, filled by the award's own transaction",
     ),
     ("strategies", "The built-in strategy catalogue"),
     (
@@ -804,6 +812,11 @@ fn path_parameter(path: &str, name: &str) -> Parameter {
             json!("1"),
             string_schema().pattern(Some("^[1-9][0-9]*$")),
         ),
+        "boardKey" => (
+            "The leaderboard's key (`points` is the implicit board every game has).",
+            json!("weekly"),
+            string_schema().pattern(Some("^[A-Za-z0-9_-]{1,40}$")),
+        ),
         "file" => (
             "A file of the documentation pages.",
             json!("swagger-ui-bundle.js"),
@@ -1138,6 +1151,44 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
         "custom_rollback" => op("Publish an earlier version again", "custom strategies", Admin)
             .answers(200, "The published version", s.named::<CustomStrategyView>())
             .codes(&["invalid_version", "custom_strategy_not_found", "custom_strategy_version_not_found", "custom_strategy_already_published", "custom_strategy_archived", "custom_strategy_without_program", "concurrent_modification", DSL]),
+        "leaderboards_list" => op("A game's leaderboards, the implicit `points` board first", "leaderboards", Key)
+            .answers(200, "The boards", s.named::<LeaderboardList>())
+            .codes(&["game_not_found"]),
+        "leaderboards_create" => op("Define a leaderboard on the game", "leaderboards", Key)
+            .describe("Period boundaries follow `timeZone` (IANA), DST included. Awards count from the next award on.")
+            .body::<CreateLeaderboard>(s)
+            .answers(201, "The board", s.named::<LeaderboardView>())
+            .codes(LEADERBOARD_WRITE)
+            .codes(&["leaderboard_exists", "too_many_leaderboards"]),
+        "leaderboards_get" => op("Read a leaderboard's definition", "leaderboards", Key)
+            .answers(200, "The board", s.named::<LeaderboardView>())
+            .codes(&["game_not_found", "leaderboard_not_found"]),
+        "leaderboards_patch" => op("Change a leaderboard", "leaderboards", Key)
+            .describe("Changing what counts (metric, tasks, period, zone) starts the board over with a new `id`; `tieBreak` and `maxEntries` keep it.")
+            .body::<PatchLeaderboard>(s)
+            .answers(200, "The changed board", s.named::<LeaderboardView>())
+            .codes(LEADERBOARD_WRITE)
+            .codes(&["empty_patch", "leaderboard_not_found", "leaderboard_implicit"]),
+        "leaderboards_delete" => op("Delete a leaderboard", "leaderboards", Key)
+            .describe("Its entries stop being read; those of periods expire with their TTL.")
+            .answers(200, "The deleted board", s.named::<LeaderboardView>())
+            .codes(&["game_not_found", "leaderboard_not_found", "leaderboard_implicit", "concurrent_modification"]),
+        "leaderboards_top" => op("The top of a leaderboard's period", "leaderboards", Key)
+            .describe("Score descending; among equal scores the first to reach it first (`first_reached`) or a shared rank (`shared`). Up to the board's `maxEntries`.")
+            .query(query("limit", false, "Entries per page, 1 to 100 (default 10).", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(100))))
+            .query(query("cursor", false, "`nextCursor` of the previous page.", string_schema()))
+            .query(query("period", false, "A period key (`2026-W48`, `2026-12-02`, `2026-12`, `all`) or an RFC 3339 instant inside it; default the current period. Closed periods stay readable 90 days.", string_schema()))
+            .answers(200, "One page of the period", s.named::<LeaderboardPage>())
+            .codes(&["game_not_found", "leaderboard_not_found", "invalid_period", "invalid_limit", "invalid_cursor"]),
+        "leaderboards_user" => op("A user's rank on a leaderboard, and the entries around", "leaderboards", Key)
+            .describe("`rank` and `score` are `null` when the user has no entry in the period.")
+            .query(query("around", false, "How many entries above and below the user to list, 0 to 25 (default 0).", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).maximum(Some(25))))
+            .query(query("period", false, "A period key or an RFC 3339 instant inside it; default the current period.", string_schema()))
+            .answers(200, "The user's standing", s.named::<LeaderboardStanding>())
+            .codes(&["invalid_slug", "game_not_found", "leaderboard_not_found", "invalid_period", "invalid_limit"]),
+        "leaderboards_standings" => op("A user's standing on every board of the game", "leaderboards", Key)
+            .answers(200, "One standing per board, current periods", s.named::<LeaderboardStandings>())
+            .codes(&["invalid_slug", "game_not_found"]),
         "root" => {
             let mut o = op("Redirect to the API documentation (GAME's behaviour)", "docs", Public);
             o.ok = (307, "Redirect to `/docs`", "", None);
@@ -1160,6 +1211,16 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
     };
     Some(o)
 }
+
+/// Codes of a leaderboard's create and patch.
+const LEADERBOARD_WRITE: &[&str] = &[
+    "game_not_found",
+    "invalid_leaderboard",
+    "unknown_time_zone",
+    "invalid_period",
+    "invalid_external_task_id",
+    "concurrent_modification",
+];
 
 /// Codes of the custom-strategy create, import and update.
 const CUSTOM_WRITE: &[&str] = &[

@@ -51,6 +51,11 @@ registry! {
     "invalid_ttl" => 422, "A hold's `ttlSeconds` is not a whole number from 1 to 86400.";
     "transfer_to_self" => 422, "A transfer names the sender as its recipient.";
     "empty_patch" => 422, "A PATCH body changes nothing.";
+    "invalid_leaderboard" => 422, "A leaderboard definition is invalid: its key (1 to 40 letters, digits, `_`, `-`; not `standings`), metric, tieBreak, maxEntries (1 to 1000) or task list.";
+    "unknown_time_zone" => 422, "`timeZone` is not an IANA time zone name.";
+    "invalid_period" => 422, "A leaderboard period (or `?period=`) is not one of the board's period keys or an RFC 3339 instant, or a custom period lacks its start or length.";
+    "invalid_limit" => 422, "`limit` (1 to 100) or `around` (0 to 25) is out of range or not a whole number.";
+    "too_many_leaderboards" => 422, "The game already has 5 leaderboards besides the implicit one.";
     "too_many_tasks" => 422, "A bulk create holds more than 100 tasks.";
     "too_many_users" => 422, "A points query names more than 100 users.";
     "too_many_params" => 422, "More than 100 parameters.";
@@ -80,6 +85,7 @@ registry! {
     "rate_limited" => 429, "A rate limit or the daily quota of the award and action routes is spent; `Retry-After` says when to retry.";
     // What the request names.
     "game_not_found" => 404, "No game with this gameId in the caller's tenant.";
+    "leaderboard_not_found" => 404, "The game has no leaderboard with this key.";
     "task_not_found" => 404, "No task with this externalTaskId in the game.";
     "user_not_found" => 404, "No user with this externalUserId in the caller's tenant (or no points on the task).";
     "strategy_not_found" => 404, "No built-in strategy with this id.";
@@ -95,6 +101,8 @@ registry! {
     "unknown_game" => 422, "A greencrowd simulation names an externalGameId the tenant does not have.";
     // Conflicts.
     "game_exists" => 409, "Another game of the tenant has this externalGameId (the answer carries its `gameId`).";
+    "leaderboard_exists" => 409, "The game already has a leaderboard with this key (`points` is the implicit board).";
+    "leaderboard_implicit" => 409, "The implicit `points` board cannot be changed or deleted.";
     "task_exists" => 409, "The game already has a task with this externalTaskId.";
     "insufficient_points" => 409, "The wallet holds fewer points than a conversion, transfer, adjustment or award reversal takes (a reversal of converted points needs an admin's `allowNegative`); nothing was written.";
     "insufficient_coins" => 409, "The wallet has fewer coins available than a spend, hold, transfer or adjustment takes (nothing was written).";

@@ -3,8 +3,8 @@
 
 use crate::AppContext;
 use crate::api::{
-    actions, apikeys, award, custom, docs, games, health, ledger, readmodels, simulated,
-    strategies, tasks, wallet,
+    actions, apikeys, award, custom, docs, games, health, leaderboards, ledger, readmodels,
+    simulated, strategies, tasks, wallet,
 };
 use crate::error::ApiResult;
 use lambda_http::http::Method;
@@ -237,7 +237,7 @@ pub static ROUTES: &[Route] = &[
         POST,
         "/games/{gameId}/tasks/{externalTaskId}/points",
         award::award,
-        [GetItem, BatchGetItem, Query, PutItem, UpdateItem],
+        [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem],
         secret: true
     ),
     route!(
@@ -402,6 +402,14 @@ pub static ROUTES: &[Route] = &[
     route!("custom_metrics", GET, "/strategies/custom/{id}/metrics", custom::metrics::metrics, [GetItem, Query], secret: true),
     route!("custom_compare", GET, "/strategies/custom/compare", custom::metrics::compare, [GetItem, Query], secret: true),
     route!("custom_rollback", POST, "/strategies/custom/{id}/rollback/{version}", custom::rollback, [GetItem, BatchGetItem, PutItem], secret: true),
+    route!("leaderboards_list", GET, "/games/{gameId}/leaderboards", leaderboards::list, [GetItem, BatchGetItem], secret: true),
+    route!("leaderboards_create", POST, "/games/{gameId}/leaderboards", leaderboards::create, [GetItem, BatchGetItem, PutItem], secret: true),
+    route!("leaderboards_get", GET, "/games/{gameId}/leaderboards/{boardKey}", leaderboards::get, [GetItem, BatchGetItem], secret: true),
+    route!("leaderboards_patch", PATCH, "/games/{gameId}/leaderboards/{boardKey}", leaderboards::patch, [GetItem, BatchGetItem, PutItem], secret: true),
+    route!("leaderboards_delete", DELETE, "/games/{gameId}/leaderboards/{boardKey}", leaderboards::delete, [GetItem, BatchGetItem, PutItem], secret: true),
+    route!("leaderboards_top", GET, "/games/{gameId}/leaderboards/{boardKey}/entries", leaderboards::top, [GetItem, BatchGetItem, Query], secret: true),
+    route!("leaderboards_user", GET, "/games/{gameId}/leaderboards/{boardKey}/users/{externalUserId}", leaderboards::user, [GetItem, BatchGetItem, Query], secret: true),
+    route!("leaderboards_standings", GET, "/games/{gameId}/leaderboards/standings/users/{externalUserId}", leaderboards::standings, [GetItem, BatchGetItem, Query], secret: true),
     // The documentation (docs/api.md). Their binaries serve through `lambda::serve_docs`.
     root_route!("root", GET, "/", docs::root),
     root_route!("openapi", GET, "/openapi.json", docs::openapi),

@@ -18,6 +18,7 @@ mod games;
 mod greencrowd;
 mod http;
 mod jwt;
+mod leaderboards;
 mod ledger;
 mod load_smoke;
 mod openapi;

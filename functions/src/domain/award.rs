@@ -352,6 +352,19 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
             Some(user) => (user.points_balance + out.points, user.coins_balance),
         }),
     }));
+    if let Some(boards) = &loaded.leaderboards {
+        writes.extend(
+            crate::domain::leaderboards::award_writes(
+                boards,
+                &request.external_user_id,
+                &task.external_task_id,
+                out.points,
+                now_us,
+            )
+            .into_iter()
+            .map(AwardWrite::Leaderboard),
+        );
+    }
     writes
 }
 

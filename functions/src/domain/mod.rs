@@ -6,6 +6,7 @@ pub mod award;
 pub mod custom;
 pub mod greencrowd;
 pub mod input;
+pub mod leaderboards;
 pub mod ledger;
 pub mod model;
 pub mod pages;

@@ -7,6 +7,7 @@ use crate::ids::{ExternalId, GameId, IdempotencyKey, TaskId, TenantId};
 use crate::store::games::{self, Game, Task};
 use crate::store::greencrowd;
 use crate::store::idempotency::{self, Record};
+use crate::store::leaderboards;
 use crate::store::users::{LedgerEntry, UserRecord};
 use crate::store::{self, Item, Store, attrs, keys};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -39,6 +40,9 @@ pub struct AwardKeys {
     /// Where a presented greencrowd simulation hash is marked used, when one is presented.
     pub used_hash: Option<(String, String)>,
     pub idempotency: Option<(String, String)>,
+    /// The game's leaderboards and the user's standings on them (store::leaderboards).
+    pub boards: (String, String),
+    pub standings: (String, String),
 }
 
 impl AwardKeys {
@@ -75,6 +79,8 @@ impl AwardKeys {
             greencrowd_user: greencrowd::user_key(tenant, external_user_id, game_id),
             used_hash: presented_hash
                 .map(|hash| greencrowd::used_hash_key(tenant, game_id, external_task_id, hash)),
+            boards: leaderboards::boards_key(tenant, game_id),
+            standings: leaderboards::standings_key(tenant, external_user_id, game_id),
             idempotency: idempotency_key.map(|key| {
                 crate::store::idempotency::record_key(
                     tenant,
@@ -98,6 +104,8 @@ impl AwardKeys {
             self.greencrowd_game.clone(),
             self.greencrowd_user.clone(),
         ];
+        all.push(self.boards.clone());
+        all.push(self.standings.clone());
         all.extend(self.used_hash.clone());
         all.extend(self.idempotency.clone());
         all
@@ -164,6 +172,8 @@ pub struct Loaded {
     pub custom: Option<CustomProgram>,
     /// The live idempotency record of the request's key, when one was committed.
     pub replay: Option<Record>,
+    /// The boards and the user's standings (`None`: not loaded, nothing to write).
+    pub leaderboards: Option<leaderboards::AwardState>,
 }
 
 /// Loaded items by key; each is taken once.
@@ -273,6 +283,10 @@ pub async fn load(
             .and_then(|item| attrs::i64(item, "lastUs"))
             .unwrap_or(0),
     };
+    loaded.leaderboards = Some(leaderboards::award_state(
+        found.take(&keys.boards),
+        found.take(&keys.standings),
+    )?);
     if let Some(task) = &loaded.task
         && custom.is_custom(&task.strategy_id)
     {
@@ -504,6 +518,8 @@ pub enum AwardWrite {
         read: (Decimal, Decimal),
     },
     Ledger(LedgerEntry),
+    /// One leaderboard item (docs/data-model.md, "Leaderboards").
+    Leaderboard(leaderboards::LeaderboardWrite),
 }
 
 /// Which transaction item means what, to read a cancellation.
@@ -771,5 +787,6 @@ fn item_of(table: &str, keys: &AwardKeys, write: &AwardWrite) -> ApiResult<Trans
             ]),
         )?,
         AwardWrite::Ledger(entry) => put(table, entry.to_item(&keys.user.0), NEW, HashMap::new())?,
+        AwardWrite::Leaderboard(write) => leaderboards::award_item(table, keys, write)?,
     })
 }

@@ -28,6 +28,7 @@ pub mod fault;
 pub mod games;
 pub mod greencrowd;
 pub mod idempotency;
+pub mod leaderboards;
 pub mod ledger;
 pub mod readmodels;
 pub mod users;

@@ -11,6 +11,7 @@ pub mod common;
 pub mod custom;
 pub mod games;
 pub mod health;
+pub mod leaderboards;
 pub mod ledger;
 pub mod points;
 pub mod strategies;
