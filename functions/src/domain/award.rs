@@ -27,6 +27,8 @@ pub struct AwardRequest {
     pub idempotency_key: Option<IdempotencyKey>,
     /// Hash of the canonical request body: a replay must carry the same one.
     pub request_hash: String,
+    /// The user's IANA zone for streaks (validated), stored on first use.
+    pub time_zone: Option<String>,
 }
 
 /// Everything one decision reads.
@@ -216,6 +218,15 @@ pub fn decide(
     }
     let created_at = crate::clock::micros_to_rfc3339(now_us);
     let created_user = loaded.user.is_none();
+    let progression = crate::domain::progression::for_award(
+        loaded,
+        &score_input,
+        points,
+        input.award_id,
+        request,
+        cell,
+        deadline,
+    )?;
     let response = AwardResponse {
         points: decimal::to_json(points),
         case_name: outcome.case_name.clone(),
@@ -225,6 +236,7 @@ pub fn decide(
         created_at: created_at.clone(),
         award_id: input.award_id.to_owned(),
         is_simulated: request.is_simulated.then_some(true),
+        progression: progression.as_ref().map(|p| p.block.clone()),
     };
     let minutes = game_scoring::analytics::minutes_of(&request.data);
     let greencrowd_next = loaded
@@ -233,7 +245,7 @@ pub fn decide(
         .as_ref()
         .filter(|_| needs.contains(&Need::Greencrowd))
         .map(|state| greencrowd::next_states(state, Some((&task.external_task_id, now_us, &data))));
-    let writes = plan(
+    let mut writes = plan(
         input,
         &Planned {
             points,
@@ -245,6 +257,12 @@ pub fn decide(
             cell,
             greencrowd: greencrowd_next,
         },
+    );
+    writes.extend(
+        progression
+            .into_iter()
+            .flat_map(|p| p.writes)
+            .map(AwardWrite::Progression),
     );
     Ok(Decision {
         points,
@@ -444,6 +462,7 @@ mod tests {
             data,
             is_simulated: false,
             idempotency_key: Some("k1".into()),
+            time_zone: None,
         }
     }
 

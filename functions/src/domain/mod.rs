@@ -7,3 +7,4 @@ pub mod custom;
 pub mod greencrowd;
 pub mod input;
 pub mod model;
+pub mod progression;

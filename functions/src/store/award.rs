@@ -7,6 +7,7 @@ use crate::ids::{ExternalId, GameId, IdempotencyKey, TaskId, TenantId};
 use crate::store::games::{self, Game, Task};
 use crate::store::greencrowd;
 use crate::store::idempotency::{self, Record};
+use crate::store::progression;
 use crate::store::users::{LedgerEntry, UserRecord};
 use crate::store::{self, Item, Store, attrs, keys};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -39,6 +40,9 @@ pub struct AwardKeys {
     /// Where a presented greencrowd simulation hash is marked used, when one is presented.
     pub used_hash: Option<(String, String)>,
     pub idempotency: Option<(String, String)>,
+    /// The game's progression definitions and the user's progression (store::progression).
+    pub progression_config: (String, String),
+    pub progression_user: (String, String),
 }
 
 impl AwardKeys {
@@ -75,6 +79,8 @@ impl AwardKeys {
             greencrowd_user: greencrowd::user_key(tenant, external_user_id, game_id),
             used_hash: presented_hash
                 .map(|hash| greencrowd::used_hash_key(tenant, game_id, external_task_id, hash)),
+            progression_config: progression::config_key(tenant, game_id),
+            progression_user: progression::user_key(tenant, external_user_id, game_id),
             idempotency: idempotency_key.map(|key| {
                 crate::store::idempotency::record_key(
                     tenant,
@@ -98,6 +104,8 @@ impl AwardKeys {
             self.greencrowd_game.clone(),
             self.greencrowd_user.clone(),
         ];
+        all.push(self.progression_config.clone());
+        all.push(self.progression_user.clone());
         all.extend(self.used_hash.clone());
         all.extend(self.idempotency.clone());
         all
@@ -164,6 +172,8 @@ pub struct Loaded {
     pub custom: Option<CustomProgram>,
     /// The live idempotency record of the request's key, when one was committed.
     pub replay: Option<Record>,
+    /// The game's progression and the user's (`None`: the game defines none, nothing to write).
+    pub progression: Option<progression::AwardState>,
 }
 
 /// Loaded items by key; each is taken once.
@@ -273,6 +283,10 @@ pub async fn load(
             .and_then(|item| attrs::i64(item, "lastUs"))
             .unwrap_or(0),
     };
+    loaded.progression = progression::award_state(
+        found.take(&keys.progression_config),
+        found.take(&keys.progression_user),
+    )?;
     if let Some(task) = &loaded.task
         && custom.is_custom(&task.strategy_id)
     {
@@ -502,6 +516,8 @@ pub enum AwardWrite {
         points: Decimal,
     },
     Ledger(LedgerEntry),
+    /// One progression item (docs/data-model.md, "Progression").
+    Progression(progression::ProgressionWrite),
 }
 
 /// Which transaction item means what, to read a cancellation.
@@ -759,5 +775,8 @@ fn item_of(table: &str, keys: &AwardKeys, write: &AwardWrite) -> ApiResult<Trans
             HashMap::from([(":p".into(), decimal::attribute(*points))]),
         )?,
         AwardWrite::Ledger(entry) => put(table, entry.to_item(&keys.user.0), NEW, HashMap::new())?,
+        AwardWrite::Progression(write) => {
+            progression::write_item(table, &progression::Owner::of(keys), write)?
+        }
     })
 }

@@ -29,6 +29,7 @@ pub mod games;
 pub mod greencrowd;
 pub mod idempotency;
 pub mod readmodels;
+pub mod progression;
 pub mod users;
 
 pub type Item = HashMap<String, AttributeValue>;

@@ -12,6 +12,7 @@ pub mod custom;
 pub mod games;
 pub mod health;
 pub mod points;
+pub mod progression;
 pub mod strategies;
 pub mod tasks;
 pub mod users;
