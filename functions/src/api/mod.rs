@@ -7,6 +7,7 @@ pub mod custom;
 pub mod docs;
 pub mod games;
 pub mod health;
+pub mod progression;
 pub mod readmodels;
 pub mod simulated;
 pub mod strategies;

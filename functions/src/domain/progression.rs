@@ -32,10 +32,6 @@ pub const HISTORY_PERIODS: i64 = 90;
 /// shard of its user, so one hot game spreads its grants and new users over this many items.
 pub const STATS_SHARDS: u32 = 8;
 
-fn invalid(code: &'static str, detail: impl Into<String>) -> ApiError {
-    ApiError::unprocessable(code, detail)
-}
-
 fn decimal_of(value: f64) -> Option<Decimal> {
     if !value.is_finite() {
         return None;
@@ -46,7 +42,7 @@ fn decimal_of(value: f64) -> Option<Decimal> {
 /// A ladder is 1 to 100 rungs, levels strictly increasing from 1, thresholds finite, ≥ 0 and
 /// non-decreasing, names 1 to 200 characters, `data` an object.
 pub fn validate_ladder(ladder: &Ladder) -> ApiResult<()> {
-    let bad = |detail: String| invalid("invalid_ladder", detail);
+    let bad = |detail: String| ApiError::unprocessable("invalid_ladder", detail);
     if ladder.levels.is_empty() || ladder.levels.len() > MAX_LEVELS {
         return Err(bad(format!("A ladder has 1 to {MAX_LEVELS} levels.")));
     }
@@ -91,7 +87,7 @@ pub fn validate_ladder(ladder: &Ladder) -> ApiResult<()> {
 /// An IANA zone name, or 422 `invalid_time_zone`.
 pub fn time_zone(name: &str) -> ApiResult<Tz> {
     name.parse::<Tz>().map_err(|_| {
-        invalid(
+        ApiError::unprocessable(
             "invalid_time_zone",
             format!("\"{name}\" is not an IANA time zone (e.g. America/Santiago)."),
         )
@@ -99,7 +95,7 @@ pub fn time_zone(name: &str) -> ApiResult<Tz> {
 }
 
 pub fn validate_streak(rule: &StreakRule) -> ApiResult<()> {
-    let bad = |detail: &str| invalid("invalid_streak_rule", detail.to_owned());
+    let bad = |detail: &str| ApiError::unprocessable("invalid_streak_rule", detail.to_owned());
     if let Some(zone) = &rule.time_zone {
         time_zone(zone)?;
     }
@@ -139,10 +135,10 @@ fn rfc3339_micros(text: &str) -> Option<i64> {
 }
 
 pub fn compile_achievement(def: &AchievementDef) -> ApiResult<CompiledAchievement> {
-    let bad = |detail: String| invalid("invalid_achievement", detail);
+    let bad = |detail: String| ApiError::unprocessable("invalid_achievement", detail);
     if !crate::ids::ExternalId::valid(&def.key) {
         return Err(bad(
-            "The key is 1 to 60 letters, digits, `_` or `-`.".to_owned(),
+            "The key is 3 to 60 letters, digits, `_` or `-`.".to_owned(),
         ));
     }
     if def.name.trim().is_empty() || def.name.chars().count() > 200 {
@@ -907,14 +903,14 @@ mod tests {
 
     #[test]
     fn bad_predicates_are_invalid_achievements() {
-        let def = achievement("p", Criteria::Predicate {
+        let def = achievement("pred", Criteria::Predicate {
             when: json!({"type": "field", "path": "no.such"}),
         });
         assert_eq!(
             compile_achievement(&def).unwrap_err().code,
             "invalid_achievement"
         );
-        let good = achievement("p", Criteria::Predicate {
+        let good = achievement("pred", Criteria::Predicate {
             when: json!({"type": "compare", "op": ">=",
                 "left": {"type": "field", "path": "data.minutes"},
                 "right": {"type": "literal", "value": 30}}),
@@ -924,7 +920,7 @@ mod tests {
 
     #[test]
     fn expired_achievements_are_not_earned() {
-        let mut def = achievement("s", Criteria::Points { threshold: 0.0 });
+        let mut def = achievement("season", Criteria::Points { threshold: 0.0 });
         def.expires_at = Some("1970-01-01T00:00:01Z".into());
         let defs = Compiled {
             achievements: vec![compile_achievement(&def).unwrap()],
