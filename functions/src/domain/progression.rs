@@ -10,14 +10,16 @@
 
 use crate::decimal;
 use crate::error::{ApiError, ApiResult};
-use crate::store::progression::{Config, Grant, ProgressionWrite, UserState};
+use crate::store::progression::{
+    Config, Crossing, Event, FreezeUsed, Grant, ProgressionWrite, UserState,
+};
 use crate::wire::progression::{
     AchievementDef, Criteria, EarnedAchievement, HeldAchievement, Ladder, LevelMetric, LevelUp,
     LevelView, ProgressionBlock, StreakChange, StreakOutcome, StreakPeriod, StreakPeriodView,
     StreakRule, StreakView,
 };
 use chrono::{Datelike, NaiveDate, TimeZone};
-use chrono_tz::Tz;
+pub use chrono_tz::Tz;
 use game_scoring::dsl::{CustomStrategy, DslKind};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -517,6 +519,14 @@ pub fn on_award(
     if let Some(zone) = facts.time_zone {
         state.time_zone = Some(zone.to_owned());
     }
+    let mut event = Event {
+        seq: read_version + 1,
+        at: at.clone(),
+        award_id: Some(facts.award_id.to_owned()),
+        level_up: None,
+        grants: Vec::new(),
+        freezes: Vec::new(),
+    };
     let mut writes = Vec::new();
     let mut block = ProgressionBlock {
         level: None,
@@ -540,12 +550,10 @@ pub fn on_award(
                     data: r.data.clone(),
                 })
                 .collect();
-            writes.push(ProgressionWrite::LevelUp {
+            event.level_up = Some(Crossing {
                 from: state.peak_level,
                 to: level,
                 levels: block.level_ups.clone(),
-                award_id: facts.award_id.to_owned(),
-                at: at.clone(),
             });
             state.peak_level = level;
         }
@@ -559,14 +567,13 @@ pub fn on_award(
         } else {
             (StreakChange::Unchanged, Vec::new())
         };
-        for &period in &covered {
-            writes.push(ProgressionWrite::Freeze {
+        event.freezes = covered
+            .iter()
+            .map(|&period| FreezeUsed {
                 period,
                 label: period_label(period, rule.period),
-                award_id: facts.award_id.to_owned(),
-                at: at.clone(),
-            });
-        }
+            })
+            .collect();
         block.streak = Some(StreakOutcome {
             status,
             length: state.streak.length,
@@ -599,7 +606,7 @@ pub fn on_award(
             earned_at: at.clone(),
             times: held.times,
         });
-        writes.push(ProgressionWrite::Grant(Grant {
+        event.grants.push(Grant {
             key,
             times: held.times,
             name: achievement.def.name.clone(),
@@ -607,7 +614,10 @@ pub fn on_award(
             award_id: Some(facts.award_id.to_owned()),
             reason: None,
             revoke: false,
-        }));
+        });
+    }
+    if !event.is_empty() {
+        writes.push(ProgressionWrite::Event(Box::new(event)));
     }
     if read_version == 0 || !earned_stats.is_empty() {
         writes.push(ProgressionWrite::Stats {
@@ -726,7 +736,14 @@ pub fn admin_change(
             state: Box::new(state),
             read_version,
         },
-        ProgressionWrite::Grant(grant.clone()),
+        ProgressionWrite::Event(Box::new(Event {
+            seq: read_version + 1,
+            at: grant.at.clone(),
+            award_id: None,
+            level_up: None,
+            grants: vec![grant.clone()],
+            freezes: Vec::new(),
+        })),
     ];
     if delta != 0 || read_version == 0 {
         writes.push(ProgressionWrite::Stats {
@@ -841,12 +858,17 @@ mod tests {
         let second = award(&defs, Some(&state), 300, 1);
         let levels: Vec<u32> = second.block.level_ups.iter().map(|l| l.level).collect();
         assert_eq!(levels, vec![2, 3]);
-        let entries = second
+        let events: Vec<&Event> = second
             .writes
             .iter()
-            .filter(|w| matches!(w, ProgressionWrite::LevelUp { .. }))
-            .count();
-        assert_eq!(entries, 1);
+            .filter_map(|w| match w {
+                ProgressionWrite::Event(e) => Some(e.as_ref()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].level_up.as_ref().map(|c| (c.from, c.to)), Some((1, 3)));
+        assert_eq!(second.writes.len(), 2, "the state and the event");
         // The same total again: no crossing.
         let third = award(&defs, Some(&state_of(&second)), 0, 2);
         assert!(third.block.level_ups.is_empty());

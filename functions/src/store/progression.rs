@@ -5,8 +5,8 @@
 //! * `T#t#U#u` / `PROG#g`: the user's progression in the game (points and awards counted,
 //!   per-task awards, level and best level, achievements held, streak, zone), versioned:
 //!   every award of a game with progression writes it with `version = :read`.
-//! * `T#t#U#u` / `PROGLOG#g#LEVEL#<to>`, `…#ACH#<key>#<n>[#REVOKE]`, `…#FREEZE#<period>`:
-//!   immutable entries (level-ups, grants and revocations, freezes used), each put with
+//! * `T#t#U#u` / `PROGLOG#g#<version>`: the immutable event of the state change that produced
+//!   that version (level crossing, grants or revocations, freezes used), put with
 //!   `attribute_not_exists`, so a crossing, a grant or a freeze is recorded once.
 //! * `T#t#G#g#PROGSTATS` / `SHARD#<n>`: users with progression and achievement counts, ADDed
 //!   on the user's shard.
@@ -16,7 +16,7 @@ use crate::ids::{ExternalId, GameId, TenantId};
 use crate::store::award::AwardKeys;
 use crate::store::{self, Item, Store, attrs, keys};
 use crate::wire::progression::{AchievementDef, Ladder, LevelUp, StreakRule};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -87,7 +87,7 @@ pub struct Held {
 }
 
 /// A user's progression in one game.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct UserState {
     /// Exact decimal text (points in the game since its progression was defined).
@@ -100,6 +100,23 @@ pub struct UserState {
     pub streak: crate::domain::progression::StreakState,
     pub time_zone: Option<String>,
     pub version: u64,
+}
+
+impl Default for UserState {
+    fn default() -> Self {
+        UserState {
+            // Never empty: DynamoDB refuses empty strings in some places (and Local everywhere).
+            points_total: "0".into(),
+            awards: 0,
+            task_awards: BTreeMap::new(),
+            level: 0,
+            peak_level: 0,
+            achievements: BTreeMap::new(),
+            streak: Default::default(),
+            time_zone: None,
+            version: 0,
+        }
+    }
 }
 
 impl UserState {
@@ -116,20 +133,68 @@ impl UserState {
     }
 }
 
-/// A grant or revocation entry.
-#[derive(Debug, Clone, PartialEq)]
+/// A grant or revocation, as recorded in an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Grant {
     pub key: String,
     /// The grant's number (1 for the first); a revocation names the grant it revokes.
     pub times: u32,
     pub name: String,
     pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub award_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[serde(default)]
     pub revoke: bool,
 }
 
-/// One progression write of an award (or of an admin grant).
+/// A level crossing (possibly several levels at once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Crossing {
+    pub from: u32,
+    pub to: u32,
+    pub levels: Vec<LevelUp>,
+}
+
+/// A freeze that covered a missed period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FreezeUsed {
+    pub period: i64,
+    /// The period's first day, `YYYY-MM-DD`.
+    pub label: String,
+}
+
+/// The immutable entry of what one award (or admin change) did: its level crossing, grants or
+/// revocations and freezes used. Keyed by the progression version it produced, put with
+/// `attribute_not_exists`: one entry per state change, so a crossing, a grant or a freeze is
+/// recorded exactly once (and the history stays: a revocation is a new entry).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub seq: u64,
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub award_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level_up: Option<Crossing>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<Grant>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub freezes: Vec<FreezeUsed>,
+}
+
+impl Event {
+    pub fn is_empty(&self) -> bool {
+        self.level_up.is_none() && self.grants.is_empty() && self.freezes.is_empty()
+    }
+}
+
+/// One progression write of an award (or of an admin change): at most three items, so an
+/// award with progression stays within DynamoDB Local's 10-item transactions (AWS allows 100).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProgressionWrite {
     /// The user's progression, conditioned on the version the decision read (0: absent).
@@ -137,20 +202,8 @@ pub enum ProgressionWrite {
         state: Box<UserState>,
         read_version: u64,
     },
-    LevelUp {
-        from: u32,
-        to: u32,
-        levels: Vec<LevelUp>,
-        award_id: String,
-        at: String,
-    },
-    Grant(Grant),
-    Freeze {
-        period: i64,
-        label: String,
-        award_id: String,
-        at: String,
-    },
+    /// What happened, when something did.
+    Event(Box<Event>),
     /// ADDs on the user's statistics shard.
     Stats {
         shard: u32,
@@ -242,15 +295,6 @@ fn put_new(table: &str, item: Item) -> ApiResult<TransactWriteItem> {
         .build())
 }
 
-fn entry(pk: &str, sk: String, entity: &str, fields: Vec<(&str, AttributeValue)>) -> Item {
-    let mut item = store::key(pk.to_owned(), sk);
-    item.insert("entity".into(), store::s(entity));
-    for (name, value) in fields {
-        item.insert(name.to_owned(), value);
-    }
-    item
-}
-
 /// Where the user's entries live and who they are.
 pub struct Owner<'a> {
     pub tenant: &'a TenantId,
@@ -268,15 +312,9 @@ impl<'a> Owner<'a> {
     }
 }
 
-/// A grant or revocation entry's sort key.
-pub fn grant_sk(game_id: &GameId, grant: &Grant) -> String {
-    format!(
-        "{}ACH#{}#{:06}{}",
-        log_prefix(game_id),
-        grant.key,
-        grant.times,
-        if grant.revoke { "#REVOKE" } else { "" }
-    )
+/// An event's sort key: the progression version it produced.
+pub fn event_sk(game_id: &GameId, seq: u64) -> String {
+    format!("{}{seq:010}", log_prefix(game_id))
 }
 
 /// The transaction item of one progression write.
@@ -286,11 +324,6 @@ pub fn write_item(
     write: &ProgressionWrite,
 ) -> ApiResult<TransactWriteItem> {
     let (pk, sk) = user_key(owner.tenant, owner.external_user_id, owner.game_id);
-    let common = |mut fields: Vec<(&'static str, AttributeValue)>| {
-        fields.push(("gameId", store::s(owner.game_id.clone())));
-        fields.push(("externalUserId", store::s(owner.external_user_id.clone())));
-        fields
-    };
     Ok(match write {
         ProgressionWrite::State {
             state,
@@ -312,70 +345,19 @@ pub fn write_item(
                 store::tx::put_versioned(table, item, *read_version)?
             }
         }
-        ProgressionWrite::LevelUp {
-            from,
-            to,
-            levels,
-            award_id,
-            at,
-        } => {
-            let levels = serde_json::to_value(levels).map_err(ApiError::internal)?;
-            put_new(
-                table,
-                entry(
-                    &pk,
-                    format!("{}LEVEL#{to:06}", log_prefix(owner.game_id)),
-                    "levelUp",
-                    common(vec![
-                        ("from", store::n(from)),
-                        ("to", store::n(to)),
-                        ("levels", store::s(levels.to_string())),
-                        ("awardId", store::s(award_id.clone())),
-                        ("at", store::s(at.clone())),
-                    ]),
-                ),
-            )?
+        ProgressionWrite::Event(event) => {
+            let item = store::to_item(
+                event.as_ref(),
+                "progressionEvent",
+                &[
+                    (store::PK, pk),
+                    (store::SK, event_sk(owner.game_id, event.seq)),
+                    ("gameId", owner.game_id.to_string()),
+                    ("externalUserId", owner.external_user_id.to_string()),
+                ],
+            )?;
+            put_new(table, item)?
         }
-        ProgressionWrite::Grant(grant) => {
-            let mut fields = common(vec![
-                ("key", store::s(grant.key.clone())),
-                ("times", store::n(grant.times)),
-                ("name", store::s(grant.name.clone())),
-                ("at", store::s(grant.at.clone())),
-                (
-                    "action",
-                    store::s(if grant.revoke { "revoke" } else { "grant" }),
-                ),
-            ]);
-            if let Some(award_id) = &grant.award_id {
-                fields.push(("awardId", store::s(award_id.clone())));
-            }
-            if let Some(reason) = &grant.reason {
-                fields.push(("reason", store::s(reason.clone())));
-            }
-            put_new(
-                table,
-                entry(&pk, grant_sk(owner.game_id, grant), "achievementEntry", fields),
-            )?
-        }
-        ProgressionWrite::Freeze {
-            period,
-            label,
-            award_id,
-            at,
-        } => put_new(
-            table,
-            entry(
-                &pk,
-                format!("{}FREEZE#{period:08}", log_prefix(owner.game_id)),
-                "freezeUsed",
-                common(vec![
-                    ("period", store::s(label.clone())),
-                    ("awardId", store::s(award_id.clone())),
-                    ("at", store::s(at.clone())),
-                ]),
-            ),
-        )?,
         ProgressionWrite::Stats {
             shard,
             new_user,
@@ -385,7 +367,9 @@ pub fn write_item(
             let mut names = HashMap::new();
             let mut values = HashMap::from([(":entity".to_owned(), store::s("progressionStats"))]);
             if *new_user {
-                adds.push("users :one".to_owned());
+                // `users` is a reserved word.
+                adds.push("#users :one".to_owned());
+                names.insert("#users".to_owned(), "users".to_owned());
                 values.insert(":one".into(), store::n(1));
             }
             for (i, (key, delta)) in earned.iter().enumerate() {

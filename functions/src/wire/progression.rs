@@ -92,7 +92,7 @@ pub struct AchievementDef {
     pub key: String,
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
     pub criteria: Criteria,
     #[serde(default, skip_serializing_if = "Option::is_none")]
