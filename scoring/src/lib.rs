@@ -25,7 +25,7 @@ pub mod strategy;
 pub mod time;
 
 pub use analytics::{
-    Analytics, MinutesAgg, Need, RECENT_TIMESTAMPS_KEPT, Series, UserGame, UserTaskSeries,
+    Analytics, ProgressionSnapshot, MinutesAgg, Need, RECENT_TIMESTAMPS_KEPT, Series, UserGame, UserTaskSeries,
     minutes_of,
 };
 pub use catalog::{

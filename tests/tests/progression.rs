@@ -434,3 +434,52 @@ async fn an_award_with_a_ladder_twenty_achievements_and_a_streak_is_one_read_and
     assert_eq!(counter.take(), ["BatchGetItem"]);
     assert_eq!(STATS_SHARDS, 8);
 }
+
+#[tokio::test]
+async fn custom_strategies_and_predicates_read_level_streak_and_achievements() {
+    let app = TestApp::new().await;
+    // Points: 10 × the level before the award, +5 while the user holds `first-step`, + the streak.
+    let ast = json!({"type": "program", "default": {"type": "assign_points",
+        "value": {"type": "arith", "op": "+",
+            "left": {"type": "arith", "op": "*", "left": {"type": "field", "path": "user.level"},
+                     "right": {"type": "literal", "value": 10}},
+            "right": {"type": "field", "path": "user.streak_length"}},
+        "case_name": "Adaptive"},
+        "rules": [{"type": "rule", "when": {"type": "field", "path": "achievement.first-step"},
+            "then": [{"type": "assign_points", "value": {"type": "literal", "value": 5},
+                      "case_name": "Holder"}]}]});
+    let created = app
+        .call("POST", "/api/v1/strategies/custom", Some(json!({"name": "adaptive", "astJson": ast})))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.body["id"].as_str().unwrap();
+    let published = app
+        .call("POST", &format!("/api/v1/strategies/custom/{id}/publish"), None)
+        .await;
+    assert_eq!(published.status, 200, "{}", published.text);
+    let family = created.body["familyId"].as_str().unwrap();
+    let game_id = app
+        .create_game("adaptive", json!({"strategyId": format!("custom:{family}")}))
+        .await;
+    app.create_task(&game_id, "walk", json!({})).await;
+    put(&app, &format!("/api/v1/games/{game_id}/levels"), ladder()).await;
+    put(&app, &format!("/api/v1/games/{game_id}/streak"), json!({"period": "daily"})).await;
+    // Granted when the award brings the user to level 2 (the predicate reads the new level).
+    put(
+        &app,
+        &format!("/api/v1/games/{game_id}/achievements/first-step"),
+        json!({"name": "Level two", "criteria": {"type": "predicate", "when": {"type": "compare",
+            "op": ">=", "left": {"type": "field", "path": "user.level"},
+            "right": {"type": "literal", "value": 2}}}}),
+    )
+    .await;
+    let first = award(&app, &game_id, "walk", json!({"externalUserId": "ana"})).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.body["points"], 0, "level 0 and no streak before the first award");
+    let second = award(&app, &game_id, "walk", json!({"externalUserId": "ana"})).await;
+    assert_eq!(second.body["points"], 11, "level 1 and a 1-day streak before it");
+    assert_eq!(second.body["progression"]["achievements"][0]["key"], "first-step");
+    let third = award(&app, &game_id, "walk", json!({"externalUserId": "ana"})).await;
+    assert_eq!(third.body["caseName"], "Holder");
+    assert_eq!(third.body["points"], 5);
+}

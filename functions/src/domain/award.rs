@@ -175,8 +175,9 @@ pub fn decide(
     let needs = scoring.needs();
     let task_params = analytics::param_pairs(&task.params);
     let cell = game_scoring::gi_star::task_cell(&task_params);
-    let analytics = analytics::analytics(&needs, &loaded.aggregates, cell)
+    let mut analytics = analytics::analytics(&needs, &loaded.aggregates, cell)
         .map_err(|_| ApiError::internal("greencrowd state was not loaded"))?;
+    analytics.progression = crate::domain::progression::loaded_snapshot(loaded, now_us);
     let seed_key = request.idempotency_key.as_deref().unwrap_or(input.award_id);
     let score_input = game_scoring::ScoreInput {
         game_id: &game.external_game_id,

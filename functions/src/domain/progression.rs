@@ -427,7 +427,7 @@ pub fn streak_view(rule: &StreakRule, state: &UserState, now_us: i64) -> StreakV
 fn holds(
     achievement: &CompiledAchievement,
     state: &UserState,
-    predicate: &dyn Fn(&CustomStrategy) -> ApiResult<bool>,
+    predicate: &dyn Fn(&CustomStrategy, &UserState) -> ApiResult<bool>,
 ) -> ApiResult<bool> {
     Ok(match &achievement.def.criteria {
         Criteria::Points { .. } => achievement.points.is_some_and(|t| state.points() >= t),
@@ -446,7 +446,7 @@ fn holds(
         Criteria::Streak { length } => state.streak.length >= *length,
         Criteria::Level { level } => state.level >= *level,
         Criteria::Predicate { .. } => match &achievement.predicate {
-            Some(strategy) => predicate(strategy)?,
+            Some(strategy) => predicate(strategy, state)?,
             None => false,
         },
     })
@@ -482,7 +482,7 @@ pub struct AwardFacts<'a> {
     pub time_zone: Option<&'a str>,
     pub award_id: &'a str,
     /// Runs a compiled predicate on the award's context.
-    pub predicate: &'a dyn Fn(&CustomStrategy) -> ApiResult<bool>,
+    pub predicate: &'a dyn Fn(&CustomStrategy, &UserState) -> ApiResult<bool>,
 }
 
 /// The award's progression: the answer's block and the writes.
@@ -637,6 +637,37 @@ pub fn on_award(
     Ok(AwardProgression { block, writes })
 }
 
+/// A user's progression as the strategies read it (`user.level`, `user.streak_length`,
+/// `achievement.<key>`), the streak evaluated at `now_us` in the user's zone.
+pub fn snapshot(defs: &Compiled, state: &UserState, now_us: i64) -> game_scoring::ProgressionSnapshot {
+    game_scoring::ProgressionSnapshot {
+        level: state.level,
+        streak_length: defs.streak.as_ref().map_or(0, |rule| {
+            current_length(&state.streak, period_of(now_us, user_zone(rule, state), rule.period))
+        }),
+        // BTreeMap order: sorted, as the language's lookup expects.
+        achievements: state
+            .achievements
+            .iter()
+            .filter(|(_, held)| held.times > 0 && !held.revoked)
+            .map(|(key, _)| key.clone())
+            .collect(),
+    }
+}
+
+/// The snapshot of the award's loaded state (before the award), when the game has progression.
+pub fn loaded_snapshot(
+    loaded: &crate::store::award::Loaded,
+    now_us: i64,
+) -> Option<game_scoring::ProgressionSnapshot> {
+    let state = loaded.progression.as_ref()?;
+    Some(snapshot(
+        &state.defs,
+        state.user.as_ref().unwrap_or(&UserState::default()),
+        now_us,
+    ))
+}
+
 /// The award's hook: its progression when the game defines some. Predicates run on the
 /// award's own context (its data and the aggregates before it, as strategies see them), under
 /// the award's custom-strategy deadline.
@@ -652,14 +683,16 @@ pub fn for_award(
     let Some(state) = &loaded.progression else {
         return Ok(None);
     };
-    let predicate = |strategy: &CustomStrategy| -> ApiResult<bool> {
+    let predicate = |strategy: &CustomStrategy, after: &UserState| -> ApiResult<bool> {
         let needs: Vec<_> = strategy
             .needs()
             .into_iter()
             .filter(|n| *n != game_scoring::Need::Greencrowd)
             .collect();
-        let analytics = crate::domain::analytics::analytics(&needs, &loaded.aggregates, cell)
+        let mut analytics = crate::domain::analytics::analytics(&needs, &loaded.aggregates, cell)
             .map_err(|_| ApiError::internal("greencrowd state was not loaded"))?;
+        // Progression as it stands after the award (the level and streak it just reached).
+        analytics.progression = Some(snapshot(&state.defs, after, score.now_us));
         let input = game_scoring::ScoreInput {
             analytics: &analytics,
             ..*score
@@ -813,7 +846,7 @@ mod tests {
         }
     }
 
-    fn no_predicate(_: &CustomStrategy) -> ApiResult<bool> {
+    fn no_predicate(_: &CustomStrategy, _: &UserState) -> ApiResult<bool> {
         Ok(false)
     }
 
