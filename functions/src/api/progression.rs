@@ -62,8 +62,7 @@ async fn change_config<T>(
         // Everything the award will compile must compile now: nothing bad is stored.
         Compiled::of(&config)?;
         config.version = read_version + 1;
-        if records::save_config(&ctx.store, &caller.tenant, &game_id, &config, read_version)
-            .await?
+        if records::save_config(&ctx.store, &caller.tenant, &game_id, &config, read_version).await?
         {
             return Ok(answer);
         }
@@ -155,10 +154,7 @@ pub async fn achievements_list(
     })
 }
 
-pub async fn achievements_put(
-    ctx: &'static AppContext,
-    req: Request,
-) -> ApiResult<Response<Body>> {
+pub async fn achievements_put(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let key = path_param(&req, "key")?;
     let mut def: AchievementDef = body(&req)?;
     if def.key.is_empty() {
@@ -245,10 +241,7 @@ fn user_of(req: &Request) -> ApiResult<ExternalId> {
     ExternalId::parse("externalUserId", &path_param(req, "externalUserId")?)
 }
 
-pub async fn user_progression(
-    ctx: &'static AppContext,
-    req: Request,
-) -> ApiResult<Response<Body>> {
+pub async fn user_progression(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
     let game_id = game_id_of(&req)?;
     let user = user_of(&req)?;
@@ -295,7 +288,13 @@ async fn admin(ctx: &'static AppContext, req: Request, revoke: bool) -> ApiResul
     let key = path_param(&req, "key")?;
     let user_key = records::user_key(&caller.tenant, &user, &game_id);
     for attempt in 0..WRITE_ATTEMPTS {
-        let (config, found) = load(ctx, &caller.tenant, &game_id, &[user_key.clone()]).await?;
+        let (config, found) = load(
+            ctx,
+            &caller.tenant,
+            &game_id,
+            std::slice::from_ref(&user_key),
+        )
+        .await?;
         let def = config
             .achievements
             .iter()

@@ -66,19 +66,16 @@ pub fn validate_ladder(ladder: &Ladder) -> ApiResult<()> {
             )));
         }
         if rung.data.as_ref().is_some_and(|d| !d.is_object()) {
-            return Err(bad(format!(
-                "Level {}: data is a JSON object.",
-                rung.level
-            )));
+            return Err(bad(format!("Level {}: data is a JSON object.", rung.level)));
         }
         if let Some((level, threshold)) = previous {
             if rung.level <= level {
-                return Err(bad("Levels are strictly increasing along the ladder.".into()));
+                return Err(bad(
+                    "Levels are strictly increasing along the ladder.".into()
+                ));
             }
             if rung.threshold < threshold {
-                return Err(bad(
-                    "Thresholds never decrease along the ladder.".to_owned(),
-                ));
+                return Err(bad("Thresholds never decrease along the ladder.".to_owned()));
             }
         }
         previous = Some((rung.level, rung.threshold));
@@ -140,7 +137,7 @@ pub fn compile_achievement(def: &AchievementDef) -> ApiResult<CompiledAchievemen
     let bad = |detail: String| ApiError::unprocessable("invalid_achievement", detail);
     if !crate::ids::ExternalId::valid(&def.key) {
         return Err(bad(
-            "The key is 3 to 60 letters, digits, `_` or `-`.".to_owned(),
+            "The key is 3 to 60 letters, digits, `_` or `-`.".to_owned()
         ));
     }
     if def.name.trim().is_empty() || def.name.chars().count() > 200 {
@@ -166,12 +163,12 @@ pub fn compile_achievement(def: &AchievementDef) -> ApiResult<CompiledAchievemen
                     .ok_or_else(|| bad("The points threshold is a finite number from 0.".into()))?,
             );
         }
-        Criteria::Awards { threshold, tasks } => {
-            if *threshold == 0 || tasks.len() > 100 || tasks.iter().any(|t| t.is_empty()) {
-                return Err(bad(
-                    "An awards criterion counts from 1 on up to 100 tasks.".into(),
-                ));
-            }
+        Criteria::Awards { threshold, tasks }
+            if *threshold == 0 || tasks.len() > 100 || tasks.iter().any(|t| t.is_empty()) =>
+        {
+            return Err(bad(
+                "An awards criterion counts from 1 on up to 100 tasks.".into()
+            ));
         }
         Criteria::DistinctTasks { threshold } if *threshold == 0 => {
             return Err(bad("distinctTasks counts from 1.".into()));
@@ -257,11 +254,17 @@ pub fn level_view(ladder: &Ladder, state: &UserState) -> LevelView {
             let span = target - base;
             let fraction = if span > Decimal::ZERO {
                 use rust_decimal::prelude::ToPrimitive;
-                ((value - base) / span).to_f64().unwrap_or(0.0).clamp(0.0, 1.0)
+                ((value - base) / span)
+                    .to_f64()
+                    .unwrap_or(0.0)
+                    .clamp(0.0, 1.0)
             } else {
                 0.0
             };
-            (decimal::to_json((target - value).max(Decimal::ZERO)), fraction)
+            (
+                decimal::to_json((target - value).max(Decimal::ZERO)),
+                fraction,
+            )
         }
         None => (Value::Null, 1.0),
     };
@@ -435,10 +438,7 @@ fn holds(
             let count: u64 = if tasks.is_empty() {
                 state.awards
             } else {
-                tasks
-                    .iter()
-                    .filter_map(|t| state.task_awards.get(t))
-                    .sum()
+                tasks.iter().filter_map(|t| state.task_awards.get(t)).sum()
             };
             count >= *threshold
         }
@@ -458,7 +458,10 @@ fn grantable(achievement: &CompiledAchievement, state: &UserState, now_us: i64) 
     if achievement.expires_us.is_some_and(|at| now_us > at) {
         return false;
     }
-    match (state.achievements.get(&achievement.def.key), &achievement.def.repeatable) {
+    match (
+        state.achievements.get(&achievement.def.key),
+        &achievement.def.repeatable,
+    ) {
         (None, _) => true,
         (Some(held), Some(repeat)) => {
             !held.revoked
@@ -560,10 +563,15 @@ pub fn on_award(
     }
     // Streak: a qualifying award in the user's current period.
     if let Some(rule) = &defs.streak {
-        let counts = rule.tasks.is_empty() || rule.tasks.iter().any(|t| t == facts.external_task_id);
+        let counts =
+            rule.tasks.is_empty() || rule.tasks.iter().any(|t| t == facts.external_task_id);
         let (status, covered) = if counts {
             let zone = user_zone(rule, &state);
-            advance(&mut state.streak, rule, period_of(now_us, zone, rule.period))
+            advance(
+                &mut state.streak,
+                rule,
+                period_of(now_us, zone, rule.period),
+            )
         } else {
             (StreakChange::Unchanged, Vec::new())
         };
@@ -639,11 +647,18 @@ pub fn on_award(
 
 /// A user's progression as the strategies read it (`user.level`, `user.streak_length`,
 /// `achievement.<key>`), the streak evaluated at `now_us` in the user's zone.
-pub fn snapshot(defs: &Compiled, state: &UserState, now_us: i64) -> game_scoring::ProgressionSnapshot {
+pub fn snapshot(
+    defs: &Compiled,
+    state: &UserState,
+    now_us: i64,
+) -> game_scoring::ProgressionSnapshot {
     game_scoring::ProgressionSnapshot {
         level: state.level,
         streak_length: defs.streak.as_ref().map_or(0, |rule| {
-            current_length(&state.streak, period_of(now_us, user_zone(rule, state), rule.period))
+            current_length(
+                &state.streak,
+                period_of(now_us, user_zone(rule, state), rule.period),
+            )
         }),
         // BTreeMap order: sorted, as the language's lookup expects.
         achievements: state
@@ -900,12 +915,42 @@ mod tests {
             })
             .collect();
         assert_eq!(events.len(), 1);
-        assert_eq!(events[0].level_up.as_ref().map(|c| (c.from, c.to)), Some((1, 3)));
+        assert_eq!(
+            events[0].level_up.as_ref().map(|c| (c.from, c.to)),
+            Some((1, 3))
+        );
         assert_eq!(second.writes.len(), 2, "the state and the event");
         // The same total again: no crossing.
         let third = award(&defs, Some(&state_of(&second)), 0, 2);
         assert!(third.block.level_ups.is_empty());
         assert_eq!(third.block.level, Some(3));
+    }
+
+    #[test]
+    fn an_award_adds_one_to_three_transaction_items() {
+        let defs = Compiled {
+            ladder: Some(ladder()),
+            achievements: vec![
+                compile_achievement(&achievement(
+                    "century",
+                    Criteria::Points { threshold: 100.0 },
+                ))
+                .unwrap(),
+            ],
+            streak: Some(rule(Some(7), 2)),
+        };
+        // First award: the new state, its event (level 1, day 1) and the users count.
+        let first = award(&defs, None, 10, 0);
+        assert_eq!(first.writes.len(), 3);
+        // Same day, no crossing: the state alone.
+        let again = award(&defs, Some(&state_of(&first)), 10, 1);
+        assert_eq!(again.writes.len(), 1);
+        // A crossing with a grant: state, event, the earned count.
+        let crossing = award(&defs, Some(&state_of(&again)), 100, 2);
+        assert_eq!(crossing.writes.len(), 3);
+        assert!(
+            matches!(&crossing.writes[2], ProgressionWrite::Stats { new_user: false, earned, .. } if earned == &vec![("century".to_owned(), 1)])
+        );
     }
 
     #[test]
@@ -931,23 +976,34 @@ mod tests {
 
     #[test]
     fn achievements_are_granted_once_and_repeatables_after_their_cooldown() {
-        let mut repeat = achievement("daily5", Criteria::Awards {
-            threshold: 1,
-            tasks: vec![],
-        });
+        let mut repeat = achievement(
+            "daily5",
+            Criteria::Awards {
+                threshold: 1,
+                tasks: vec![],
+            },
+        );
         repeat.repeatable = Some(Repeatable {
             cooldown_seconds: 3600,
         });
         let defs = Compiled {
             achievements: vec![
-                compile_achievement(&achievement("century", Criteria::Points { threshold: 100.0 }))
-                    .unwrap(),
+                compile_achievement(&achievement(
+                    "century",
+                    Criteria::Points { threshold: 100.0 },
+                ))
+                .unwrap(),
                 compile_achievement(&repeat).unwrap(),
             ],
             ..Compiled::default()
         };
         let first = award(&defs, None, 150, 0);
-        let keys: Vec<&str> = first.block.achievements.iter().map(|a| a.key.as_str()).collect();
+        let keys: Vec<&str> = first
+            .block
+            .achievements
+            .iter()
+            .map(|a| a.key.as_str())
+            .collect();
         assert_eq!(keys, vec!["century", "daily5"]);
         let second = award(&defs, Some(&state_of(&first)), 1, HOUR_US / 2);
         assert!(second.block.achievements.is_empty());
@@ -958,18 +1014,24 @@ mod tests {
 
     #[test]
     fn bad_predicates_are_invalid_achievements() {
-        let def = achievement("pred", Criteria::Predicate {
-            when: json!({"type": "field", "path": "no.such"}),
-        });
+        let def = achievement(
+            "pred",
+            Criteria::Predicate {
+                when: json!({"type": "field", "path": "no.such"}),
+            },
+        );
         assert_eq!(
             compile_achievement(&def).unwrap_err().code,
             "invalid_achievement"
         );
-        let good = achievement("pred", Criteria::Predicate {
-            when: json!({"type": "compare", "op": ">=",
+        let good = achievement(
+            "pred",
+            Criteria::Predicate {
+                when: json!({"type": "compare", "op": ">=",
                 "left": {"type": "field", "path": "data.minutes"},
                 "right": {"type": "literal", "value": 30}}),
-        });
+            },
+        );
         assert!(compile_achievement(&good).unwrap().predicate.is_some());
     }
 
@@ -981,7 +1043,12 @@ mod tests {
             achievements: vec![compile_achievement(&def).unwrap()],
             ..Compiled::default()
         };
-        assert!(award(&defs, None, 1, 2_000_000).block.achievements.is_empty());
+        assert!(
+            award(&defs, None, 1, 2_000_000)
+                .block
+                .achievements
+                .is_empty()
+        );
         assert_eq!(award(&defs, None, 1, 0).block.achievements.len(), 1);
     }
 
@@ -1010,8 +1077,17 @@ mod tests {
         // 2026-09-06 04:00 UTC is 00:00 in Santiago (DST starts that night: -04 → -03).
         let before = 1_788_667_200 * 1_000_000 - 1;
         let after = before + 1;
-        assert_eq!(period_of(before, zone, StreakPeriod::Daily) + 1, period_of(after, zone, StreakPeriod::Daily));
-        assert_eq!(period_label(period_of(after, zone, StreakPeriod::Daily), StreakPeriod::Daily), "2026-09-06");
+        assert_eq!(
+            period_of(before, zone, StreakPeriod::Daily) + 1,
+            period_of(after, zone, StreakPeriod::Daily)
+        );
+        assert_eq!(
+            period_label(
+                period_of(after, zone, StreakPeriod::Daily),
+                StreakPeriod::Daily
+            ),
+            "2026-09-06"
+        );
         // Weekly periods start on Mondays.
         let week = period_of(after, zone, StreakPeriod::Weekly);
         assert_eq!(period_label(week, StreakPeriod::Weekly), "2026-08-31");
@@ -1021,7 +1097,11 @@ mod tests {
     fn a_broken_streak_reads_broken_without_an_award() {
         let rule = rule(None, 0);
         let mut state = UserState::default();
-        advance(&mut state.streak, &rule, period_of(0, Tz::UTC, StreakPeriod::Daily));
+        advance(
+            &mut state.streak,
+            &rule,
+            period_of(0, Tz::UTC, StreakPeriod::Daily),
+        );
         state.time_zone = Some("UTC".into());
         assert_eq!(streak_view(&rule, &state, DAY_US).current, 1);
         let view = streak_view(&rule, &state, 2 * DAY_US);

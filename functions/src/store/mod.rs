@@ -28,8 +28,8 @@ pub mod fault;
 pub mod games;
 pub mod greencrowd;
 pub mod idempotency;
-pub mod readmodels;
 pub mod progression;
+pub mod readmodels;
 pub mod users;
 
 pub type Item = HashMap<String, AttributeValue>;

@@ -441,7 +441,9 @@ impl FieldPath {
                 let key = &path["achievement.".len()..];
                 if key.is_empty()
                     || key.len() > 60
-                    || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                    || !key
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
                 {
                     return None;
                 }
