@@ -27,12 +27,16 @@ use crate::wire::points::{
     TaskActionCreated, UserGamePoints, UserSummary, UserTaskTotal, UserTotal, UserTotalWithDetails,
     UsersQuery,
 };
+use crate::wire::progression::{
+    AchievementDef, AchievementList, AchievementStats, AdminGrant, AdminGrantDone, Ladder,
+    StreakRule, UserProgressionView,
+};
 use crate::wire::strategies::{EffectiveStrategy, StrategySchema, StrategyView};
 use crate::wire::tasks::{
     BulkCreated, BulkTasks, CreateTask, DuplicateTask, PatchTask, TaskDeleted, TaskSaved, TaskView,
 };
 use crate::wire::users::{Conversion, ConvertBody, UserActionBody, UserActionCreated, WalletView};
-use crate::wire::{Page, PageInfo, Problem};
+use crate::wire::{Message, Page, PageInfo, Problem};
 use lambda_http::http::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -294,6 +298,10 @@ const TAGS: &[(&str, &str)] = &[
     (
         "api keys",
         "API keys of the caller's tenant (administrators)",
+    ),
+    (
+        "progression",
+        "Levels, achievements and streaks, decided by the awards",
     ),
     ("health", "Liveness and readiness"),
     ("docs", "This document and the pages that render it"),
@@ -817,6 +825,11 @@ fn path_parameter(path: &str, name: &str) -> Parameter {
             json!("weekly"),
             string_schema().pattern(Some("^[A-Za-z0-9_-]{1,40}$")),
         ),
+        "key" => (
+            "An achievement's key.",
+            json!("century"),
+            string_schema().pattern(Some(crate::ids::EXTERNAL_ID_PATTERN)),
+        ),
         "file" => (
             "A file of the documentation pages.",
             json!("swagger-ui-bundle.js"),
@@ -920,7 +933,7 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
                 .describe("The task's strategy scores the request; the award, the user's totals, wallet and ledger commit in one transaction. Safe to retry with an `Idempotency-Key`.")
                 .body::<AwardBody>(s)
                 .answers(200, "The award", s.named::<AwardResponse>())
-                .codes(&["invalid_slug", "game_not_found", "task_not_found", "unknown_strategy", "invalid_param", "strategy_rejected", "custom_strategy_not_found", "custom_strategy_not_published", "custom_strategy_without_program", "custom_strategy_no_match", "concurrent_award", DSL]);
+                .codes(&["invalid_slug", "game_not_found", "task_not_found", "unknown_strategy", "invalid_param", "strategy_rejected", "custom_strategy_not_found", "custom_strategy_not_published", "custom_strategy_without_program", "custom_strategy_no_match", "concurrent_award", "invalid_time_zone", DSL]);
             o.idempotent = true;
             o.rate_limited = true;
             o
@@ -1079,6 +1092,48 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
             .describe("Other warm functions stop accepting it within the key cache's TTL (5 s by default).")
             .answers(200, "The revoked key", s.named::<ApiKeyRevoked>())
             .codes(&["api_key_not_found"]),
+        "levels_get" => op("The game's level ladder", "progression", Key)
+            .answers(200, "The ladder", s.named::<Ladder>())
+            .codes(&["game_not_found", "ladder_not_found"]),
+        "levels_put" => op("Replace the game's level ladder", "progression", Key)
+            .describe("Users' levels follow from their totals at their next award; a crossing is recorded once, with that award.")
+            .body::<Ladder>(s)
+            .answers(200, "The ladder as stored", s.named::<Ladder>())
+            .codes(&["game_not_found", "invalid_body", "invalid_ladder", "concurrent_update"]),
+        "streak_get" => op("The game's streak rule", "progression", Key)
+            .answers(200, "The rule", s.named::<StreakRule>())
+            .codes(&["game_not_found", "streak_rule_not_found"]),
+        "streak_put" => op("Replace the game's streak rule", "progression", Key)
+            .body::<StreakRule>(s)
+            .answers(200, "The rule as stored", s.named::<StreakRule>())
+            .codes(&["game_not_found", "invalid_body", "invalid_streak_rule", "invalid_time_zone", "concurrent_update"]),
+        "achievements_list" => op("The game's achievement definitions", "progression", Key)
+            .answers(200, "The definitions", s.named::<AchievementList>())
+            .codes(&["game_not_found"]),
+        "achievements_put" => op("Create or replace an achievement definition", "progression", Key)
+            .body::<AchievementDef>(s)
+            .answers(200, "The definition as stored", s.named::<AchievementDef>())
+            .codes(&["game_not_found", "invalid_body", "invalid_achievement", "too_many_achievements", "concurrent_update"]),
+        "achievements_delete" => op("Delete an achievement definition", "progression", Key)
+            .describe("Grants already made stay in the users' history.")
+            .answers(200, "Deleted", s.named::<Message>())
+            .codes(&["game_not_found", "achievement_not_found", "concurrent_update"]),
+        "achievements_stats" => op("How many users hold an achievement", "progression", Key)
+            .answers(200, "The statistics", s.named::<AchievementStats>())
+            .codes(&["game_not_found", "achievement_not_found"]),
+        "users_progression" => op("A user's level, achievements and streak in a game", "progression", Key)
+            .describe("The streak is evaluated now, in the user's zone: a missed period beyond the freezes held reads as broken without waiting for an award.")
+            .answers(200, "The user's progression", s.named::<UserProgressionView>())
+            .codes(&["game_not_found", "invalid_slug"]),
+        "users_achievement_grant" => op("Grant an achievement (admin)", "progression", Admin)
+            .body::<AdminGrant>(s)
+            .answers(200, "The grant entry", s.named::<AdminGrantDone>())
+            .codes(&["game_not_found", "invalid_slug", "invalid_body", "invalid_field", "achievement_not_found", "concurrent_update"]),
+        "users_achievement_revoke" => op("Revoke an achievement (admin)", "progression", Admin)
+            .describe("A new entry: the grant stays in the history.")
+            .body::<AdminGrant>(s)
+            .answers(200, "The revocation entry", s.named::<AdminGrantDone>())
+            .codes(&["game_not_found", "invalid_slug", "invalid_body", "invalid_field", "achievement_not_found", "achievement_not_held", "concurrent_update"]),
         "strategies_list" => op("The built-in strategies", "strategies", Public)
             .answers(200, "Every built-in strategy with its default variables", s.list::<StrategyView>()),
         "strategies_get" => op("A built-in strategy", "strategies", Public)

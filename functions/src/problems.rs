@@ -99,7 +99,17 @@ registry! {
     "task_not_open" => 410, "The task is not `open` (closed or deleted), so it takes no actions.";
     "unknown_strategy" => 422, "A strategyId that names neither a built-in strategy nor a custom strategy of the tenant.";
     "unknown_game" => 422, "A greencrowd simulation names an externalGameId the tenant does not have.";
+    "invalid_ladder" => 422, "A level ladder is empty, longer than 100 levels, or its levels do not increase from 1, its thresholds decrease or are negative, a name is empty or `data` is not an object.";
+    "invalid_achievement" => 422, "An achievement definition is malformed: its key is not 3 to 60 letters, digits, `_` or `-` (or not the path's), its name is empty, `expiresAt` is not RFC 3339, a threshold is out of range, or its predicate is not a valid condition of the custom-strategy language (the detail carries the language's message).";
+    "invalid_streak_rule" => 422, "A streak rule's `freezeEvery` is 0, its `freezeCap` is above 10, or its task list is too long.";
+    "invalid_time_zone" => 422, "A `timeZone` is not an IANA time zone name (e.g. `America/Santiago`).";
+    "too_many_achievements" => 422, "The game already defines 50 achievements.";
+    "ladder_not_found" => 404, "The game has no level ladder.";
+    "streak_rule_not_found" => 404, "The game has no streak rule.";
+    "achievement_not_found" => 404, "The game defines no achievement with this key.";
     // Conflicts.
+    "achievement_not_held" => 409, "Revoking an achievement the user does not hold (never granted, or already revoked).";
+    "concurrent_update" => 409, "Progression definitions or a user's progression kept changing while the write was retried; retry after `Retry-After`.";
     "game_exists" => 409, "Another game of the tenant has this externalGameId (the answer carries its `gameId`).";
     "leaderboard_exists" => 409, "The game already has a leaderboard with this key (`points` is the implicit board).";
     "leaderboard_implicit" => 409, "The implicit `points` board cannot be changed or deleted.";

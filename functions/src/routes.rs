@@ -3,8 +3,8 @@
 
 use crate::AppContext;
 use crate::api::{
-    actions, apikeys, award, custom, docs, games, health, leaderboards, ledger, readmodels,
-    simulated, strategies, tasks, wallet,
+    actions, apikeys, award, custom, docs, games, health, leaderboards, ledger, progression,
+    readmodels, simulated, strategies, tasks, wallet,
 };
 use crate::error::ApiResult;
 use lambda_http::http::Method;
@@ -410,6 +410,18 @@ pub static ROUTES: &[Route] = &[
     route!("leaderboards_top", GET, "/games/{gameId}/leaderboards/{boardKey}/entries", leaderboards::top, [GetItem, BatchGetItem, Query], secret: true),
     route!("leaderboards_user", GET, "/games/{gameId}/leaderboards/{boardKey}/users/{externalUserId}", leaderboards::user, [GetItem, BatchGetItem, Query], secret: true),
     route!("leaderboards_standings", GET, "/games/{gameId}/leaderboards/standings/users/{externalUserId}", leaderboards::standings, [GetItem, BatchGetItem, Query], secret: true),
+    // Progression (issue 13): levels, achievements, streaks.
+    route!("levels_get", GET, "/games/{gameId}/levels", progression::levels_get, [GetItem, BatchGetItem], secret: true),
+    route!("levels_put", PUT, "/games/{gameId}/levels", progression::levels_put, [GetItem, BatchGetItem, PutItem], secret: true),
+    route!("streak_get", GET, "/games/{gameId}/streak", progression::streak_get, [GetItem, BatchGetItem], secret: true),
+    route!("streak_put", PUT, "/games/{gameId}/streak", progression::streak_put, [GetItem, BatchGetItem, PutItem], secret: true),
+    route!("achievements_list", GET, "/games/{gameId}/achievements", progression::achievements_list, [GetItem, BatchGetItem], secret: true),
+    route!("achievements_put", PUT, "/games/{gameId}/achievements/{key}", progression::achievements_put, [GetItem, BatchGetItem, PutItem], secret: true),
+    route!("achievements_delete", DELETE, "/games/{gameId}/achievements/{key}", progression::achievements_delete, [GetItem, BatchGetItem, PutItem], secret: true),
+    route!("achievements_stats", GET, "/games/{gameId}/achievements/{key}/stats", progression::achievements_stats, [GetItem, BatchGetItem], secret: true),
+    route!("users_progression", GET, "/games/{gameId}/users/{externalUserId}/progression", progression::user_progression, [GetItem, BatchGetItem], secret: true),
+    route!("users_achievement_grant", POST, "/games/{gameId}/users/{externalUserId}/achievements/{key}/grant", progression::achievement_grant, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
+    route!("users_achievement_revoke", POST, "/games/{gameId}/users/{externalUserId}/achievements/{key}/revoke", progression::achievement_revoke, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
     // The documentation (docs/api.md). Their binaries serve through `lambda::serve_docs`.
     root_route!("root", GET, "/", docs::root),
     root_route!("openapi", GET, "/openapi.json", docs::openapi),

@@ -52,6 +52,20 @@ pub struct Analytics {
     pub game_minutes: Option<MinutesAgg>,
     pub grid: Option<Grid>,
     pub greencrowd: Option<GreencrowdSnapshot>,
+    /// The user's progression in the game (levels, streak, achievements held), when the game
+    /// defines progression; the custom-strategy language reads it as `user.level`,
+    /// `user.streak_length` and `achievement.<key>` (0 / false without it).
+    pub progression: Option<ProgressionSnapshot>,
+}
+
+/// A user's progression as strategies read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProgressionSnapshot {
+    pub level: u32,
+    /// The streak's current length (0 when broken).
+    pub streak_length: u32,
+    /// Keys of the achievements held (not revoked), sorted.
+    pub achievements: Vec<String>,
 }
 
 /// Count and first/last timestamps of a series of awards (µs since epoch, UTC).

@@ -25,8 +25,8 @@ pub mod strategy;
 pub mod time;
 
 pub use analytics::{
-    Analytics, MinutesAgg, Need, RECENT_TIMESTAMPS_KEPT, Series, UserGame, UserTaskSeries,
-    minutes_of,
+    Analytics, MinutesAgg, Need, ProgressionSnapshot, RECENT_TIMESTAMPS_KEPT, Series, UserGame,
+    UserTaskSeries, minutes_of,
 };
 pub use catalog::{
     ParamError, StrategyInfo, VarType, VariableSpec, Variables, coerce, resolve_variables,

@@ -168,6 +168,7 @@ fn arb_analytics() -> impl Strategy<Value = Analytics> {
                 game_minutes,
                 grid,
                 greencrowd,
+                progression: None,
             },
         )
 }

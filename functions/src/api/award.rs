@@ -39,12 +39,16 @@ fn parse(req: &Request) -> ApiResult<AwardRequest> {
     })?;
     let external_user_id = ExternalId::parse("externalUserId", &body.external_user_id)?;
     let data = crate::domain::input::optional_data(body.data)?;
+    if let Some(zone) = &body.time_zone {
+        crate::domain::progression::time_zone(zone)?;
+    }
     Ok(AwardRequest {
         external_user_id,
         idempotency_key: idempotency::key_from(req, &data)?,
         data,
         is_simulated: body.is_simulated,
         request_hash: idempotency::request_hash(&raw),
+        time_zone: body.time_zone,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod games;
 pub mod health;
 pub mod leaderboards;
 pub mod ledger;
+pub mod progression;
 pub mod readmodels;
 pub mod simulated;
 pub mod strategies;

@@ -27,6 +27,8 @@ pub struct AwardRequest {
     pub idempotency_key: Option<IdempotencyKey>,
     /// Hash of the canonical request body: a replay must carry the same one.
     pub request_hash: String,
+    /// The user's IANA zone for streaks (validated), stored on first use.
+    pub time_zone: Option<String>,
 }
 
 /// Everything one decision reads.
@@ -173,8 +175,9 @@ pub fn decide(
     let needs = scoring.needs();
     let task_params = analytics::param_pairs(&task.params);
     let cell = game_scoring::gi_star::task_cell(&task_params);
-    let analytics = analytics::analytics(&needs, &loaded.aggregates, cell)
+    let mut analytics = analytics::analytics(&needs, &loaded.aggregates, cell)
         .map_err(|_| ApiError::internal("greencrowd state was not loaded"))?;
+    analytics.progression = crate::domain::progression::loaded_snapshot(loaded, now_us);
     let seed_key = request.idempotency_key.as_deref().unwrap_or(input.award_id);
     let score_input = game_scoring::ScoreInput {
         game_id: &game.external_game_id,
@@ -216,6 +219,15 @@ pub fn decide(
     }
     let created_at = crate::clock::micros_to_rfc3339(now_us);
     let created_user = loaded.user.is_none();
+    let progression = crate::domain::progression::for_award(
+        loaded,
+        &score_input,
+        points,
+        input.award_id,
+        request,
+        cell,
+        deadline,
+    )?;
     let response = AwardResponse {
         points: decimal::to_json(points),
         case_name: outcome.case_name.clone(),
@@ -225,6 +237,7 @@ pub fn decide(
         created_at: created_at.clone(),
         award_id: input.award_id.to_owned(),
         is_simulated: request.is_simulated.then_some(true),
+        progression: progression.as_ref().map(|p| p.block.clone()),
     };
     let minutes = game_scoring::analytics::minutes_of(&request.data);
     let greencrowd_next = loaded
@@ -233,7 +246,7 @@ pub fn decide(
         .as_ref()
         .filter(|_| needs.contains(&Need::Greencrowd))
         .map(|state| greencrowd::next_states(state, Some((&task.external_task_id, now_us, &data))));
-    let writes = plan(
+    let mut writes = plan(
         input,
         &Planned {
             points,
@@ -245,6 +258,12 @@ pub fn decide(
             cell,
             greencrowd: greencrowd_next,
         },
+    );
+    writes.extend(
+        progression
+            .into_iter()
+            .flat_map(|p| p.writes)
+            .map(AwardWrite::Progression),
     );
     Ok(Decision {
         points,
@@ -464,6 +483,7 @@ mod tests {
             data,
             is_simulated: false,
             idempotency_key: Some("k1".into()),
+            time_zone: None,
         }
     }
 

@@ -10,3 +10,4 @@ pub mod leaderboards;
 pub mod ledger;
 pub mod model;
 pub mod pages;
+pub mod progression;

@@ -8,6 +8,7 @@ use crate::store::games::{self, Game, Task};
 use crate::store::greencrowd;
 use crate::store::idempotency::{self, Record};
 use crate::store::leaderboards;
+use crate::store::progression;
 use crate::store::users::{LedgerEntry, UserRecord};
 use crate::store::{self, Item, Store, attrs, keys};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -43,6 +44,9 @@ pub struct AwardKeys {
     /// The game's leaderboards and the user's standings on them (store::leaderboards).
     pub boards: (String, String),
     pub standings: (String, String),
+    /// The game's progression definitions and the user's progression (store::progression).
+    pub progression_config: (String, String),
+    pub progression_user: (String, String),
 }
 
 impl AwardKeys {
@@ -81,6 +85,8 @@ impl AwardKeys {
                 .map(|hash| greencrowd::used_hash_key(tenant, game_id, external_task_id, hash)),
             boards: leaderboards::boards_key(tenant, game_id),
             standings: leaderboards::standings_key(tenant, external_user_id, game_id),
+            progression_config: progression::config_key(tenant, game_id),
+            progression_user: progression::user_key(tenant, external_user_id, game_id),
             idempotency: idempotency_key.map(|key| {
                 crate::store::idempotency::record_key(
                     tenant,
@@ -106,6 +112,8 @@ impl AwardKeys {
         ];
         all.push(self.boards.clone());
         all.push(self.standings.clone());
+        all.push(self.progression_config.clone());
+        all.push(self.progression_user.clone());
         all.extend(self.used_hash.clone());
         all.extend(self.idempotency.clone());
         all
@@ -174,6 +182,8 @@ pub struct Loaded {
     pub replay: Option<Record>,
     /// The boards and the user's standings (`None`: not loaded, nothing to write).
     pub leaderboards: Option<leaderboards::AwardState>,
+    /// The game's progression and the user's (`None`: the game defines none, nothing to write).
+    pub progression: Option<progression::AwardState>,
 }
 
 /// Loaded items by key; each is taken once.
@@ -287,6 +297,10 @@ pub async fn load(
         found.take(&keys.boards),
         found.take(&keys.standings),
     )?);
+    loaded.progression = progression::award_state(
+        found.take(&keys.progression_config),
+        found.take(&keys.progression_user),
+    )?;
     if let Some(task) = &loaded.task
         && custom.is_custom(&task.strategy_id)
     {
@@ -520,6 +534,8 @@ pub enum AwardWrite {
     Ledger(LedgerEntry),
     /// One leaderboard item (docs/data-model.md, "Leaderboards").
     Leaderboard(leaderboards::LeaderboardWrite),
+    /// One progression item (docs/data-model.md, "Progression").
+    Progression(progression::ProgressionWrite),
 }
 
 /// Which transaction item means what, to read a cancellation.
@@ -788,5 +804,8 @@ fn item_of(table: &str, keys: &AwardKeys, write: &AwardWrite) -> ApiResult<Trans
         )?,
         AwardWrite::Ledger(entry) => put(table, entry.to_item(&keys.user.0), NEW, HashMap::new())?,
         AwardWrite::Leaderboard(write) => leaderboards::award_item(table, keys, write)?,
+        AwardWrite::Progression(write) => {
+            progression::write_item(table, &progression::Owner::of(keys), write)?
+        }
     })
 }

@@ -30,6 +30,7 @@ pub mod greencrowd;
 pub mod idempotency;
 pub mod leaderboards;
 pub mod ledger;
+pub mod progression;
 pub mod readmodels;
 pub mod users;
 

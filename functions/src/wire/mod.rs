@@ -14,6 +14,7 @@ pub mod health;
 pub mod leaderboards;
 pub mod ledger;
 pub mod points;
+pub mod progression;
 pub mod strategies;
 pub mod tasks;
 pub mod users;

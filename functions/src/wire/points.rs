@@ -21,6 +21,10 @@ pub struct AwardBody {
     /// Score and answer without storing anything.
     #[serde(default)]
     pub is_simulated: bool,
+    /// The user's IANA time zone for streaks (e.g. `America/Santiago`); stored on first use,
+    /// changed by sending another.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 /// An award: the points the task's strategy gave and the case that decided them.
@@ -46,6 +50,9 @@ pub struct AwardResponse {
     /// Present (`true`) when the request was a simulation: nothing was stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_simulated: Option<bool>,
+    /// Levels, achievements and streak (present when the game defines progression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progression: Option<crate::wire::progression::ProgressionBlock>,
 }
 
 /// `POST /games/{gameId}/tasks/{externalTaskId}/action`: an action of a user on an open task.

@@ -391,6 +391,12 @@ pub enum FieldPath {
     UserNewLastWindowDiff,
     /// `data.<key>`, key `[A-Za-z0-9_]+`.
     Data(String),
+    /// The user's level in the game (0 below the first rung or without a ladder).
+    UserLevel,
+    /// The user's current streak length in the game (0 when broken or without a rule).
+    UserStreakLength,
+    /// `achievement.<key>`: whether the user holds the achievement (key `[A-Za-z0-9_-]+`).
+    Achievement(String),
     /// `parent.points` (post_rules only).
     ParentPoints,
     /// `parent.case_name` (post_rules only).
@@ -429,6 +435,20 @@ impl FieldPath {
             "user.new_last_window_diff" => FieldPath::UserNewLastWindowDiff,
             "parent.points" => FieldPath::ParentPoints,
             "parent.case_name" => FieldPath::ParentCaseName,
+            "user.level" => FieldPath::UserLevel,
+            "user.streak_length" => FieldPath::UserStreakLength,
+            _ if path.starts_with("achievement.") => {
+                let key = &path["achievement.".len()..];
+                if key.is_empty()
+                    || key.len() > 60
+                    || !key
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                {
+                    return None;
+                }
+                FieldPath::Achievement(key.to_string())
+            }
             _ => {
                 let key = path.strip_prefix("data.")?;
                 if !is_data_key(key) {
@@ -454,6 +474,9 @@ impl FieldPath {
             FieldPath::ParentPoints => "parent.points",
             FieldPath::ParentCaseName => "parent.case_name",
             FieldPath::Data(_) => "data.",
+            FieldPath::UserLevel => "user.level",
+            FieldPath::UserStreakLength => "user.streak_length",
+            FieldPath::Achievement(_) => "achievement.",
         }
     }
 
@@ -479,6 +502,7 @@ impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FieldPath::Data(k) => write!(f, "data.{k}"),
+            FieldPath::Achievement(k) => write!(f, "achievement.{k}"),
             other => f.write_str(other.as_str()),
         }
     }

@@ -569,6 +569,15 @@ pub fn analytics_value(path: &FieldPath, s: &ScoreInput<'_>) -> Option<Val> {
                 Val::Float(u.since_last_secs(s.now_us))
             }
         }
+        FieldPath::UserLevel => Val::Int(i64::from(a.progression.as_ref().map_or(0, |p| p.level))),
+        FieldPath::UserStreakLength => Val::Int(i64::from(
+            a.progression.as_ref().map_or(0, |p| p.streak_length),
+        )),
+        FieldPath::Achievement(key) => Val::Bool(
+            a.progression
+                .as_ref()
+                .is_some_and(|p| p.achievements.binary_search(key).is_ok()),
+        ),
         _ => return None,
     })
 }

@@ -373,6 +373,7 @@ mod tests {
                 is_simulated: false,
                 idempotency_key: None,
                 request_hash: String::new(),
+                time_zone: None,
             };
             let awarded = decide(
                 &AwardInput {
