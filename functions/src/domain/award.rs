@@ -323,6 +323,11 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
     if let Some(cell) = out.cell {
         writes.push(AwardWrite::GridCell { cell });
     }
+    writes.push(AwardWrite::DashboardDay {
+        day: crate::domain::dashboard::day_of_micros(now_us),
+        points: out.points,
+        new_user: loaded.user.is_none(),
+    });
     match &loaded.user {
         None => writes.push(AwardWrite::NewUser(UserRecord {
             external_user_id: request.external_user_id.clone(),

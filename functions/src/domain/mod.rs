@@ -3,6 +3,8 @@
 
 pub mod analytics;
 pub mod award;
+pub mod dashboard;
+pub mod exports;
 pub mod custom;
 pub mod greencrowd;
 pub mod input;
