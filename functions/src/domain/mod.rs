@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod award;
 pub mod dashboard;
 pub mod exports;
+pub mod graph;
 pub mod custom;
 pub mod greencrowd;
 pub mod input;
