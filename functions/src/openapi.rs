@@ -970,7 +970,7 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
             let mut o = op("A strategy's decision logic as a graph (SVG, or DOT)", "strategies", Key)
                 .describe("Built-in strategies (their declared branches) need no credential; `custom:<familyId>` (the published version) or `<familyId>.<version>` needs the tenant's key. Rendered in-process: no Graphviz.")
                 .query(query("format", false, "`svg` (default) or `dot`.", string_schema().enum_values(Some(["svg", "dot"]))))
-                .codes(&["strategy_not_found", "custom_strategy_not_found", "custom_strategy_not_published", "custom_strategy_without_program", "invalid_graph_format", DSL]);
+                .codes(&["strategy_not_found", "custom_strategy_not_found", "custom_strategy_not_published", "unknown_strategy", "custom_strategy_without_program", "invalid_graph_format", DSL]);
             o.ok = (200, "The graph (`image/svg+xml`; `text/vnd.graphviz` for DOT)", "image/svg+xml", Some(string_schema().into()));
             o
         }

@@ -3,8 +3,8 @@
 
 use crate::AppContext;
 use crate::api::{
-    actions, apikeys, award, custom, dashboard, docs, exports, games, health, readmodels, simulated,
-    strategies, tasks, wallet,
+    actions, apikeys, award, custom, dashboard, docs, exports, games, health, readmodels,
+    simulated, strategies, tasks, wallet,
 };
 use crate::error::ApiResult;
 use lambda_http::http::Method;

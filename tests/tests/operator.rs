@@ -25,7 +25,11 @@ async fn seed(app: &TestApp, key: &str, game: &str, users: &[&str], awards: usiz
             Some(key),
             "POST",
             "/api/v1/games",
-            Some(json!({"externalGameId": game, "platform": "web"}).to_string().into_bytes()),
+            Some(
+                json!({"externalGameId": game, "platform": "web"})
+                    .to_string()
+                    .into_bytes(),
+            ),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
@@ -99,7 +103,11 @@ async fn the_dashboard_counts_only_the_callers_tenant() {
     assert_eq!(month.status, 200, "{}", month.text);
     let label = month.body["awards"].as_array().unwrap().last().unwrap()["label"].clone();
     assert_eq!(label, json!(day[..7]));
-    assert_eq!(total(&month.body["awards"]), 7.0, "the default range ends today");
+    assert_eq!(
+        total(&month.body["awards"]),
+        7.0,
+        "the default range ends today"
+    );
     let weeks = app
         .call("GET", "/api/v1/dashboard/summary?group_by=week", None)
         .await;
@@ -243,12 +251,19 @@ async fn exports_have_games_columns_and_never_another_tenants_rows() {
     // The same ids in both tenants: only the tenant tells them apart.
     seed(&app, &app.api_key, "walks", &["ana", "bob"], 4).await;
     seed(&app, &other, "walks", &["ana", "bob", "cid"], 6).await;
-    let mine_users = json_rows(&export(&app, &app.api_key, "/api/v1/exports/users?format=json").await);
+    let mine_users =
+        json_rows(&export(&app, &app.api_key, "/api/v1/exports/users?format=json").await);
     let theirs_users = json_rows(&export(&app, &other, "/api/v1/exports/users?format=json").await);
     assert_eq!(mine_users.len(), 2);
     assert_eq!(theirs_users.len(), 3);
-    let mine_points =
-        json_rows(&export(&app, &app.api_key, "/api/v1/exports/user-points?format=json").await);
+    let mine_points = json_rows(
+        &export(
+            &app,
+            &app.api_key,
+            "/api/v1/exports/user-points?format=json",
+        )
+        .await,
+    );
     let theirs_points =
         json_rows(&export(&app, &other, "/api/v1/exports/user-points?format=json").await);
     assert_eq!(mine_points.len(), 4);
@@ -260,15 +275,32 @@ async fn exports_have_games_columns_and_never_another_tenants_rows() {
     };
     assert!(ids(&mine_points).is_disjoint(&ids(&theirs_points)));
     let wallet_mine = json_rows(
-        &export(&app, &app.api_key, "/api/v1/exports/wallet-transactions?format=json").await,
+        &export(
+            &app,
+            &app.api_key,
+            "/api/v1/exports/wallet-transactions?format=json",
+        )
+        .await,
     );
-    let wallet_theirs =
-        json_rows(&export(&app, &other, "/api/v1/exports/wallet-transactions?format=json").await);
+    let wallet_theirs = json_rows(
+        &export(
+            &app,
+            &other,
+            "/api/v1/exports/wallet-transactions?format=json",
+        )
+        .await,
+    );
     assert_eq!(wallet_mine.len(), 4);
     assert_eq!(wallet_theirs.len(), 6);
     assert!(ids(&wallet_mine).is_disjoint(&ids(&wallet_theirs)));
-    let actions =
-        json_rows(&export(&app, &app.api_key, "/api/v1/exports/user-interactions?format=json").await);
+    let actions = json_rows(
+        &export(
+            &app,
+            &app.api_key,
+            "/api/v1/exports/user-interactions?format=json",
+        )
+        .await,
+    );
     assert_eq!(actions.len(), 1);
     assert_eq!(actions[0]["typeAction"], "opened_app");
     // GAME's columns, in order, as the CSV header.
@@ -282,15 +314,26 @@ async fn exports_have_games_columns_and_never_another_tenants_rows() {
     assert_eq!(csv.text.lines().count(), 5);
     let disposition = csv.headers["content-disposition"].to_str().unwrap();
     assert!(
-        disposition.starts_with("attachment; filename=\"user-points_") && disposition.ends_with(".csv\""),
+        disposition.starts_with("attachment; filename=\"user-points_")
+            && disposition.ends_with(".csv\""),
         "{disposition}"
     );
-    let xlsx = export(&app, &app.api_key, "/api/v1/exports/wallet-transactions?format=xlsx").await;
+    let xlsx = export(
+        &app,
+        &app.api_key,
+        "/api/v1/exports/wallet-transactions?format=xlsx",
+    )
+    .await;
     assert_eq!(xlsx.status, 200);
     assert_eq!(&xlsx.bytes[..2], b"PK");
     // Filters and limits.
     let one = json_rows(
-        &export(&app, &app.api_key, "/api/v1/exports/user-points?format=json&limit=1").await,
+        &export(
+            &app,
+            &app.api_key,
+            "/api/v1/exports/user-points?format=json&limit=1",
+        )
+        .await,
     );
     assert_eq!(one.len(), 1);
     let game = json_rows(
@@ -303,11 +346,21 @@ async fn exports_have_games_columns_and_never_another_tenants_rows() {
     );
     assert_eq!(game.len(), 4);
     let none = json_rows(
-        &export(&app, &app.api_key, "/api/v1/exports/user-points?format=json&externalTaskId=run").await,
+        &export(
+            &app,
+            &app.api_key,
+            "/api/v1/exports/user-points?format=json&externalTaskId=run",
+        )
+        .await,
     );
     assert!(none.is_empty());
     let future = json_rows(
-        &export(&app, &app.api_key, "/api/v1/exports/user-points?format=json&dateFrom=2999-01-01").await,
+        &export(
+            &app,
+            &app.api_key,
+            "/api/v1/exports/user-points?format=json&dateFrom=2999-01-01",
+        )
+        .await,
     );
     assert!(future.is_empty());
     let today = today();
@@ -329,9 +382,19 @@ async fn exports_have_games_columns_and_never_another_tenants_rows() {
     assert_eq!(rows[0]["datasetType"], "user-points");
     assert_eq!(rows[0]["rowCount"], 4);
     assert_eq!(rows[0]["filters"]["dateFrom"], json!(today));
-    assert!(rows[0]["requestedBy"].as_str().unwrap().starts_with("gme_live_"));
+    assert!(
+        rows[0]["requestedBy"]
+            .as_str()
+            .unwrap()
+            .starts_with("gme_live_")
+    );
     let theirs = app
-        .call_as(Some(&other), "GET", "/api/v1/exports/history?scope=all", None)
+        .call_as(
+            Some(&other),
+            "GET",
+            "/api/v1/exports/history?scope=all",
+            None,
+        )
         .await;
     assert_eq!(theirs.body.as_array().unwrap().len(), 3);
 }
@@ -345,21 +408,51 @@ async fn bad_export_requests_are_problems() {
     let before = app.item_count().await;
     for (path, status, code) in [
         ("/api/v1/exports/users?limit=0", 422, "invalid_export_limit"),
-        ("/api/v1/exports/users?limit=100001", 422, "invalid_export_limit"),
-        ("/api/v1/exports/users?limit=ten", 422, "invalid_export_limit"),
-        ("/api/v1/exports/users?format=pdf", 422, "invalid_export_format"),
-        ("/api/v1/exports/user-points?dateFrom=yesterday", 400, "invalid_date"),
+        (
+            "/api/v1/exports/users?limit=100001",
+            422,
+            "invalid_export_limit",
+        ),
+        (
+            "/api/v1/exports/users?limit=ten",
+            422,
+            "invalid_export_limit",
+        ),
+        (
+            "/api/v1/exports/users?format=pdf",
+            422,
+            "invalid_export_format",
+        ),
+        (
+            "/api/v1/exports/user-points?dateFrom=yesterday",
+            400,
+            "invalid_date",
+        ),
         (
             "/api/v1/exports/user-points?dateFrom=2026-05-02&dateTo=2026-05-01",
             400,
             "invalid_date_range",
         ),
-        ("/api/v1/exports/history?scope=everyone", 422, "invalid_export_scope"),
-        ("/api/v1/exports/history?limit=201", 422, "invalid_export_limit"),
+        (
+            "/api/v1/exports/history?scope=everyone",
+            422,
+            "invalid_export_scope",
+        ),
+        (
+            "/api/v1/exports/history?limit=201",
+            422,
+            "invalid_export_limit",
+        ),
     ] {
-        export(&app, &app.api_key, path).await.assert_problem(status, code);
+        export(&app, &app.api_key, path)
+            .await
+            .assert_problem(status, code);
     }
-    assert_eq!(app.item_count().await, before, "refused exports leave no audit row");
+    assert_eq!(
+        app.item_count().await,
+        before,
+        "refused exports leave no audit row"
+    );
     for path in [
         "/api/v1/exports/users",
         "/api/v1/exports/user-points",
@@ -372,12 +465,20 @@ async fn bad_export_requests_are_problems() {
             .assert_problem(403, "admin_required");
     }
     // Another tenant's game is not found, exactly like a missing one.
-    export(&app, &app.api_key, "/api/v1/exports/user-points?externalGameId=theirs")
-        .await
-        .assert_problem(404, "game_not_found");
-    export(&app, &app.api_key, "/api/v1/exports/user-interactions?externalGameId=nowhere")
-        .await
-        .assert_problem(404, "game_not_found");
+    export(
+        &app,
+        &app.api_key,
+        "/api/v1/exports/user-points?externalGameId=theirs",
+    )
+    .await
+    .assert_problem(404, "game_not_found");
+    export(
+        &app,
+        &app.api_key,
+        "/api/v1/exports/user-interactions?externalGameId=nowhere",
+    )
+    .await
+    .assert_problem(404, "game_not_found");
 }
 
 fn s3_endpoint() -> String {
@@ -396,7 +497,11 @@ async fn a_large_export_goes_to_the_bucket_behind_a_presigned_url() {
             .force_path_style(true)
             .build(),
     );
-    s3.create_bucket().bucket(&bucket).send().await.expect("create bucket in moto");
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("create bucket in moto");
     let app = TestApp::configured(|config| {
         config.exports.bucket = Some(bucket.clone());
         config.exports.inline_max_bytes = 200;
@@ -426,18 +531,37 @@ async fn a_large_export_goes_to_the_bucket_behind_a_presigned_url() {
         answer.body["exportId"].as_str().unwrap(),
         answer.body["filename"].as_str().unwrap()
     );
-    let stored = s3.head_object().bucket(&bucket).key(&key).send().await.unwrap();
+    let stored = s3
+        .head_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(stored.content_type(), Some("text/csv; charset=utf-8"));
     let history = app.call("GET", "/api/v1/exports/history", None).await;
     assert_eq!(history.body[0]["delivery"], "url");
     assert_eq!(history.body[0]["rowCount"], 6);
     // Without a bucket, the same export is refused as too large.
     let unbucketed = TestApp::configured(|config| config.exports.inline_max_bytes = 200).await;
-    seed(&unbucketed, &unbucketed.api_key, "big", &["ana", "bob", "cat"], 6).await;
-    export(&unbucketed, &unbucketed.api_key, "/api/v1/exports/user-points")
-        .await
-        .assert_problem(413, "export_too_large");
-    let failed = unbucketed.call("GET", "/api/v1/exports/history", None).await;
+    seed(
+        &unbucketed,
+        &unbucketed.api_key,
+        "big",
+        &["ana", "bob", "cat"],
+        6,
+    )
+    .await;
+    export(
+        &unbucketed,
+        &unbucketed.api_key,
+        "/api/v1/exports/user-points",
+    )
+    .await
+    .assert_problem(413, "export_too_large");
+    let failed = unbucketed
+        .call("GET", "/api/v1/exports/history", None)
+        .await;
     assert_eq!(failed.body[0]["status"], "failed");
     assert_eq!(failed.body[0]["failure"], "export_too_large");
 }
@@ -451,11 +575,20 @@ async fn strategy_graphs_draw_builtins_and_custom_programs() {
     assert_eq!(svg.status, 200, "{}", svg.text);
     assert_eq!(svg.content_type(), "image/svg+xml");
     assert!(svg.text.starts_with("<svg "));
-    for case in ["BasicEngagement", "PerformanceBonus", "IndividualAdjustment"] {
+    for case in [
+        "BasicEngagement",
+        "PerformanceBonus",
+        "IndividualAdjustment",
+    ] {
         assert!(svg.text.contains(case), "{case}");
     }
     let dot = app
-        .call_as(None, "GET", "/api/v1/strategies/greengageStrategy/graph?format=dot", None)
+        .call_as(
+            None,
+            "GET",
+            "/api/v1/strategies/greengageStrategy/graph?format=dot",
+            None,
+        )
         .await;
     assert_eq!(dot.status, 200);
     assert!(dot.text.starts_with("digraph \"greengageStrategy\" {"));
@@ -463,45 +596,92 @@ async fn strategy_graphs_draw_builtins_and_custom_programs() {
     app.call_as(None, "GET", "/api/v1/strategies/nothing/graph", None)
         .await
         .assert_problem(404, "strategy_not_found");
-    app.call_as(None, "GET", "/api/v1/strategies/default/graph?format=png", None)
-        .await
-        .assert_problem(422, "invalid_graph_format");
+    app.call_as(
+        None,
+        "GET",
+        "/api/v1/strategies/default/graph?format=png",
+        None,
+    )
+    .await
+    .assert_problem(422, "invalid_graph_format");
     let ast = json!({"type": "program", "rules": [{"type": "rule", "id": "long-walk",
         "when": {"type": "compare", "op": ">", "left": {"type": "field", "path": "data.minutes"},
                  "right": {"type": "literal", "value": 30}},
         "then": [{"type": "assign_points", "value": {"type": "literal", "value": 5}, "case_name": "Long"}]}],
         "default": {"type": "assign_points", "value": {"type": "literal", "value": 1}, "case_name": "Short"}});
     let created = app
-        .call("POST", "/api/v1/strategies/custom", Some(json!({"name": "walks", "astJson": ast})))
+        .call(
+            "POST",
+            "/api/v1/strategies/custom",
+            Some(json!({"name": "walks", "astJson": ast})),
+        )
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
     let version_id = created.body["id"].as_str().unwrap().to_owned();
     let family = created.body["familyId"].as_str().unwrap().to_owned();
     let draft = app
-        .call("GET", &format!("/api/v1/strategies/{version_id}/graph"), None)
+        .call(
+            "GET",
+            &format!("/api/v1/strategies/{version_id}/graph"),
+            None,
+        )
         .await;
     assert_eq!(draft.status, 200, "{}", draft.text);
-    assert!(draft.text.contains("[long-walk] data.minutes &gt; 30"), "{}", draft.text);
+    assert!(
+        draft.text.contains("[long-walk] data.minutes &gt; 30"),
+        "{}",
+        draft.text
+    );
     assert!(draft.text.contains("Short"));
     // Nothing published yet: the family has no program to draw.
-    app.call("GET", &format!("/api/v1/strategies/custom:{family}/graph"), None)
-        .await
-        .assert_problem(422, "custom_strategy_not_published");
+    app.call(
+        "GET",
+        &format!("/api/v1/strategies/custom:{family}/graph"),
+        None,
+    )
+    .await
+    .assert_problem(422, "custom_strategy_not_published");
     let published = app
-        .call("POST", &format!("/api/v1/strategies/custom/{version_id}/publish"), None)
+        .call(
+            "POST",
+            &format!("/api/v1/strategies/custom/{version_id}/publish"),
+            None,
+        )
         .await;
     assert_eq!(published.status, 200, "{}", published.text);
     let drawn = app
-        .call("GET", &format!("/api/v1/strategies/custom:{family}/graph?format=dot"), None)
+        .call(
+            "GET",
+            &format!("/api/v1/strategies/custom:{family}/graph?format=dot"),
+            None,
+        )
         .await;
     assert_eq!(drawn.status, 200, "{}", drawn.text);
     assert!(drawn.text.contains("walks v1"));
     // Another tenant, and no credential, see nothing of it.
     let other = app.other_tenant_key().await;
-    app.call_as(Some(&other), "GET", &format!("/api/v1/strategies/custom:{family}/graph"), None)
-        .await
-        .assert_problem(404, "custom_strategy_not_found");
-    app.call_as(None, "GET", &format!("/api/v1/strategies/{version_id}/graph"), None)
-        .await
-        .assert_problem(401, "missing_credentials");
+    app.call_as(
+        Some(&other),
+        "GET",
+        &format!("/api/v1/strategies/custom:{family}/graph"),
+        None,
+    )
+    .await
+    .assert_problem(422, "unknown_strategy");
+    app.call_as(
+        Some(&other),
+        "GET",
+        &format!("/api/v1/strategies/{version_id}/graph"),
+        None,
+    )
+    .await
+    .assert_problem(404, "custom_strategy_not_found");
+    app.call_as(
+        None,
+        "GET",
+        &format!("/api/v1/strategies/{version_id}/graph"),
+        None,
+    )
+    .await
+    .assert_problem(401, "missing_credentials");
 }

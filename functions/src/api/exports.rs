@@ -10,9 +10,9 @@ use crate::identity::auth::{authenticate, require_admin};
 use crate::ids::{ExternalId, TaskId};
 use crate::store::exports::{self as store, Audit, Dataset, Selection};
 use crate::store::games::game_id_by_external;
+use crate::wire::exports::ExportLink;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use crate::wire::exports::ExportLink;
 use serde_json::{Value, json};
 
 pub async fn users(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
@@ -150,12 +150,27 @@ async fn export(
         limit: usize::try_from(query.limit).unwrap_or(usize::MAX),
     };
     let filename = exports::filename(dataset, query.format, now_us);
-    let outcome = produce(ctx, &caller.tenant, dataset, &query, &selection, &audit, &filename).await;
+    let outcome = produce(
+        ctx,
+        &caller.tenant,
+        dataset,
+        &query,
+        &selection,
+        &audit,
+        &filename,
+    )
+    .await;
     let finished = crate::clock::now_rfc3339();
     match outcome {
         Ok((rows, delivery, response)) => {
-            store::finish(&ctx.store, &caller.tenant, &audit, Ok((rows, delivery)), &finished)
-                .await?;
+            store::finish(
+                &ctx.store,
+                &caller.tenant,
+                &audit,
+                Ok((rows, delivery)),
+                &finished,
+            )
+            .await?;
             Ok(response)
         }
         Err(error) => {
@@ -202,7 +217,10 @@ async fn produce(
             HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
                 .map_err(ApiError::internal)?,
         );
-        headers.insert("x-export-id", HeaderValue::from_str(&audit.id).map_err(ApiError::internal)?);
+        headers.insert(
+            "x-export-id",
+            HeaderValue::from_str(&audit.id).map_err(ApiError::internal)?,
+        );
         headers.insert("x-export-rows", HeaderValue::from(rows.len()));
         return Ok((rows.len(), "inline", response));
     }
@@ -221,7 +239,14 @@ async fn produce(
     let size = bytes.len();
     let url = ctx
         .export_files
-        .put_and_presign(config, bucket, &key, bytes, query.format.content_type(), filename)
+        .put_and_presign(
+            config,
+            bucket,
+            &key,
+            bytes,
+            query.format.content_type(),
+            filename,
+        )
         .await?;
     let expires_at = crate::clock::micros_to_rfc3339(
         crate::clock::now_micros() + i64::try_from(config.url_ttl.as_micros()).unwrap_or(0),

@@ -57,7 +57,11 @@ async fn custom_graph(ctx: &'static AppContext, req: &Request, id: &str) -> ApiR
             def.parent_strategy_id.clone(),
         )
     };
-    Ok(graph::from_program(&title, strategy.program(), parent.as_deref()))
+    Ok(graph::from_program(
+        &title,
+        strategy.program(),
+        parent.as_deref(),
+    ))
 }
 
 pub async fn graph(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {

@@ -626,7 +626,11 @@ mod tests {
         let grid = items[6].update().unwrap();
         assert_eq!(grid.expression_attribute_names().unwrap()["#cell"], "c_0_1");
         let dashboard = items[7].update().unwrap();
-        assert!(dashboard.update_expression().starts_with("ADD awards :awards"));
+        assert!(
+            dashboard
+                .update_expression()
+                .starts_with("ADD awards :awards")
+        );
         let wallet = items[8].update().unwrap();
         assert_eq!(wallet.condition_expression(), Some("attribute_exists(PK)"));
         let ledger: &Item = items[9].put().unwrap().item();

@@ -114,9 +114,7 @@ impl Range {
         if days > MAX_RANGE_DAYS {
             return Err(ApiError::bad_request(
                 "invalid_date_range",
-                format!(
-                    "The range covers {days} days; a summary covers at most {MAX_RANGE_DAYS}."
-                ),
+                format!("The range covers {days} days; a summary covers at most {MAX_RANGE_DAYS}."),
             ));
         }
         Ok(Range { first, last })
@@ -231,7 +229,10 @@ mod tests {
 
     #[test]
     fn dates_parse_as_game_and_bad_ones_are_400() {
-        assert_eq!(parse_date("d", "2026-05-01").unwrap(), date!(2026 - 05 - 01));
+        assert_eq!(
+            parse_date("d", "2026-05-01").unwrap(),
+            date!(2026 - 05 - 01)
+        );
         assert_eq!(
             parse_date("d", "2026-05-01T23:30:00").unwrap(),
             date!(2026 - 05 - 01)
@@ -304,7 +305,15 @@ mod tests {
         assert_eq!(by_month.awards[1].count, 4);
         let by_week = summarize(range, GroupBy::Week, &rows);
         let labels: Vec<&str> = by_week.awards.iter().map(|b| b.label.as_str()).collect();
-        assert_eq!(labels, ["week_4_2026-04", "week_5_2026-04", "week_1_2026-05", "week_2_2026-05"]);
+        assert_eq!(
+            labels,
+            [
+                "week_4_2026-04",
+                "week_5_2026-04",
+                "week_1_2026-05",
+                "week_2_2026-05"
+            ]
+        );
         assert_eq!(levels(range, &rows).success, 7);
     }
 }

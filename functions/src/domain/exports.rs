@@ -234,7 +234,9 @@ mod tests {
         }
         assert_eq!(parse_limit(None, DEFAULT_LIMIT, MAX_LIMIT).unwrap(), 10_000);
         assert_eq!(
-            parse_bound("dateFrom", "2026-02-30", false).unwrap_err().code,
+            parse_bound("dateFrom", "2026-02-30", false)
+                .unwrap_err()
+                .code,
             "invalid_date"
         );
         let from = parse_bound("dateFrom", "2026-05-01", false).unwrap();

@@ -166,7 +166,12 @@ fn block(graph: &mut Graph, statements: &[Statement]) -> usize {
 
 /// Rules in order: each `when` a decision; a block that does not end the program falls
 /// through to the next rule (`next`).
-fn add_rules(graph: &mut Graph, rules: &[Rule], entry: usize, entry_label: &'static str) -> Vec<(usize, &'static str)> {
+fn add_rules(
+    graph: &mut Graph,
+    rules: &[Rule],
+    entry: usize,
+    entry_label: &'static str,
+) -> Vec<(usize, &'static str)> {
     // Open ends: nodes whose flow continues to whatever comes after these rules.
     let mut open = vec![(entry, entry_label)];
     for rule in rules {
@@ -286,7 +291,11 @@ pub fn to_dot(graph: &Graph) -> String {
             Shape::Outcome => "box, style=\"rounded,filled\", fillcolor=\"#e6f4ea\"",
             Shape::Refused => "box, style=\"rounded,filled\", fillcolor=\"#fdecea\"",
         };
-        let _ = writeln!(out, "  n{i} [label=\"{}\", shape={shape}];", dot_escape(&node.label));
+        let _ = writeln!(
+            out,
+            "  n{i} [label=\"{}\", shape={shape}];",
+            dot_escape(&node.label)
+        );
     }
     for edge in &graph.edges {
         if edge.label.is_empty() {
@@ -409,7 +418,11 @@ pub fn to_svg(graph: &Graph) -> String {
         .map(|node| {
             let lines = wrap(&node.label);
             let longest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
-            let pad = if node.shape == Shape::Decision { 40.0 } else { 20.0 };
+            let pad = if node.shape == Shape::Decision {
+                40.0
+            } else {
+                20.0
+            };
             Placed {
                 x: 0.0,
                 y: 0.0,
@@ -496,7 +509,11 @@ pub fn to_svg(graph: &Graph) -> String {
                 );
             }
             _ => {
-                let radius = if node.shape == Shape::Start { p.h / 2.0 } else { 6.0 };
+                let radius = if node.shape == Shape::Start {
+                    p.h / 2.0
+                } else {
+                    6.0
+                };
                 let _ = write!(
                     svg,
                     r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="{radius:.1}" fill="{fill}" stroke="{stroke}"/>"#,
@@ -558,15 +575,35 @@ mod tests {
         let strategy = CustomStrategy::new(&ast, DslKind::Full).unwrap();
         let graph = from_program("walks", strategy.program(), None);
         let labels: Vec<&str> = graph.nodes.iter().map(|n| n.label.as_str()).collect();
-        assert!(labels.iter().any(|l| l.starts_with("[r1] data.minutes > 30")), "{labels:?}");
-        assert!(labels.iter().any(|l| l.contains("[a1] assign 5")), "{labels:?}");
-        assert!(labels.iter().any(|l| l.contains("[d1] assign 1 \"Default\"")));
+        assert!(
+            labels
+                .iter()
+                .any(|l| l.starts_with("[r1] data.minutes > 30")),
+            "{labels:?}"
+        );
+        assert!(
+            labels.iter().any(|l| l.contains("[a1] assign 5")),
+            "{labels:?}"
+        );
+        assert!(
+            labels
+                .iter()
+                .any(|l| l.contains("[d1] assign 1 \"Default\""))
+        );
         // The else_if's block does not end the program: it flows on to the default.
         let set_data = labels.iter().position(|l| l.contains("[s1]")).unwrap();
         let default = labels.iter().position(|l| l.contains("[d1]")).unwrap();
-        assert!(graph.edges.iter().any(|e| e.from == set_data && e.to == default));
+        assert!(
+            graph
+                .edges
+                .iter()
+                .any(|e| e.from == set_data && e.to == default)
+        );
         let svg = to_svg(&graph);
-        assert!(svg.contains("&lt;walk&gt;") && svg.contains("&amp;"), "escaped: {svg}");
+        assert!(
+            svg.contains("&lt;walk&gt;") && svg.contains("&amp;"),
+            "escaped: {svg}"
+        );
         assert!(!svg.contains("<walk>"));
     }
 

@@ -3,10 +3,10 @@
 
 pub mod analytics;
 pub mod award;
+pub mod custom;
 pub mod dashboard;
 pub mod exports;
 pub mod graph;
-pub mod custom;
 pub mod greencrowd;
 pub mod input;
 pub mod model;

@@ -62,7 +62,6 @@ pub fn stored_day(text: &str) -> Option<Date> {
     Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()
 }
 
-
 pub fn shard_pk(tenant: &TenantId, shard: u32) -> String {
     format!("T#{tenant}#DASH#{shard:02}")
 }
@@ -79,7 +78,12 @@ pub struct Increment {
 }
 
 impl Increment {
-    fn expression(&self) -> (String, HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) {
+    fn expression(
+        &self,
+    ) -> (
+        String,
+        HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    ) {
         let mut adds = Vec::new();
         let mut values = HashMap::from([(":entity".to_owned(), store::s(ENTITY))]);
         for (name, count) in [
@@ -117,10 +121,7 @@ pub fn update_item(
     let (expression, values) = increment.expression();
     let update = Update::builder()
         .table_name(table)
-        .set_key(Some(store::key(
-            shard_pk(tenant, shard_of(shard_id)),
-            day,
-        )))
+        .set_key(Some(store::key(shard_pk(tenant, shard_of(shard_id)), day)))
         .update_expression(expression)
         .set_expression_attribute_values(Some(values))
         .build()
@@ -141,10 +142,7 @@ pub async fn add(
         .client
         .update_item()
         .table_name(store.table())
-        .set_key(Some(store::key(
-            shard_pk(tenant, shard_of(shard_id)),
-            day,
-        )))
+        .set_key(Some(store::key(shard_pk(tenant, shard_of(shard_id)), day)))
         .update_expression(expression)
         .set_expression_attribute_values(Some(values))
         .send()

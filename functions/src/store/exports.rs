@@ -158,11 +158,7 @@ pub async fn rows(
 /// Every user of the tenant, from its GSI1 partition (`<createdAt>#<user>` sorts by time).
 async fn users_index(store: &Store, tenant: &TenantId) -> ApiResult<Vec<Item>> {
     store
-        .query_every(
-            Some(GSI1),
-            (GSI1PK, keys::users_index_pk(tenant)),
-            None,
-        )
+        .query_every(Some(GSI1), (GSI1PK, keys::users_index_pk(tenant)), None)
         .await
 }
 
@@ -496,7 +492,10 @@ impl Default for ExportConfig {
 impl ExportConfig {
     pub fn from_env() -> Result<ExportConfig, String> {
         let defaults = ExportConfig::default();
-        let inline = env_u64("GAME_EXPORT_INLINE_MAX_BYTES", defaults.inline_max_bytes as u64)?;
+        let inline = env_u64(
+            "GAME_EXPORT_INLINE_MAX_BYTES",
+            defaults.inline_max_bytes as u64,
+        )?;
         if inline > 4_400_000 {
             return Err(
                 "GAME_EXPORT_INLINE_MAX_BYTES must be at most 4400000 (Lambda answers at most 6 MB, base64 included)"
