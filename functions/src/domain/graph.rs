@@ -466,8 +466,13 @@ pub fn to_svg(graph: &Graph) -> String {
         let (Some(a), Some(b)) = (placed.get(edge.from), placed.get(edge.to)) else {
             continue;
         };
-        let (x1, y1) = (a.x + a.w / 2.0, a.y + a.h);
-        let (x2, y2) = (b.x + b.w / 2.0, b.y);
+        // A diamond's points stick out 6 px beyond its box.
+        let tip = |shape: Shape| if shape == Shape::Decision { 6.0 } else { 0.0 };
+        let (x1, y1) = (
+            a.x + a.w / 2.0,
+            a.y + a.h + tip(graph.nodes[edge.from].shape),
+        );
+        let (x2, y2) = (b.x + b.w / 2.0, b.y - tip(graph.nodes[edge.to].shape));
         let _ = write!(
             svg,
             r##"<path d="M{x1:.1},{y1:.1} C{x1:.1},{c1:.1} {x2:.1},{c2:.1} {x2:.1},{y2:.1}" fill="none" stroke="#444" stroke-width="1.2" marker-end="url(#arrow)"/>"##,
@@ -478,7 +483,7 @@ pub fn to_svg(graph: &Graph) -> String {
             let _ = write!(
                 svg,
                 r##"<text x="{:.1}" y="{:.1}" fill="#1a5fb4" text-anchor="middle">{}</text>"##,
-                x1 + (x2 - x1) * 0.25 + 8.0,
+                x1 + (x2 - x1) * 0.3 + if x2 < x1 { -10.0 } else { 10.0 },
                 y1 + 14.0,
                 xml_escape(edge.label)
             );
@@ -605,6 +610,24 @@ mod tests {
             "escaped: {svg}"
         );
         assert!(!svg.contains("<walk>"));
+    }
+
+    /// docs/graphs/default.svg is this rendering (the example docs/api.md shows); run with
+    /// GAME_UPDATE_GOLDEN=1 to rewrite it after a deliberate layout change.
+    #[test]
+    fn the_default_strategy_renders_as_its_golden_file() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/graphs/default.svg");
+        let svg = to_svg(&from_branches("default", &branches(StrategyKind::Default)));
+        if std::env::var_os("GAME_UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &svg).unwrap();
+        }
+        let golden = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            golden == svg,
+            "docs/graphs/default.svg is stale: GAME_UPDATE_GOLDEN=1 cargo test"
+        );
     }
 
     #[test]
