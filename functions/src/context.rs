@@ -33,6 +33,8 @@ pub struct Config {
     /// default). Off where the DynamoDB caps a transaction below DynamoDB's 100 items (DynamoDB
     /// Local 1.11 allows 10): docs/local.md.
     pub leaderboards: bool,
+    /// Where large exports go (`GAME_EXPORT_BUCKET`), and how they are answered.
+    pub exports: crate::store::exports::ExportConfig,
 }
 
 fn env_seconds(name: &str, default: u64) -> Result<Duration, String> {
@@ -64,6 +66,7 @@ impl Config {
             jwt: JwtConfig::from_env()?,
             timeouts: Timeouts::from_env()?,
             leaderboards: env_text("GAME_LEADERBOARDS").is_none_or(|v| v != "off"),
+            exports: crate::store::exports::ExportConfig::from_env()?,
         })
     }
 
@@ -80,6 +83,7 @@ impl Config {
             // The tests' DynamoDB Local caps transactions at 10 items; tests/tests/leaderboards.rs
             // turns them on against a DynamoDB with the real 100.
             leaderboards: false,
+            exports: crate::store::exports::ExportConfig::default(),
         }
     }
 }
@@ -217,6 +221,8 @@ pub struct AppContext {
     pub clock: Clock,
     /// Custom strategies' validated programs, task → family hints and log sample rate.
     pub custom: CustomWarm,
+    /// The export bucket's client, built by the first export that needs it.
+    pub export_files: crate::store::exports::ExportFiles,
 }
 
 /// `GAME_CUSTOM_LOG_SAMPLE_RATE` (0..=1); unset or out of range is the default, never an error.
@@ -240,6 +246,7 @@ impl AppContext {
             config,
             clock: Clock::default(),
             custom: CustomWarm::new(custom_log_sample_rate()),
+            export_files: crate::store::exports::ExportFiles::default(),
         }
     }
 

@@ -22,6 +22,7 @@ mod leaderboards;
 mod ledger;
 mod load_smoke;
 mod openapi;
+mod operator;
 mod progression;
 mod rate_limits;
 mod readmodel_pages;

@@ -536,6 +536,12 @@ pub enum AwardWrite {
     Leaderboard(leaderboards::LeaderboardWrite),
     /// One progression item (docs/data-model.md, "Progression").
     Progression(progression::ProgressionWrite),
+    /// The tenant's dashboard counters of the award's UTC day (store/dashboard.rs).
+    DashboardDay {
+        day: String,
+        points: Decimal,
+        new_user: bool,
+    },
 }
 
 /// Which transaction item means what, to read a cancellation.
@@ -807,5 +813,21 @@ fn item_of(table: &str, keys: &AwardKeys, write: &AwardWrite) -> ApiResult<Trans
         AwardWrite::Progression(write) => {
             progression::write_item(table, &progression::Owner::of(keys), write)?
         }
+        AwardWrite::DashboardDay {
+            day,
+            points,
+            new_user,
+        } => crate::store::dashboard::update_item(
+            table,
+            &keys.tenant,
+            user.as_str(),
+            day,
+            &crate::store::dashboard::Increment {
+                awards: 1,
+                points: *points,
+                new_users: u64::from(*new_user),
+                ..Default::default()
+            },
+        )?,
     })
 }
