@@ -18,6 +18,7 @@ mod games;
 mod greencrowd;
 mod http;
 mod jwt;
+mod local_stack;
 mod openapi;
 mod rate_limits;
 mod readmodels;
