@@ -1184,6 +1184,38 @@ mod tests {
         }
 
         #[test]
+        fn weekly_streaks_match_the_naive_model(
+            zone in 0usize..ZONES.len(),
+            gaps in prop::collection::vec(0i64..(12 * DAY_US), 1..30),
+            every in prop::option::of(1u32..4),
+            cap in 0u32..3,
+        ) {
+            let zone: Tz = ZONES[zone].parse().unwrap();
+            let rule = StreakRule {
+                period: StreakPeriod::Weekly,
+                time_zone: Some(zone.name().into()),
+                ..rule(every, cap)
+            };
+            let mut now = 1_772_323_200 * 1_000_000i64;
+            let mut state = StreakState::default();
+            let mut weeks = Vec::new();
+            let first_monday = NaiveDate::from_ymd_opt(1969, 12, 29).unwrap();
+            for gap in gaps {
+                now += gap;
+                let p = period_of(now, zone, StreakPeriod::Weekly);
+                // The ISO week's Monday, counted independently of period_of.
+                let local = zone.timestamp_micros(now).unwrap().date_naive();
+                let week = local.iso_week();
+                let monday = NaiveDate::from_isoywd_opt(week.year(), week.week(), chrono::Weekday::Mon).unwrap();
+                prop_assert_eq!(p, (monday - first_monday).num_days() / 7);
+                prop_assert_eq!(period_label(p, StreakPeriod::Weekly), monday.format("%Y-%m-%d").to_string());
+                weeks.push(p);
+                advance(&mut state, &rule, p);
+            }
+            prop_assert_eq!((state.length, state.longest, state.freezes), naive(&weeks, every, cap));
+        }
+
+        #[test]
         fn levels_match_the_naive_model(points in prop::collection::vec(0i64..200, 1..30)) {
             let defs = Compiled { ladder: Some(ladder()), ..Compiled::default() };
             let mut state: Option<UserState> = None;
