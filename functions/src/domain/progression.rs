@@ -739,6 +739,27 @@ pub fn for_award(
     .map(Some)
 }
 
+/// What an award scoring `points` would do to the user's progression (the custom-strategy
+/// simulate routes): the block only, nothing to write.
+pub fn simulate(
+    loaded: &crate::store::award::Loaded,
+    score: &game_scoring::ScoreInput<'_>,
+    points: Decimal,
+    deadline: &dyn Fn() -> bool,
+) -> ApiResult<Option<ProgressionBlock>> {
+    let request = crate::domain::award::AwardRequest {
+        external_user_id: crate::ids::ExternalId::try_new(score.user_id)
+            .map_err(|_| ApiError::internal("a simulated user id that is not one"))?,
+        data: score.data.clone(),
+        is_simulated: true,
+        idempotency_key: None,
+        request_hash: String::new(),
+        time_zone: None,
+    };
+    let cell = game_scoring::gi_star::task_cell(score.task_params);
+    Ok(for_award(loaded, score, points, "simulated", &request, cell, deadline)?.map(|p| p.block))
+}
+
 /// An admin grant (`revoke: false`) or revocation: the new state and its writes. A grant of a
 /// held achievement counts again; revoking one not held (or already revoked) is 409.
 pub fn admin_change(
