@@ -590,6 +590,34 @@ async fn custom_strategies_and_predicates_read_level_streak_and_achievements() {
     let third = award(&app, &game_id, "walk", json!({"externalUserId": "ana"})).await;
     assert_eq!(third.body["caseName"], "Holder");
     assert_eq!(third.body["points"], 5);
+    // The simulator reads the same progression and reports what the award would do.
+    let before = app.item_count().await;
+    let simulated = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom/simulate",
+            Some(
+                json!({"externalGameId": "adaptive", "externalTaskId": "walk",
+                "externalUserId": "ana", "astJson": {"type": "program", "rules": [], "default": {
+                    "type": "assign_points", "value": {"type": "field", "path": "user.level"},
+                    "case_name": "Level"}}}),
+            ),
+        )
+        .await;
+    assert_eq!(simulated.status, 200, "{}", simulated.text);
+    assert_eq!(
+        simulated.body["points"], 2,
+        "level 2 before the fourth award"
+    );
+    assert_eq!(
+        simulated.body["progression"]["levelUps"],
+        json!([{"level": 3, "name": "Explorer"}])
+    );
+    assert_eq!(
+        app.item_count().await,
+        before,
+        "a simulation persists nothing"
+    );
 }
 
 /// The numbers of docs/benchmarks.md ("Progression"): sequential award latency on a plain game

@@ -739,6 +739,27 @@ pub fn for_award(
     .map(Some)
 }
 
+/// What an award scoring `points` would do to the user's progression (the custom-strategy
+/// simulate routes): the block only, nothing to write.
+pub fn simulate(
+    loaded: &crate::store::award::Loaded,
+    score: &game_scoring::ScoreInput<'_>,
+    points: Decimal,
+    deadline: &dyn Fn() -> bool,
+) -> ApiResult<Option<ProgressionBlock>> {
+    let request = crate::domain::award::AwardRequest {
+        external_user_id: crate::ids::ExternalId::try_new(score.user_id)
+            .map_err(|_| ApiError::internal("a simulated user id that is not one"))?,
+        data: score.data.clone(),
+        is_simulated: true,
+        idempotency_key: None,
+        request_hash: String::new(),
+        time_zone: None,
+    };
+    let cell = game_scoring::gi_star::task_cell(score.task_params);
+    Ok(for_award(loaded, score, points, "simulated", &request, cell, deadline)?.map(|p| p.block))
+}
+
 /// An admin grant (`revoke: false`) or revocation: the new state and its writes. A grant of a
 /// held achievement counts again; revoking one not held (or already revoked) is 409.
 pub fn admin_change(
@@ -1181,6 +1202,38 @@ mod tests {
                 }
             }
             prop_assert_eq!((state.length, state.longest, state.freezes), naive(&days, every, cap));
+        }
+
+        #[test]
+        fn weekly_streaks_match_the_naive_model(
+            zone in 0usize..ZONES.len(),
+            gaps in prop::collection::vec(0i64..(12 * DAY_US), 1..30),
+            every in prop::option::of(1u32..4),
+            cap in 0u32..3,
+        ) {
+            let zone: Tz = ZONES[zone].parse().unwrap();
+            let rule = StreakRule {
+                period: StreakPeriod::Weekly,
+                time_zone: Some(zone.name().into()),
+                ..rule(every, cap)
+            };
+            let mut now = 1_772_323_200 * 1_000_000i64;
+            let mut state = StreakState::default();
+            let mut weeks = Vec::new();
+            let first_monday = NaiveDate::from_ymd_opt(1969, 12, 29).unwrap();
+            for gap in gaps {
+                now += gap;
+                let p = period_of(now, zone, StreakPeriod::Weekly);
+                // The ISO week's Monday, counted independently of period_of.
+                let local = zone.timestamp_micros(now).unwrap().date_naive();
+                let week = local.iso_week();
+                let monday = NaiveDate::from_isoywd_opt(week.year(), week.week(), chrono::Weekday::Mon).unwrap();
+                prop_assert_eq!(p, (monday - first_monday).num_days() / 7);
+                prop_assert_eq!(period_label(p, StreakPeriod::Weekly), monday.format("%Y-%m-%d").to_string());
+                weeks.push(p);
+                advance(&mut state, &rule, p);
+            }
+            prop_assert_eq!((state.length, state.longest, state.freezes), naive(&weeks, every, cap));
         }
 
         #[test]

@@ -152,6 +152,10 @@ pub struct SimulationResult {
     /// DSL_EXTEND: what the parent built-in returned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<ParentOutcome>,
+    /// What the award would do to the user's levels, achievements and streak (when the game
+    /// defines progression); nothing is stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progression: Option<crate::wire::progression::ProgressionBlock>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]

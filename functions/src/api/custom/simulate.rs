@@ -97,12 +97,13 @@ fn simulate_run(
     let variables = scoring.variables(game_params, task_params_list)?;
     let task_params = analytics::param_pairs(task_params_list);
     let cell = game_scoring::gi_star::task_cell(&task_params);
-    let analytics = analytics::analytics(&scoring.needs(), &state.aggregates, cell).map_err(|_| {
+    let mut analytics = analytics::analytics(&scoring.needs(), &state.aggregates, cell).map_err(|_| {
         ApiError::unprocessable(
             "unknown_game",
             "A program extending greencrowdStrategy simulates the game's greencrowd tasks: externalGameId must name a game of this tenant.",
         )
     })?;
+    analytics.progression = crate::domain::progression::loaded_snapshot(state, now_us);
     let input = game_scoring::ScoreInput {
         game_id: &body.external_game_id,
         task_id: &body.external_task_id,
@@ -130,12 +131,20 @@ fn simulate_run(
             )
         })?;
     // What the award would refuse, the simulation refuses, with the same status and code.
-    crate::domain::award::custom_points(&out).map_err(|error| {
+    let points = crate::domain::award::custom_points(&out).map_err(|error| {
         error.with(
             "executionTrace",
             serde_json::to_value(&out.trace).unwrap_or(Value::Null),
         )
     })?;
+    // What the award would do to levels, achievements and the streak (issue 13).
+    let progression = match (
+        &out.case_name,
+        ExternalId::try_new(body.external_user_id.as_str()),
+    ) {
+        (Some(_), Ok(_)) => crate::domain::progression::simulate(state, &input, points, deadline)?,
+        _ => None,
+    };
     Ok(SimulationResult {
         points: out.points_json(),
         case_name: out.case_name.clone(),
@@ -147,6 +156,7 @@ fn simulate_run(
             .collect(),
         nodes_executed: out.nodes,
         vetoed: out.vetoed,
+        progression,
         parent: out.parent.as_ref().map(|parent| ParentOutcome {
             points: crate::decimal::from_points(parent.points).map(crate::decimal::to_json),
             case_name: parent.case_name.to_string(),
