@@ -17,8 +17,8 @@ REPO_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
 cd "$REPO_DIR"
 PROFILE=${GAME_LOAD_PROFILE:-release}
 case $PROFILE in
-  release) cargo build --quiet --release -p game-local --bin game-dev -p game-load ;;
-  debug) cargo build --quiet -p game-local --bin game-dev -p game-load ;;
+  release) cargo build --quiet --release -p game-local -p game-load --bin game-dev --bin game-load ;;
+  debug) cargo build --quiet -p game-local -p game-load --bin game-dev --bin game-load ;;
   *) echo "load.sh: GAME_LOAD_PROFILE must be release or debug" >&2; exit 2 ;;
 esac
 BIN=target/$PROFILE

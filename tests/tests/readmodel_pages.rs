@@ -378,8 +378,8 @@ async fn bad_paging_is_the_clients_error() {
 }
 
 /// The numbers of docs/benchmarks.md: a game of 20 tasks × 1,000 users (20,000 awards seeded
-/// through the award route), then each read model's requests and latency. Not a check: run it
-/// with `-- --ignored readmodel_pages::bench`.
+/// through the award route; `GAME_BENCH_USERS` for another count), then each read model's
+/// requests and latency. Not a check: run it with `-- --ignored readmodel_pages::bench`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark (seeds 20,000 awards): run on demand"]
 async fn bench_twenty_tasks_by_a_thousand_users() {
@@ -387,7 +387,11 @@ async fn bench_twenty_tasks_by_a_thousand_users() {
     let app: &'static TestApp = Box::leak(Box::new(
         TestApp::with_client(game_tests::dynamodb_client_with(counter.clone()).await).await,
     ));
-    let (tasks, users) = (20, 1000);
+    let users: usize = std::env::var("GAME_BENCH_USERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000);
+    let tasks = 20;
     let game_id = app
         .create_game(&game_tests::unique("bench"), json!({}))
         .await;

@@ -8,6 +8,9 @@ use std::sync::Once;
 
 const FONT: &str = "sans-serif";
 
+/// A latency line: its legend, colour and the value it plots.
+type Line = (&'static str, RGBColor, fn(&Bucket) -> f64);
+
 fn register_font() -> Result<(), String> {
     static ONCE: Once = Once::new();
     let mut result = Ok(());
@@ -44,7 +47,7 @@ pub fn draw(path: &Path, series: &[Bucket], title: &str) -> Result<(), String> {
         .label_style((FONT, 13))
         .draw()
         .map_err(|e| err(&e))?;
-    let lines: [(&str, RGBColor, fn(&Bucket) -> f64); 3] = [
+    let lines: [Line; 3] = [
         ("p50", BLUE, |b| b.p50_ms),
         ("p95", RGBColor(230, 140, 0), |b| b.p95_ms),
         ("p99", RED, |b| b.p99_ms),

@@ -183,6 +183,7 @@ impl Api {
             latency_us: (self.started.elapsed() - at).as_micros() as u64,
             ok,
             retries,
+            status: outcome.as_ref().map_or(0, |(status, _)| *status),
         };
         if let Ok(mut samples) = self.samples.lock() {
             samples.push(sample);

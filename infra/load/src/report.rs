@@ -13,6 +13,8 @@ pub struct Sample {
     pub latency_us: u64,
     pub ok: bool,
     pub retries: u32,
+    /// The final answer's status; 0 when no answer came (transport error or time-out).
+    pub status: u16,
 }
 
 /// The requests of GAME's k6 mix, by scenario: A reads, B writes, C aggregates.
@@ -64,6 +66,8 @@ pub struct Stats {
     pub p95_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// How many requests ended with each status (`0`: no answer), to tell a 429 from a 503.
+    pub statuses: BTreeMap<u16, u64>,
     /// Within GAME's SLO (p95, p99 and error rate).
     pub slo_met: bool,
 }
@@ -84,8 +88,10 @@ fn ms(us: u64) -> f64 {
 pub fn stats<'s>(samples: impl Iterator<Item = &'s Sample>) -> Stats {
     let mut latencies = Vec::new();
     let (mut errors, mut retries) = (0u64, 0u64);
+    let mut statuses = BTreeMap::new();
     for sample in samples {
         latencies.push(sample.latency_us);
+        *statuses.entry(sample.status).or_insert(0) += 1;
         errors += u64::from(!sample.ok);
         retries += u64::from(sample.retries);
     }
@@ -110,6 +116,7 @@ pub fn stats<'s>(samples: impl Iterator<Item = &'s Sample>) -> Stats {
         p95_ms: p95,
         p99_ms: p99,
         max_ms: ms(latencies.last().copied().unwrap_or(0)),
+        statuses,
         slo_met: requests > 0
             && p95 < SLO_P95_MS
             && p99 < SLO_P99_MS
@@ -222,7 +229,7 @@ pub fn summarize(
 /// The report printed at the end of a run.
 pub fn text(summary: &Summary) -> String {
     let mut out = format!(
-        "{} requests in {:.1} s ({:.1}/s) against {}\n\n{:<20} {:>8} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9}  SLO\n",
+        "{} requests in {:.1} s ({:.1}/s) against {}\n\n{:<20} {:>8} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9}  SLO    statuses\n",
         summary.overall.requests,
         summary.duration_s,
         summary.requests_per_s,
@@ -237,8 +244,9 @@ pub fn text(summary: &Summary) -> String {
         "max ms"
     );
     let line = |name: &str, s: &Stats| {
+        let statuses: Vec<String> = s.statuses.iter().map(|(c, n)| format!("{c}×{n}")).collect();
         format!(
-            "{name:<20} {:>8} {:>6.2}% {:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.1}  {}\n",
+            "{name:<20} {:>8} {:>6.2}% {:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.1}  {:<6} {}\n",
             s.requests,
             s.error_rate * 100.0,
             s.retries,
@@ -246,7 +254,8 @@ pub fn text(summary: &Summary) -> String {
             s.p95_ms,
             s.p99_ms,
             s.max_ms,
-            if s.slo_met { "ok" } else { "MISSED" }
+            if s.slo_met { "ok" } else { "MISSED" },
+            statuses.join(" ")
         )
     };
     for (name, s) in &summary.classes {
@@ -283,6 +292,7 @@ mod tests {
             latency_us: latency_ms * 1000,
             ok,
             retries: u32::from(!ok),
+            status: if ok { 200 } else { 503 },
         }
     }
 
@@ -316,13 +326,17 @@ mod tests {
         assert_eq!(summary.classes["task_points"].p50_ms, 12.0);
         assert_eq!(summary.requests_per_s, 200.0);
         // 1 % errors in one class fails the verdict (the threshold is "< 1 %").
-        samples[0].ok = false;
-        samples[1].ok = false;
+        for failed in &mut samples[..2] {
+            failed.ok = false;
+            failed.status = 503;
+        }
         let summary = summarize(&samples, 2.0, head(), (None, None));
         assert_eq!(summary.classes["task_points"].error_rate, 0.01);
         assert!(!summary.classes["task_points"].slo_met);
         assert!(!summary.slo_pass);
         assert!(text(&summary).contains("MISSED"));
+        assert_eq!(summary.classes["task_points"].statuses[&503], 2);
+        assert!(text(&summary).contains("200×198 503×2"));
         // A slow tail (p99 ≥ 1.5 s) fails too.
         let mut slow: Vec<Sample> = (0..100)
             .map(|i| sample(i, Class::Strategies, 1, true))
