@@ -4,7 +4,7 @@
 use crate::AppContext;
 use crate::api::{
     actions, apikeys, award, custom, docs, games, health, readmodels, simulated, strategies, tasks,
-    wallet,
+    wallet, webhooks,
 };
 use crate::error::ApiResult;
 use lambda_http::http::Method;
@@ -71,6 +71,11 @@ pub struct Access {
     pub indexes: &'static [&'static str],
     /// Reads the deployment secret (`secretsmanager:GetSecretValue` on GAME_SECRET_ARN).
     pub secret: bool,
+    /// Sends to the webhook delivery queue (`sqs:SendMessage` on WebhookQueue).
+    pub enqueue: bool,
+    /// Drains the webhook dead-letter queue (`sqs:ReceiveMessage`, `DeleteMessage`,
+    /// `ChangeMessageVisibility` on WebhookDeadLetterQueue).
+    pub drain_dlq: bool,
 }
 
 pub struct Route {
@@ -90,7 +95,8 @@ macro_rules! handler {
 }
 
 /// `route!(name, METHOD, "/path", handler, [Action, ...])`, then optionally
-/// `query: [INDEX, ...]` (the GSIs it queries) and `secret: true` (it reads the secret).
+/// `query: [INDEX, ...]` (the GSIs it queries), `secret: true` (it reads the secret),
+/// `enqueue: true` (it sends webhook deliveries) and `drain_dlq: true` (it reads the DLQ).
 /// A route outside `/api/v1` (GAME's documentation routes): public, touching no AWS resource.
 macro_rules! root_route {
     ($name:literal, $method:ident, $path:literal, $f:path) => {
@@ -103,6 +109,8 @@ macro_rules! root_route {
                 actions: &[],
                 indexes: &[],
                 secret: false,
+                enqueue: false,
+                drain_dlq: false,
             },
         }
     };
@@ -110,7 +118,8 @@ macro_rules! root_route {
 
 macro_rules! route {
     ($name:literal, $method:ident, $path:literal, $f:path, [$($action:ident),* $(,)?]
-     $(, query: [$($index:ident),* $(,)?])? $(, secret: $secret:literal)? $(,)?) => {
+     $(, query: [$($index:ident),* $(,)?])? $(, secret: $secret:literal)?
+     $(, enqueue: $enqueue:literal)? $(, drain_dlq: $drain:literal)? $(,)?) => {
         Route {
             name: $name,
             method: Method::$method,
@@ -120,6 +129,8 @@ macro_rules! route {
                 actions: &[$(Action::$action),*],
                 indexes: &[$($(stringify!($index)),*)?],
                 secret: false $(|| $secret)?,
+                enqueue: false $(|| $enqueue)?,
+                drain_dlq: false $(|| $drain)?,
             },
         }
     };
@@ -157,7 +168,7 @@ pub static ROUTES: &[Route] = &[
         DELETE,
         "/games/{gameId}",
         games::delete,
-        [GetItem, Query, DeleteItem, BatchWriteItem],
+        [GetItem, Query, PutItem, DeleteItem, BatchWriteItem],
         secret: true
     ),
     route!(
@@ -221,7 +232,7 @@ pub static ROUTES: &[Route] = &[
         DELETE,
         "/games/{gameId}/tasks/{externalTaskId}",
         tasks::delete,
-        [GetItem, BatchGetItem, DeleteItem],
+        [GetItem, BatchGetItem, PutItem, DeleteItem],
         secret: true
     ),
     route!(
@@ -364,6 +375,16 @@ pub static ROUTES: &[Route] = &[
         [GetItem, UpdateItem],
         secret: true
     ),
+    route!("webhooks_create", POST, "/webhooks", webhooks::create, [GetItem, Query, PutItem], secret: true),
+    route!("webhooks_list", GET, "/webhooks", webhooks::list, [GetItem, Query], secret: true),
+    route!("webhooks_get", GET, "/webhooks/{webhookId}", webhooks::get, [GetItem], secret: true),
+    route!("webhooks_update", PATCH, "/webhooks/{webhookId}", webhooks::update, [GetItem, PutItem], secret: true),
+    route!("webhooks_delete", DELETE, "/webhooks/{webhookId}", webhooks::delete, [GetItem, DeleteItem], secret: true),
+    route!("webhooks_rotate", POST, "/webhooks/{webhookId}/rotate", webhooks::rotate, [GetItem, PutItem], secret: true),
+    route!("webhooks_test", POST, "/webhooks/{webhookId}/test", webhooks::test, [GetItem], secret: true, enqueue: true),
+    route!("webhooks_deliveries", GET, "/webhooks/{webhookId}/deliveries", webhooks::deliveries, [GetItem, Query], secret: true),
+    route!("webhooks_redeliver", POST, "/webhooks/{webhookId}/deliveries/{eventId}/redeliver", webhooks::redeliver, [GetItem], secret: true, enqueue: true),
+    route!("webhooks_redeliver_dlq", POST, "/webhooks/{webhookId}/redeliver-dlq", webhooks::redeliver_dlq, [GetItem], secret: true, enqueue: true, drain_dlq: true),
     route!("strategies_list", GET, "/strategies", strategies::list, []),
     route!(
         "strategies_get",

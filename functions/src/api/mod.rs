@@ -5,6 +5,7 @@ pub mod apikeys;
 pub mod award;
 pub mod custom;
 pub mod docs;
+pub mod events;
 pub mod games;
 pub mod health;
 pub mod readmodels;
@@ -12,6 +13,7 @@ pub mod simulated;
 pub mod strategies;
 pub mod tasks;
 pub mod wallet;
+pub mod webhooks;
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::query_param;

@@ -345,6 +345,22 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
         data: Some(out.data.clone()),
         created_at: out.created_at.to_owned(),
     }));
+    writes.push(AwardWrite::Outbox {
+        event: Box::new(crate::domain::events::Event::new(
+            input.award_id,
+            crate::domain::events::AWARD_CREATED,
+            &game.tenant,
+            out.created_at,
+            crate::domain::events::award_data(
+                out.response,
+                game.external_game_id.as_str(),
+                request.external_user_id.as_str(),
+                &crate::decimal::to_json(out.points),
+                out.data,
+            ),
+        )),
+        now_secs: now_us.div_euclid(1_000_000),
+    });
     writes
 }
 

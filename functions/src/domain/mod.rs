@@ -4,6 +4,8 @@
 pub mod analytics;
 pub mod award;
 pub mod custom;
+pub mod events;
+pub mod webhooks;
 pub mod greencrowd;
 pub mod input;
 pub mod model;

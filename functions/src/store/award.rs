@@ -502,6 +502,11 @@ pub enum AwardWrite {
         points: Decimal,
     },
     Ledger(LedgerEntry),
+    /// The award's `award.created` event, in the outbox (docs/events.md).
+    Outbox {
+        event: Box<crate::domain::events::Event>,
+        now_secs: i64,
+    },
 }
 
 /// Which transaction item means what, to read a cancellation.
@@ -759,5 +764,8 @@ fn item_of(table: &str, keys: &AwardKeys, write: &AwardWrite) -> ApiResult<Trans
             HashMap::from([(":p".into(), decimal::attribute(*points))]),
         )?,
         AwardWrite::Ledger(entry) => put(table, entry.to_item(&keys.user.0), NEW, HashMap::new())?,
+        AwardWrite::Outbox { event, now_secs } => {
+            build(crate::store::outbox::put(table, event, *now_secs))?
+        }
     })
 }

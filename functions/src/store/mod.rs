@@ -28,6 +28,9 @@ pub mod fault;
 pub mod games;
 pub mod greencrowd;
 pub mod idempotency;
+pub mod outbox;
+pub mod queue;
+pub mod webhooks;
 pub mod readmodels;
 pub mod users;
 
@@ -634,6 +637,18 @@ pub mod tx {
                 .build(),
         )?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Delete of an item that must still exist (the transaction fails if it is gone).
+    pub fn delete_existing(table: &str, key: Item) -> Result<TransactWriteItem, StoreError> {
+        let delete = build(
+            Delete::builder()
+                .table_name(table)
+                .set_key(Some(key))
+                .condition_expression("attribute_exists(PK)")
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     /// Put that replaces an item only if it still has the version we read.

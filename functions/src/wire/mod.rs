@@ -15,5 +15,6 @@ pub mod points;
 pub mod strategies;
 pub mod tasks;
 pub mod users;
+pub mod webhooks;
 
 pub use common::{Message, Page, PageInfo, ParamInput, ParamView, Problem};
