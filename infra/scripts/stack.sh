@@ -485,6 +485,9 @@ warn_elsewhere() {
 print_env() {
   printf 'export AWS_ENDPOINT_URL_DYNAMODB=http://%s:%s\n' "$HOST" "$DDB_PORT"
   printf 'export AWS_ENDPOINT_URL_SECRETS_MANAGER=http://%s:%s\n' "$HOST" "$MOTO_PORT"
+  # DynamoDB Local serves the table's stream on its own port; moto serves the webhook queues.
+  printf 'export AWS_ENDPOINT_URL_DYNAMODB_STREAMS=http://%s:%s\n' "$HOST" "$DDB_PORT"
+  printf 'export AWS_ENDPOINT_URL_SQS=http://%s:%s\n' "$HOST" "$MOTO_PORT"
   # Dummy credentials: both servers accept any; real ones must never reach them (or leave).
   printf 'export AWS_ACCESS_KEY_ID=dummy\n'
   printf 'export AWS_SECRET_ACCESS_KEY=dummy\n'
