@@ -230,6 +230,16 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
         secrets: Secrets,
     ) -> Self {
+        Self::build_with(client, configure, secrets, |_| {}).await
+    }
+
+    /// [`Self::build`], with the context adjusted before it is leaked (e.g. its event queues).
+    pub async fn build_with(
+        client: aws_sdk_dynamodb::Client,
+        configure: impl FnOnce(&mut Config),
+        secrets: Secrets,
+        adjust: impl FnOnce(&mut AppContext),
+    ) -> Self {
         // The documentation routes serve the embedded files, as the dev API does.
         game_functions::api::docs::install(&game_functions::docs_assets::ALL);
         let table = unique("test");
@@ -247,7 +257,9 @@ impl TestApp {
         let mut config = Config::for_table(&table);
         config.rate_limits = generous_rate_limits();
         configure(&mut config);
-        let ctx = AppContext::new(guarded, config, secrets).leak();
+        let mut ctx = AppContext::new(guarded, config, secrets);
+        adjust(&mut ctx);
+        let ctx = ctx.leak();
         let tenant = unique("tenant");
         let api_key = auth::mint_api_key(
             &ctx.store,
