@@ -42,7 +42,8 @@ pub struct Subscription {
     /// Event types delivered; empty means all.
     #[serde(default)]
     pub event_types: Vec<String>,
-    #[serde(default)]
+    /// Left out when empty (DynamoDB Local refuses empty strings).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
     pub enabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
