@@ -9,10 +9,6 @@
 use crate::problems::{self, ProblemCode};
 use crate::routes::{ROUTES, Route};
 use crate::wire::apikeys::{ApiKeyCreated, ApiKeyRevoked, ApiKeyView, CreateKey};
-use crate::wire::webhooks::{
-    CreateWebhook, DeliveryView, PatchWebhook, Queued, RotateWebhook, WebhookView,
-    WebhookWithSecret,
-};
 use crate::wire::custom::{
     CreateBody, CustomStrategyView, GreencrowdSimulation, MetricsComparison, SimulateBody,
     SimulationResult, StrategyMetrics, TemplateView, UpdateBody, Usage,
@@ -29,6 +25,10 @@ use crate::wire::tasks::{
     BulkCreated, BulkTasks, CreateTask, DuplicateTask, PatchTask, TaskDeleted, TaskSaved, TaskView,
 };
 use crate::wire::users::{Conversion, ConvertBody, UserActionBody, UserActionCreated, WalletView};
+use crate::wire::webhooks::{
+    CreateWebhook, DeliveryView, PatchWebhook, Queued, RotateWebhook, WebhookView,
+    WebhookWithSecret,
+};
 use crate::wire::{Page, PageInfo, Problem};
 use lambda_http::http::Method;
 use serde_json::{Value, json};

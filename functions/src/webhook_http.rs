@@ -31,9 +31,8 @@ impl tower_service::Service<Name> for GuardedResolver {
     fn call(&mut self, name: Name) -> Self::Future {
         let policy = self.0;
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
             if addrs.is_empty() || addrs.iter().any(|a| !allowed(a.ip(), policy)) {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::PermissionDenied,

@@ -120,9 +120,7 @@ impl Harness {
 
     fn add_secret(&self, label: &str, secret: &str) {
         let mut secrets = self.secrets.lock().unwrap();
-        let list = secrets
-            .entry(label.to_owned())
-            .or_insert_with(|| json!([]));
+        let list = secrets.entry(label.to_owned()).or_insert_with(|| json!([]));
         list.as_array_mut().unwrap().push(json!(secret));
         std::fs::write(
             &self.secrets_file,
@@ -151,7 +149,12 @@ impl Harness {
             .lock()
             .unwrap()
             .iter()
-            .filter(|l| l["path"].as_str().unwrap_or_default().ends_with(&format!("/{label}")))
+            .filter(|l| {
+                l["path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .ends_with(&format!("/{label}"))
+            })
             .cloned()
             .collect()
     }
@@ -193,7 +196,12 @@ impl Harness {
             .items()
             .await
             .iter()
-            .filter(|i| i.get("entity").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("outbox"))
+            .filter(|i| {
+                i.get("entity")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                    == Some("outbox")
+            })
             .filter_map(|i| i.get("eventType")?.as_s().ok().cloned())
             .collect()
     }
@@ -208,9 +216,13 @@ async fn an_award_is_delivered_once_signed_and_a_replay_or_simulation_emits_noth
     let h = Harness::new().await;
     h.subscribe("ok", "awards", json!(["award.created"])).await;
     let game_id = h.game_and_task().await;
-    let first = h.award(&game_id, "ana", json!({"data": {"eventId": "idem-1"}})).await;
+    let first = h
+        .award(&game_id, "ana", json!({"data": {"eventId": "idem-1"}}))
+        .await;
     assert_eq!(first.status, 200, "{}", first.text);
-    let replay = h.award(&game_id, "ana", json!({"data": {"eventId": "idem-1"}})).await;
+    let replay = h
+        .award(&game_id, "ana", json!({"data": {"eventId": "idem-1"}}))
+        .await;
     assert_eq!(replay.text, first.text);
     let simulated = h.award(&game_id, "ana", json!({"isSimulated": true})).await;
     assert_eq!(simulated.status, 200, "{}", simulated.text);
@@ -223,7 +235,11 @@ async fn an_award_is_delivered_once_signed_and_a_replay_or_simulation_emits_noth
     let award_id = first.body["awardId"].as_str().unwrap();
     assert_eq!(got[0]["id"], format!("evt_{award_id}"));
     assert_eq!(got[0]["type"], "award.created");
-    assert_eq!(got[0]["verifiedWith"], json!([0]), "signature verified by standardwebhooks");
+    assert_eq!(
+        got[0]["verifiedWith"],
+        json!([0]),
+        "signature verified by standardwebhooks"
+    );
     // Exactly one award.created in the outbox: the replay and the simulation wrote none.
     let types = h.outbox_types().await;
     assert_eq!(
@@ -236,7 +252,9 @@ async fn an_award_is_delivered_once_signed_and_a_replay_or_simulation_emits_noth
 #[tokio::test]
 async fn failed_deliveries_are_retried_until_each_event_arrives() {
     let h = Harness::new().await;
-    let webhook = h.subscribe("fail/2", "flaky", json!(["award.created"])).await;
+    let webhook = h
+        .subscribe("fail/2", "flaky", json!(["award.created"]))
+        .await;
     let game_id = h.game_and_task().await;
     let mut ids = Vec::new();
     for user in ["user1", "user2", "user3", "user4"] {
@@ -246,7 +264,8 @@ async fn failed_deliveries_are_retried_until_each_event_arrives() {
     }
     let got = h
         .wait_for("flaky", |l| {
-            ids.iter().all(|id| l.iter().any(|x| x["id"] == *id && ok(x)))
+            ids.iter()
+                .all(|id| l.iter().any(|x| x["id"] == *id && ok(x)))
         })
         .await;
     for id in &ids {
@@ -260,7 +279,11 @@ async fn failed_deliveries_are_retried_until_each_event_arrives() {
     for _ in 0..50 {
         listed = h
             .app
-            .call("GET", &format!("/api/v1/webhooks/{webhook}/deliveries"), None)
+            .call(
+                "GET",
+                &format!("/api/v1/webhooks/{webhook}/deliveries"),
+                None,
+            )
             .await
             .body;
         if listed
@@ -288,8 +311,10 @@ async fn exhausted_deliveries_land_in_the_dlq_and_redelivery_from_it_works() {
     let award = h.award(&game_id, "ana", json!({})).await;
     let id = format!("evt_{}", award.body["awardId"].as_str().unwrap());
     let max = game_functions::domain::webhooks::MAX_ATTEMPTS as usize;
-    h.wait_for("dead", |l| l.iter().filter(|x| x["id"] == id).count() >= max)
-        .await;
+    h.wait_for("dead", |l| {
+        l.iter().filter(|x| x["id"] == id).count() >= max
+    })
+    .await;
     // In the DLQ now (the 9th receive moved it), and never attempted a 9th time.
     let sqs = sqs().await;
     let mut in_dlq = 0;
@@ -318,7 +343,11 @@ async fn exhausted_deliveries_land_in_the_dlq_and_redelivery_from_it_works() {
     assert_eq!(h.received("dead").len(), max);
     let deliveries = h
         .app
-        .call("GET", &format!("/api/v1/webhooks/{webhook}/deliveries"), None)
+        .call(
+            "GET",
+            &format!("/api/v1/webhooks/{webhook}/deliveries"),
+            None,
+        )
         .await;
     assert_eq!(deliveries.body[0]["status"], "dead", "{}", deliveries.text);
     assert_eq!(deliveries.body[0]["lastStatusCode"], 500);
@@ -335,7 +364,11 @@ async fn exhausted_deliveries_land_in_the_dlq_and_redelivery_from_it_works() {
     assert_eq!(patched.status, 200, "{}", patched.text);
     let redelivered = h
         .app
-        .call("POST", &format!("/api/v1/webhooks/{webhook}/redeliver-dlq"), None)
+        .call(
+            "POST",
+            &format!("/api/v1/webhooks/{webhook}/redeliver-dlq"),
+            None,
+        )
         .await;
     assert_eq!(redelivered.status, 200, "{}", redelivered.text);
     assert_eq!(redelivered.body["eventIds"], json!([id]));
@@ -352,8 +385,10 @@ async fn exhausted_deliveries_land_in_the_dlq_and_redelivery_from_it_works() {
         )
         .await;
     assert_eq!(again.status, 200, "{}", again.text);
-    h.wait_for("dead", |l| l.iter().filter(|x| x["id"] == id && ok(x)).count() == 2)
-        .await;
+    h.wait_for("dead", |l| {
+        l.iter().filter(|x| x["id"] == id && ok(x)).count() == 2
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -374,7 +409,11 @@ async fn a_rotated_secret_and_the_old_one_both_sign_during_the_overlap() {
     assert_eq!(test.status, 200, "{}", test.text);
     let got = h.wait_for("rot", |l| !l.is_empty()).await;
     assert_eq!(got[0]["type"], "webhook.test");
-    assert_eq!(got[0]["verifiedWith"], json!([0, 1]), "old and new both verify");
+    assert_eq!(
+        got[0]["verifiedWith"],
+        json!([0, 1]),
+        "old and new both verify"
+    );
 
     // Rotating with no overlap retires every older secret at once.
     let rotated = h
@@ -391,7 +430,11 @@ async fn a_rotated_secret_and_the_old_one_both_sign_during_the_overlap() {
         .call("POST", &format!("/api/v1/webhooks/{webhook}/test"), None)
         .await;
     let got = h.wait_for("rot", |l| l.len() >= 2).await;
-    assert_eq!(got[1]["verifiedWith"], json!([2]), "only the newest secret signs");
+    assert_eq!(
+        got[1]["verifiedWith"],
+        json!([2]),
+        "only the newest secret signs"
+    );
 }
 
 #[tokio::test]
@@ -401,7 +444,11 @@ async fn game_task_and_wallet_writes_emit_their_events() {
     let game_id = h.game_and_task().await;
     let patched = h
         .app
-        .call("PATCH", &format!("/api/v1/games/{game_id}"), Some(json!({"platform": "ios"})))
+        .call(
+            "PATCH",
+            &format!("/api/v1/games/{game_id}"),
+            Some(json!({"platform": "ios"})),
+        )
         .await;
     assert_eq!(patched.status, 200, "{}", patched.text);
     let task = h
@@ -416,17 +463,29 @@ async fn game_task_and_wallet_writes_emit_their_events() {
     h.app.create_task(&game_id, "run", json!({})).await;
     let awarded = h
         .app
-        .call("POST", &format!("/api/v1/games/{game_id}/tasks/run/points"), Some(json!({"externalUserId": "ana"})))
+        .call(
+            "POST",
+            &format!("/api/v1/games/{game_id}/tasks/run/points"),
+            Some(json!({"externalUserId": "ana"})),
+        )
         .await;
     assert_eq!(awarded.status, 200, "{}", awarded.text);
     let converted = h
         .app
-        .call("POST", "/api/v1/users/ana/convert", Some(json!({"points": 1})))
+        .call(
+            "POST",
+            "/api/v1/users/ana/convert",
+            Some(json!({"points": 1})),
+        )
         .await;
     assert_eq!(converted.status, 200, "{}", converted.text);
     let deleted = h
         .app
-        .call("DELETE", &format!("/api/v1/games/{game_id}/tasks/walk"), None)
+        .call(
+            "DELETE",
+            &format!("/api/v1/games/{game_id}/tasks/walk"),
+            None,
+        )
         .await;
     assert_eq!(deleted.status, 200, "{}", deleted.text);
     let gone = h
@@ -446,14 +505,20 @@ async fn game_task_and_wallet_writes_emit_their_events() {
     ];
     let got = h
         .wait_for("all", |l| {
-            expected.iter().all(|t| l.iter().any(|x| x["type"] == *t && ok(x)))
+            expected
+                .iter()
+                .all(|t| l.iter().any(|x| x["type"] == *t && ok(x)))
         })
         .await;
     assert!(got.iter().all(|x| x["verifiedWith"] == json!([0])));
     // A task delete of a task already gone still answers 404 and emits nothing.
     let again = h
         .app
-        .call("DELETE", &format!("/api/v1/games/{game_id}/tasks/walk"), None)
+        .call(
+            "DELETE",
+            &format!("/api/v1/games/{game_id}/tasks/walk"),
+            None,
+        )
         .await;
     assert_eq!(again.status, 404, "{}", again.text);
 }
@@ -474,7 +539,10 @@ async fn subscriptions_api_shows_the_secret_once_and_refuses_unsafe_urls() {
     let secret = created.body["secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("whsec_"));
     let id = created.body["webhookId"].as_str().unwrap().to_owned();
-    let got = h.app.call("GET", &format!("/api/v1/webhooks/{id}"), None).await;
+    let got = h
+        .app
+        .call("GET", &format!("/api/v1/webhooks/{id}"), None)
+        .await;
     assert_eq!(got.status, 200);
     assert!(got.body.get("secret").is_none());
     let listed = h.app.call("GET", "/api/v1/webhooks", None).await;
@@ -519,11 +587,90 @@ async fn subscriptions_api_shows_the_secret_once_and_refuses_unsafe_urls() {
         .call_as(Some(&client), "GET", "/api/v1/webhooks", None)
         .await;
     assert_eq!(refused.status, 403, "{}", refused.text);
-    let deleted = h.app.call("DELETE", &format!("/api/v1/webhooks/{id}"), None).await;
+    let deleted = h
+        .app
+        .call("DELETE", &format!("/api/v1/webhooks/{id}"), None)
+        .await;
     assert_eq!(deleted.status, 200);
     h.app
         .call("GET", &format!("/api/v1/webhooks/{id}"), None)
         .await
         .assert_problem(404, "webhook_not_found");
     assert!(h.app.access_violations.lock().unwrap().is_empty());
+}
+
+/// The numbers in docs/benchmarks.md ("Events out"), not a check: run with
+/// `... cargo test -p game-tests --test integration -- events::lag --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore]
+async fn lag_and_throughput_benchmark() {
+    let h = Arc::new(Harness::new().await);
+    h.subscribe("ok", "bench", json!(["award.created"])).await;
+    let game_id = h.game_and_task().await;
+    let n = 200;
+    let started = std::time::Instant::now();
+    let mut handles = Vec::new();
+    for i in 0..n {
+        let (h, game_id) = (h.clone(), game_id.clone());
+        handles.push(tokio::spawn(async move {
+            let r = h.award(&game_id, &format!("user-{i:04}"), json!({})).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            let at = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64();
+            (format!("evt_{}", r.body["awardId"].as_str().unwrap()), at)
+        }));
+        if i % 10 == 9 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let mut committed = std::collections::HashMap::new();
+    for handle in handles {
+        let (id, at) = handle.await.unwrap();
+        committed.insert(id, at);
+    }
+    let awarded = started.elapsed().as_secs_f64();
+    let got = h
+        .wait_for("bench", |l| l.iter().filter(|x| ok(x)).count() >= n)
+        .await;
+    let delivered = started.elapsed().as_secs_f64();
+    let mut lags: Vec<f64> = got
+        .iter()
+        .filter_map(|x| Some(x["receivedAt"].as_f64()? - committed.get(x["id"].as_str()?)?))
+        .collect();
+    lags.sort_by(f64::total_cmp);
+    let pct = |p: f64| lags[((lags.len() as f64 * p) as usize).min(lags.len() - 1)] * 1000.0;
+    let outbox_bytes: usize = h
+        .app
+        .items()
+        .await
+        .iter()
+        .filter(|i| {
+            i.get("entity")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some("outbox")
+        })
+        .map(|i| {
+            i.iter()
+                .map(|(k, v)| {
+                    k.len()
+                        + v.as_s()
+                            .map(String::len)
+                            .or_else(|_| v.as_n().map(String::len))
+                            .unwrap_or(8)
+                })
+                .sum::<usize>()
+        })
+        .sum::<usize>()
+        / n;
+    println!(
+        "events bench: {n} awards in {awarded:.2} s, all delivered after {delivered:.2} s ({:.1} events/s end to end); \
+         lag commit->receiver p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; outbox item ~{outbox_bytes} bytes",
+        n as f64 / delivered,
+        pct(0.50),
+        pct(0.99),
+        pct(1.0)
+    );
 }

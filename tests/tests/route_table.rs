@@ -44,7 +44,11 @@ fn binaries_are_exactly_the_route_table() {
         binaries.insert(name);
     }
     let mut routes: BTreeSet<String> = ROUTES.iter().map(|r| r.name.to_owned()).collect();
-    routes.extend(game_functions::lambda::WORKERS.iter().map(|w| (*w).to_owned()));
+    routes.extend(
+        game_functions::lambda::WORKERS
+            .iter()
+            .map(|w| (*w).to_owned()),
+    );
     assert_eq!(binaries, routes);
 }
 

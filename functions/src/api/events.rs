@@ -9,12 +9,12 @@
 //!   and after `MAX_ATTEMPTS` receives the queue's redrive policy moves it to the DLQ.
 
 use crate::AppContext;
-use crate::domain::events::{Event, selects};
 /// The event types, for the handlers that emit them.
 pub use crate::domain::events::{
     AWARD_CREATED, GAME_CREATED, GAME_DELETED, GAME_UPDATED, STRATEGY_PUBLISHED, TASK_CREATED,
     TASK_DELETED, TASK_UPDATED, WALLET_CONVERTED,
 };
+use crate::domain::events::{Event, selects};
 use crate::domain::webhooks::{self, DISABLE_AFTER_SECS, MAX_ATTEMPTS};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::TenantId;
@@ -85,7 +85,10 @@ pub async fn enqueue(ctx: &AppContext, jobs: &[Job]) -> ApiResult<usize> {
         }
         let output = batch.send().await.map_err(sqs_error)?;
         if !output.failed().is_empty() {
-            tracing::warn!(failed = output.failed().len(), "SQS refused part of a batch");
+            tracing::warn!(
+                failed = output.failed().len(),
+                "SQS refused part of a batch"
+            );
             return Err(ApiError::dependency_unavailable(1));
         }
     }
@@ -236,7 +239,11 @@ async fn deliver_one(
         ("webhook-timestamp", now_secs.to_string()),
         ("webhook-signature", signature),
     ];
-    let outcome = ctx.events.sender.post(&sub.url, &headers, job.body.clone()).await;
+    let outcome = ctx
+        .events
+        .sender
+        .post(&sub.url, &headers, job.body.clone())
+        .await;
     match &outcome {
         crate::webhook_http::Outcome::Status(code) => record.last_status_code = Some(*code),
         crate::webhook_http::Outcome::Failed(reason) => record.last_error = Some(reason.clone()),

@@ -88,7 +88,12 @@ async fn commit_new_task(ctx: &AppContext, game: &Game, task: &Task) -> ApiResul
     let items = vec![
         tx::require_exists(table, game_key(&game.tenant, &game.game_id))?,
         tx::put_new(table, task_item(task)?)?,
-        events::outbox_item(table, &task.tenant, events::TASK_CREATED, &task_view(game, task))?,
+        events::outbox_item(
+            table,
+            &task.tenant,
+            events::TASK_CREATED,
+            &task_view(game, task),
+        )?,
     ];
     match ctx.store.transact(items).await {
         Ok(()) => Ok(()),
@@ -338,7 +343,12 @@ pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     let table = ctx.store.table();
     let items = vec![
         tx::delete_existing(table, task_key(&task))?,
-        events::outbox_item(table, &task.tenant, events::TASK_DELETED, &task_view(&game, &task))?,
+        events::outbox_item(
+            table,
+            &task.tenant,
+            events::TASK_DELETED,
+            &task_view(&game, &task),
+        )?,
     ];
     if let Err(error) = ctx.store.transact(items).await {
         return match error.failed_condition() {

@@ -95,7 +95,10 @@ fn with_secret(sub: &Subscription, secret: String, status: u16) -> ApiResult<Res
     Ok(response)
 }
 
-async fn load(ctx: &AppContext, req: &Request) -> ApiResult<(crate::identity::auth::Caller, Subscription)> {
+async fn load(
+    ctx: &AppContext,
+    req: &Request,
+) -> ApiResult<(crate::identity::auth::Caller, Subscription)> {
     let caller = authenticate(ctx, req).await?;
     require_admin(&caller)?;
     let id = path_param(req, "webhookId")?;

@@ -5,7 +5,7 @@ pub mod analytics;
 pub mod award;
 pub mod custom;
 pub mod events;
-pub mod webhooks;
 pub mod greencrowd;
 pub mod input;
 pub mod model;
+pub mod webhooks;

@@ -130,7 +130,11 @@ pub fn check_url(url: &str, policy: AddressPolicy) -> Result<String, &'static st
     match scheme.to_ascii_lowercase().as_str() {
         "https" => {}
         "http" if policy == AddressPolicy::Local && loopback_host => {}
-        "http" => return Err("The url must use https (http is allowed for loopback in local mode only)."),
+        "http" => {
+            return Err(
+                "The url must use https (http is allowed for loopback in local mode only).",
+            );
+        }
         _ => return Err("The url must use https."),
     }
     if let Ok(ip) = host.parse::<IpAddr>()
@@ -219,8 +223,17 @@ mod tests {
     fn ssrf_policy() {
         let p = AddressPolicy::Production;
         for bad in [
-            "10.0.0.1", "127.0.0.1", "169.254.169.254", "192.168.1.1", "172.16.0.1", "::1",
-            "fe80::1", "fd00::1", "::ffff:127.0.0.1", "0.0.0.0", "100.64.0.1",
+            "10.0.0.1",
+            "127.0.0.1",
+            "169.254.169.254",
+            "192.168.1.1",
+            "172.16.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+            "100.64.0.1",
         ] {
             assert!(!allowed(bad.parse().unwrap(), p), "{bad}");
         }
@@ -236,13 +249,19 @@ mod tests {
             check_url("http://127.0.0.1:9/x", AddressPolicy::Local).as_deref(),
             Ok("127.0.0.1")
         );
-        assert_eq!(check_url("https://Example.com:8443/h", p).as_deref(), Ok("example.com"));
+        assert_eq!(
+            check_url("https://Example.com:8443/h", p).as_deref(),
+            Ok("example.com")
+        );
     }
 
     #[test]
     fn sealed_secret_opens_only_with_its_key_and_subscription() {
         let sealed = seal(&[7; 32], [1; 12], "wh_1", "whsec_abc").unwrap();
-        assert_eq!(open(&[7; 32], "wh_1", &sealed).as_deref(), Some("whsec_abc"));
+        assert_eq!(
+            open(&[7; 32], "wh_1", &sealed).as_deref(),
+            Some("whsec_abc")
+        );
         assert_eq!(open(&[8; 32], "wh_1", &sealed), None);
         assert_eq!(open(&[7; 32], "wh_2", &sealed), None);
     }

@@ -30,9 +30,9 @@ pub mod greencrowd;
 pub mod idempotency;
 pub mod outbox;
 pub mod queue;
-pub mod webhooks;
 pub mod readmodels;
 pub mod users;
+pub mod webhooks;
 
 pub type Item = HashMap<String, AttributeValue>;
 

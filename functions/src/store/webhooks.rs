@@ -97,7 +97,11 @@ pub async fn list(store: &Store, tenant: &TenantId) -> ApiResult<Vec<Subscriptio
 /// changed it first.
 pub async fn save(store: &Store, sub: &Subscription, expected: Option<u64>) -> ApiResult<bool> {
     let item = sub.to_item()?;
-    let request = store.client.put_item().table_name(store.table()).set_item(Some(item));
+    let request = store
+        .client
+        .put_item()
+        .table_name(store.table())
+        .set_item(Some(item));
     let request = match expected {
         None => request.condition_expression("attribute_not_exists(PK)"),
         Some(version) => request
@@ -146,10 +150,7 @@ pub async fn record_delivery(
             (SK, delivery.event_id.clone()),
         ],
     )?;
-    item.insert(
-        TTL_ATTRIBUTE.into(),
-        store::n(now_secs + DELIVERY_TTL_SECS),
-    );
+    item.insert(TTL_ATTRIBUTE.into(), store::n(now_secs + DELIVERY_TTL_SECS));
     store
         .client
         .put_item()

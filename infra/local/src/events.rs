@@ -57,7 +57,10 @@ pub async fn ensure_queues(
         .send()
         .await
         .map_err(|e| format!("creating {name}: {e:?}"))?;
-    Ok((queue.queue_url.ok_or("moto returned no queue url")?, dlq_url))
+    Ok((
+        queue.queue_url.ok_or("moto returned no queue url")?,
+        dlq_url,
+    ))
 }
 
 /// A stream image attribute in DynamoDB's JSON (what Lambda's event carries).
@@ -75,7 +78,9 @@ fn attribute_json(value: &AttributeValue) -> Value {
         AttributeValue::Ns(v) => json!({"NS": v}),
         AttributeValue::B(b) => json!({"B": b64(b)}),
         AttributeValue::Bs(v) => json!({"BS": v.iter().map(b64).collect::<Vec<_>>()}),
-        AttributeValue::L(items) => json!({"L": items.iter().map(attribute_json).collect::<Vec<_>>()}),
+        AttributeValue::L(items) => {
+            json!({"L": items.iter().map(attribute_json).collect::<Vec<_>>()})
+        }
         AttributeValue::M(map) => json!({"M": image_json(map)}),
         _ => json!({"NULL": true}),
     }
@@ -102,10 +107,7 @@ fn selected(record: &aws_sdk_dynamodbstreams::types::Record) -> bool {
 }
 
 /// Lambda's DynamoDB stream event for `records`.
-pub fn lambda_event(
-    records: &[aws_sdk_dynamodbstreams::types::Record],
-    stream_arn: &str,
-) -> Value {
+pub fn lambda_event(records: &[aws_sdk_dynamodbstreams::types::Record], stream_arn: &str) -> Value {
     let records: Vec<Value> = records
         .iter()
         .map(|r| {
@@ -181,7 +183,9 @@ pub async fn poll_stream(
         }
         let mut idle = true;
         for iterator in iterators.values_mut() {
-            let Some(current) = iterator.clone() else { continue };
+            let Some(current) = iterator.clone() else {
+                continue;
+            };
             let output = match streams
                 .get_records()
                 .shard_iterator(&current)
@@ -240,11 +244,18 @@ async fn dispatch_with_retry(
         };
         from += records[from..]
             .iter()
-            .position(|r| r.dynamodb.as_ref().and_then(|d| d.sequence_number.as_deref()) == Some(&failed))
+            .position(|r| {
+                r.dynamodb
+                    .as_ref()
+                    .and_then(|d| d.sequence_number.as_deref())
+                    == Some(&failed)
+            })
             .unwrap_or(0);
         tokio::time::sleep(Duration::from_millis(100 << attempt.min(5))).await;
     }
-    tracing::error!("stream poller: a batch failed 10 times; dropped (Lambda: the on-failure destination)");
+    tracing::error!(
+        "stream poller: a batch failed 10 times; dropped (Lambda: the on-failure destination)"
+    );
 }
 
 /// Receives from the delivery queue and runs the delivery handler, until the task is dropped.
