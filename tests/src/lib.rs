@@ -420,16 +420,20 @@ impl TestApp {
 
     /// Every item in this test's table, for "nothing was written" checks. Rate-limit counters
     /// are not counted: every well-formed award or action is charged to them, whatever its
-    /// outcome (that is their point; tests/tests/rate_limits.rs checks them).
+    /// outcome (that is their point; tests/tests/rate_limits.rs checks them). Outbox events are
+    /// not counted either: each commits only inside the write it reports (tests/tests/events.rs
+    /// checks them), and TTL reaps them.
     pub async fn item_count(&self) -> usize {
         self.items()
             .await
             .iter()
             .filter(|item| {
-                item.get("entity")
-                    .and_then(|e| e.as_s().ok())
-                    .map(String::as_str)
-                    != Some("ratelimit")
+                !matches!(
+                    item.get("entity")
+                        .and_then(|e| e.as_s().ok())
+                        .map(String::as_str),
+                    Some("ratelimit" | "outbox")
+                )
             })
             .count()
     }

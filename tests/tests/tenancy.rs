@@ -18,6 +18,7 @@ struct TenantB {
     task: &'static str,
     user: &'static str,
     prefix: String,
+    webhook_id: String,
 }
 
 async fn tenant_b(app: &TestApp) -> TenantB {
@@ -57,6 +58,14 @@ async fn tenant_b(app: &TestApp) -> TenantB {
     )
     .await;
     assert_eq!(award.status, 200, "{}", award.text);
+    let webhook = as_b(
+        "POST",
+        "/api/v1/webhooks".into(),
+        json!({"url": "https://hooks.example.org/b"}),
+    )
+    .await;
+    assert_eq!(webhook.status, 201, "{}", webhook.text);
+    let webhook_id = webhook.body["webhookId"].as_str().unwrap().to_owned();
     let prefix = game_functions::identity::auth::key_prefix(&key)
         .unwrap()
         .to_owned();
@@ -67,6 +76,7 @@ async fn tenant_b(app: &TestApp) -> TenantB {
         task: "b-task",
         user: "b-user",
         prefix,
+        webhook_id,
     }
 }
 
@@ -138,6 +148,9 @@ async fn tenant_a_gets_404_for_every_id_of_tenant_b_and_nothing_of_b_changes() {
                 "externalTaskId" => b.task.to_owned(),
                 "externalUserId" => b.user.to_owned(),
                 "prefix" => b.prefix.clone(),
+                "webhookId" => b.webhook_id.clone(),
+                // Any event id: B's webhook is not found first.
+                "eventId" => "evt_none".to_owned(),
                 _ => {
                     foreign = true;
                     continue;

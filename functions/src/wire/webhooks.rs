@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 /// `POST /webhooks`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 #[schema(example = json!({"url": "https://hooks.example.org/game", "eventTypes": ["award.created"],
     "description": "rewards service"}))]
 pub struct CreateWebhook {
@@ -22,7 +22,7 @@ pub struct CreateWebhook {
 
 /// `PATCH /webhooks/{webhookId}`: any of the fields.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 #[schema(example = json!({"enabled": true}))]
 pub struct PatchWebhook {
     #[serde(default)]
@@ -40,7 +40,7 @@ pub struct PatchWebhook {
 
 /// `POST /webhooks/{webhookId}/rotate`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 #[schema(example = json!({"overlapSeconds": 86400}))]
 pub struct RotateWebhook {
     /// How long the old secret keeps signing beside the new one (default 86400, at most
