@@ -97,6 +97,8 @@ pub struct Secrets {
     pub jwt_hs256_key: Vec<u8>,
     /// Signs greencrowd simulations (GAME's SECRET_KEY).
     pub simulation_key: Vec<u8>,
+    /// Seals webhook signing secrets at rest (AES-256-GCM; docs/events.md).
+    pub webhook_key: Vec<u8>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -105,6 +107,7 @@ impl std::fmt::Debug for Secrets {
             .field("api_key_pepper", &"<redacted>")
             .field("jwt_hs256_key", &(!self.jwt_hs256_key.is_empty()))
             .field("simulation_key", &"<redacted>")
+            .field("webhook_key", &"<redacted>")
             .finish()
     }
 }
@@ -136,10 +139,19 @@ impl Secrets {
         jwt_hs256_key: impl Into<Vec<u8>>,
         simulation_key: impl Into<Vec<u8>>,
     ) -> Self {
+        let api_key_pepper = api_key_pepper.into();
+        // Tests and tools give the pepper directly; the webhook key is derived from it so
+        // no constructor changes (the deployed path derives it from the root key instead).
+        let webhook_key = if api_key_pepper.is_empty() {
+            Vec::new()
+        } else {
+            derive(&api_key_pepper, "game:webhook-secrets:v1")
+        };
         Self {
-            api_key_pepper: api_key_pepper.into(),
+            api_key_pepper,
             jwt_hs256_key: jwt_hs256_key.into(),
             simulation_key: simulation_key.into(),
+            webhook_key,
         }
     }
 
@@ -175,6 +187,7 @@ impl Secrets {
             api_key_pepper: derive(&root, "game:api-key-pepper:v1"),
             jwt_hs256_key: hs256,
             simulation_key: derive(&root, "game:simulation-signing:v1"),
+            webhook_key: derive(&root, "game:webhook-secrets:v1"),
         })
     }
 
@@ -223,6 +236,8 @@ pub struct AppContext {
     pub custom: CustomWarm,
     /// The export bucket's client, built by the first export that needs it.
     pub export_files: crate::store::exports::ExportFiles,
+    /// Events out: queue URLs, the SQS client, the webhook sender (docs/events.md).
+    pub events: crate::store::queue::EventsWarm,
 }
 
 /// `GAME_CUSTOM_LOG_SAMPLE_RATE` (0..=1); unset or out of range is the default, never an error.
@@ -247,6 +262,9 @@ impl AppContext {
             clock: Clock::default(),
             custom: CustomWarm::new(custom_log_sample_rate()),
             export_files: crate::store::exports::ExportFiles::default(),
+            events: crate::store::queue::EventsWarm::new(
+                crate::store::queue::EventsConfig::from_env(),
+            ),
         }
     }
 

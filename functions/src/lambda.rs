@@ -73,3 +73,46 @@ pub async fn serve_docs(
     }))
     .await
 }
+
+/// Functions that are not HTTP routes: they consume the table's stream and the delivery
+/// queue (docs/events.md). Their binaries call [`serve_worker`].
+pub const WORKERS: &[&str] = &["events_dispatch", "events_deliver"];
+
+/// The body of a worker's binary: the dispatcher (DynamoDB Stream records) or the delivery
+/// function (SQS messages), each answering partial batch failures.
+pub async fn serve_worker(name: &str) -> Result<(), lambda_runtime::Error> {
+    use lambda_runtime::LambdaEvent;
+    logging::init_json();
+    // Only the delivery function opens sealed secrets; the dispatcher reads no secret.
+    let needs_secret = name == "events_deliver";
+    let ctx = match AppContext::from_env_with(needs_secret).await {
+        Ok(ctx) => ctx.leak(),
+        Err(message) => {
+            tracing::error!(function = name, error = %message, "init failed");
+            return Err(message.into());
+        }
+    };
+    match name {
+        "events_dispatch" => {
+            lambda_runtime::run(lambda_runtime::service_fn(
+                move |event: LambdaEvent<aws_lambda_events::event::dynamodb::Event>| async move {
+                    Ok::<_, std::convert::Infallible>(
+                        crate::api::events::dispatch(ctx, event.payload).await,
+                    )
+                },
+            ))
+            .await
+        }
+        "events_deliver" => {
+            lambda_runtime::run(lambda_runtime::service_fn(
+                move |event: LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| async move {
+                    Ok::<_, std::convert::Infallible>(
+                        crate::api::events::deliver(ctx, event.payload).await,
+                    )
+                },
+            ))
+            .await
+        }
+        other => Err(format!("no worker named {other}").into()),
+    }
+}

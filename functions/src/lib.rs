@@ -25,6 +25,7 @@ pub mod problems;
 pub mod routes;
 pub mod sdk;
 pub mod store;
+pub mod webhook_http;
 pub mod wire;
 
 pub use context::{AppContext, Config, Secrets};

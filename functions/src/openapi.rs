@@ -38,6 +38,10 @@ use crate::wire::tasks::{
     BulkCreated, BulkTasks, CreateTask, DuplicateTask, PatchTask, TaskDeleted, TaskSaved, TaskView,
 };
 use crate::wire::users::{Conversion, ConvertBody, UserActionBody, UserActionCreated, WalletView};
+use crate::wire::webhooks::{
+    CreateWebhook, DeliveryView, PatchWebhook, Queued, RotateWebhook, WebhookView,
+    WebhookWithSecret,
+};
 use crate::wire::{Message, Page, PageInfo, Problem};
 use lambda_http::http::Method;
 use serde_json::{Value, json};
@@ -304,6 +308,10 @@ const TAGS: &[(&str, &str)] = &[
     (
         "progression",
         "Levels, achievements and streaks, decided by the awards",
+    ),
+    (
+        "webhooks",
+        "Signed event deliveries to the tenant's endpoints (administrators; docs/events.md)",
     ),
     ("health", "Liveness and readiness"),
     ("docs", "This document and the pages that render it"),
@@ -1136,6 +1144,43 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
             .body::<AdminGrant>(s)
             .answers(200, "The revocation entry", s.named::<AdminGrantDone>())
             .codes(&["game_not_found", "invalid_slug", "invalid_body", "invalid_field", "achievement_not_found", "achievement_not_held", "concurrent_update"]),
+        "webhooks_create" => op("Subscribe an endpoint to events", "webhooks", Admin)
+            .describe("Deliveries are signed per Standard Webhooks (docs/events.md). The secret is in this answer only.")
+            .body::<CreateWebhook>(s)
+            .answers(201, "The subscription and its signing secret (shown once)", s.named::<WebhookWithSecret>())
+            .codes(&["invalid_webhook_url", "unknown_event_type", "invalid_field"]),
+        "webhooks_list" => op("List the tenant's webhook subscriptions", "webhooks", Admin)
+            .answers(200, "Every subscription (never a secret)", s.list::<WebhookView>()),
+        "webhooks_get" => op("Read a webhook subscription", "webhooks", Admin)
+            .answers(200, "The subscription", s.named::<WebhookView>())
+            .codes(&["webhook_not_found"]),
+        "webhooks_update" => op("Change a webhook subscription", "webhooks", Admin)
+            .describe("`enabled: true` re-enables an endpoint disabled after failing for days.")
+            .body::<PatchWebhook>(s)
+            .answers(200, "The changed subscription", s.named::<WebhookView>())
+            .codes(&["webhook_not_found", "invalid_webhook_url", "unknown_event_type", "concurrent_modification"]),
+        "webhooks_delete" => op("Delete a webhook subscription", "webhooks", Admin)
+            .answers(200, "The deleted subscription", s.named::<WebhookView>())
+            .codes(&["webhook_not_found"]),
+        "webhooks_rotate" => op("Rotate a webhook's signing secret", "webhooks", Admin)
+            .describe("The new secret signs from now; the old one also signs until the overlap ends (both signatures in `webhook-signature`).")
+            .body::<RotateWebhook>(s)
+            .answers(200, "The subscription and its new secret (shown once)", s.named::<WebhookWithSecret>())
+            .codes(&["webhook_not_found", "invalid_field", "concurrent_modification"]),
+        "webhooks_test" => op("Send a test event to an endpoint", "webhooks", Admin)
+            .answers(200, "The queued test event", s.named::<Queued>())
+            .codes(&["webhook_not_found", "webhooks_not_configured"]),
+        "webhooks_deliveries" => op("Recent deliveries to an endpoint", "webhooks", Admin)
+            .query(query("limit", false, "How many, most recent first (1 to 200, default 50).", string_schema()))
+            .answers(200, "Deliveries with status, attempts and the last status code", s.list::<DeliveryView>())
+            .codes(&["webhook_not_found", "invalid_field"]),
+        "webhooks_redeliver" => op("Deliver one event to an endpoint again", "webhooks", Admin)
+            .answers(200, "The queued delivery", s.named::<Queued>())
+            .codes(&["webhook_not_found", "delivery_not_found", "webhooks_not_configured"]),
+        "webhooks_redeliver_dlq" => op("Redeliver an endpoint's dead letters", "webhooks", Admin)
+            .describe("Moves this endpoint's messages from the dead-letter queue back to the delivery queue, with fresh attempts.")
+            .answers(200, "The events queued again", s.named::<Queued>())
+            .codes(&["webhook_not_found", "webhooks_not_configured"]),
         "strategies_list" => op("The built-in strategies", "strategies", Public)
             .answers(200, "Every built-in strategy with its default variables", s.list::<StrategyView>()),
         "strategies_get" => op("A built-in strategy", "strategies", Public)

@@ -152,6 +152,12 @@ registry! {
     "table_unreachable" => 503, "The data store did not answer the readiness probe.";
     "token_keys_unavailable" => 503, "The token issuer's signing keys could not be fetched; retry after `Retry-After`.";
     "simulation_unavailable" => 503, "The deployment has no simulation signing key configured.";
+    // Webhooks (docs/events.md).
+    "webhook_not_found" => 404, "No webhook subscription with that id in the caller's tenant.";
+    "delivery_not_found" => 404, "No delivery of that event to that subscription.";
+    "invalid_webhook_url" => 422, "The url is not https, carries credentials, or points at a private, loopback or link-local address (http to loopback is allowed in local mode only).";
+    "unknown_event_type" => 422, "An event type in `eventTypes` is not one GAME emits (docs/events.md lists them).";
+    "webhooks_not_configured" => 503, "The deployment has no delivery queue or dead-letter queue configured.";
 }
 
 /// What a `DSL_*` code means, by its status.

@@ -4,7 +4,7 @@
 use crate::AppContext;
 use crate::api::{
     actions, apikeys, award, custom, dashboard, docs, exports, games, health, leaderboards, ledger,
-    progression, readmodels, simulated, strategies, tasks, wallet,
+    progression, readmodels, simulated, strategies, tasks, wallet, webhooks,
 };
 use crate::error::ApiResult;
 use lambda_http::http::Method;
@@ -74,6 +74,11 @@ pub struct Access {
     /// Writes export files and presigns their download (`s3:PutObject` and `s3:GetObject` on
     /// the export bucket's objects, GAME_EXPORT_BUCKET).
     pub bucket: bool,
+    /// Sends to the webhook delivery queue (`sqs:SendMessage` on WebhookQueue).
+    pub enqueue: bool,
+    /// Drains the webhook dead-letter queue (`sqs:ReceiveMessage`, `DeleteMessage`,
+    /// `ChangeMessageVisibility` on WebhookDeadLetterQueue).
+    pub drain_dlq: bool,
 }
 
 pub struct Route {
@@ -93,8 +98,9 @@ macro_rules! handler {
 }
 
 /// `route!(name, METHOD, "/path", handler, [Action, ...])`, then optionally
-/// `query: [INDEX, ...]` (the GSIs it queries), `secret: true` (it reads the secret) and
-/// `bucket: true` (it writes to the export bucket).
+/// `query: [INDEX, ...]` (the GSIs it queries), `secret: true` (it reads the secret),
+/// `bucket: true` (it writes to the export bucket), `enqueue: true` (it sends webhook
+/// deliveries) and `drain_dlq: true` (it reads the DLQ).
 /// A route outside `/api/v1` (GAME's documentation routes): public, touching no AWS resource.
 macro_rules! root_route {
     ($name:literal, $method:ident, $path:literal, $f:path) => {
@@ -108,6 +114,8 @@ macro_rules! root_route {
                 indexes: &[],
                 secret: false,
                 bucket: false,
+                enqueue: false,
+                drain_dlq: false,
             },
         }
     };
@@ -116,7 +124,7 @@ macro_rules! root_route {
 macro_rules! route {
     ($name:literal, $method:ident, $path:literal, $f:path, [$($action:ident),* $(,)?]
      $(, query: [$($index:ident),* $(,)?])? $(, secret: $secret:literal)?
-     $(, bucket: $bucket:literal)? $(,)?) => {
+     $(, bucket: $bucket:literal)? $(, enqueue: $enqueue:literal)? $(, drain_dlq: $drain:literal)? $(,)?) => {
         Route {
             name: $name,
             method: Method::$method,
@@ -127,6 +135,8 @@ macro_rules! route {
                 indexes: &[$($(stringify!($index)),*)?],
                 secret: false $(|| $secret)?,
                 bucket: false $(|| $bucket)?,
+                enqueue: false $(|| $enqueue)?,
+                drain_dlq: false $(|| $drain)?,
             },
         }
     };
@@ -164,7 +174,7 @@ pub static ROUTES: &[Route] = &[
         DELETE,
         "/games/{gameId}",
         games::delete,
-        [GetItem, Query, DeleteItem, BatchWriteItem],
+        [GetItem, Query, PutItem, DeleteItem, BatchWriteItem],
         secret: true
     ),
     route!(
@@ -228,7 +238,7 @@ pub static ROUTES: &[Route] = &[
         DELETE,
         "/games/{gameId}/tasks/{externalTaskId}",
         tasks::delete,
-        [GetItem, BatchGetItem, DeleteItem],
+        [GetItem, BatchGetItem, PutItem, DeleteItem],
         secret: true
     ),
     route!(
@@ -379,6 +389,16 @@ pub static ROUTES: &[Route] = &[
         [GetItem, UpdateItem],
         secret: true
     ),
+    route!("webhooks_create", POST, "/webhooks", webhooks::create, [GetItem, Query, PutItem], secret: true),
+    route!("webhooks_list", GET, "/webhooks", webhooks::list, [GetItem, Query], secret: true),
+    route!("webhooks_get", GET, "/webhooks/{webhookId}", webhooks::get, [GetItem], secret: true),
+    route!("webhooks_update", PATCH, "/webhooks/{webhookId}", webhooks::update, [GetItem, PutItem], secret: true),
+    route!("webhooks_delete", DELETE, "/webhooks/{webhookId}", webhooks::delete, [GetItem, DeleteItem], secret: true),
+    route!("webhooks_rotate", POST, "/webhooks/{webhookId}/rotate", webhooks::rotate, [GetItem, PutItem], secret: true),
+    route!("webhooks_test", POST, "/webhooks/{webhookId}/test", webhooks::test, [GetItem], secret: true, enqueue: true),
+    route!("webhooks_deliveries", GET, "/webhooks/{webhookId}/deliveries", webhooks::deliveries, [GetItem, Query], secret: true),
+    route!("webhooks_redeliver", POST, "/webhooks/{webhookId}/deliveries/{eventId}/redeliver", webhooks::redeliver, [GetItem], secret: true, enqueue: true),
+    route!("webhooks_redeliver_dlq", POST, "/webhooks/{webhookId}/redeliver-dlq", webhooks::redeliver_dlq, [GetItem], secret: true, enqueue: true, drain_dlq: true),
     route!("strategies_list", GET, "/strategies", strategies::list, []),
     route!(
         "strategies_get",

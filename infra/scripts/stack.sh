@@ -487,6 +487,9 @@ print_env() {
   printf 'export AWS_ENDPOINT_URL_SECRETS_MANAGER=http://%s:%s\n' "$HOST" "$MOTO_PORT"
   # moto serves S3 too: the export bucket (large exports, presigned URLs).
   printf 'export AWS_ENDPOINT_URL_S3=http://%s:%s\n' "$HOST" "$MOTO_PORT"
+  # DynamoDB Local serves the table's stream on its own port; moto serves the webhook queues.
+  printf 'export AWS_ENDPOINT_URL_DYNAMODB_STREAMS=http://%s:%s\n' "$HOST" "$DDB_PORT"
+  printf 'export AWS_ENDPOINT_URL_SQS=http://%s:%s\n' "$HOST" "$MOTO_PORT"
   # Dummy credentials: both servers accept any; real ones must never reach them (or leave).
   printf 'export AWS_ACCESS_KEY_ID=dummy\n'
   printf 'export AWS_SECRET_ACCESS_KEY=dummy\n'

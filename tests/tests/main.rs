@@ -14,6 +14,7 @@ mod custom_award_cost;
 mod custom_strategies;
 mod dependencies;
 mod dev_api;
+mod events;
 mod games;
 mod greencrowd;
 mod http;

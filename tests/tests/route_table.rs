@@ -32,15 +32,23 @@ fn binaries_are_exactly_the_route_table() {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
         let source = std::fs::read_to_string(&path).unwrap();
-        // The documentation routes serve through serve_docs, with their embedded files.
+        // The documentation routes serve through serve_docs, with their embedded files; the
+        // event workers (not routes) through serve_worker.
         assert!(
             source.contains(&format!("serve(\"{name}\")"))
-                || source.contains(&format!("serve_docs(\"{name}\", ")),
+                || source.contains(&format!("serve_docs(\"{name}\", "))
+                || (game_functions::lambda::WORKERS.contains(&name.as_str())
+                    && source.contains(&format!("serve_worker(\"{name}\")"))),
             "{name}.rs must serve its own route"
         );
         binaries.insert(name);
     }
-    let routes: BTreeSet<String> = ROUTES.iter().map(|r| r.name.to_owned()).collect();
+    let mut routes: BTreeSet<String> = ROUTES.iter().map(|r| r.name.to_owned()).collect();
+    routes.extend(
+        game_functions::lambda::WORKERS
+            .iter()
+            .map(|w| (*w).to_owned()),
+    );
     assert_eq!(binaries, routes);
 }
 
@@ -93,6 +101,22 @@ fn expected_statements(route: &Route) -> Vec<PolicyStatement> {
         statements.push(allow(
             vec!["s3:GetObject", "s3:PutObject"],
             "!Sub ${ExportBucket.Arn}/*".into(),
+        ));
+    }
+    if route.access.enqueue {
+        statements.push(allow(
+            vec!["sqs:SendMessage"],
+            "!GetAtt WebhookQueue.Arn".into(),
+        ));
+    }
+    if route.access.drain_dlq {
+        statements.push(allow(
+            vec![
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:ReceiveMessage",
+            ],
+            "!GetAtt WebhookDeadLetterQueue.Arn".into(),
         ));
     }
     statements.sort();

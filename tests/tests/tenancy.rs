@@ -20,6 +20,7 @@ struct TenantB {
     prefix: String,
     award_id: String,
     hold_id: String,
+    webhook_id: String,
 }
 
 async fn tenant_b(app: &TestApp) -> TenantB {
@@ -60,6 +61,14 @@ async fn tenant_b(app: &TestApp) -> TenantB {
     .await;
     assert_eq!(award.status, 200, "{}", award.text);
     let award_id = award.body["awardId"].as_str().unwrap().to_owned();
+    let webhook = as_b(
+        "POST",
+        "/api/v1/webhooks".into(),
+        json!({"url": "https://hooks.example.org/b"}),
+    )
+    .await;
+    assert_eq!(webhook.status, 201, "{}", webhook.text);
+    let webhook_id = webhook.body["webhookId"].as_str().unwrap().to_owned();
     let prefix = game_functions::identity::auth::key_prefix(&key)
         .unwrap()
         .to_owned();
@@ -88,6 +97,7 @@ async fn tenant_b(app: &TestApp) -> TenantB {
         prefix,
         award_id,
         hold_id,
+        webhook_id,
     }
 }
 
@@ -166,6 +176,9 @@ async fn tenant_a_gets_404_for_every_id_of_tenant_b_and_nothing_of_b_changes() {
                 "prefix" => b.prefix.clone(),
                 "awardId" => b.award_id.clone(),
                 "holdId" => b.hold_id.clone(),
+                "webhookId" => b.webhook_id.clone(),
+                // Any event id: B's webhook is not found first.
+                "eventId" => "evt_none".to_owned(),
                 _ => {
                     foreign = true;
                     continue;

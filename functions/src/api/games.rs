@@ -1,7 +1,7 @@
 //! Games: create, list, read, patch, delete, duplicate, and the game's effective strategy.
 
 use crate::AppContext;
-use crate::api::{WRITE_ATTEMPTS, paging, strategies::strategy_view};
+use crate::api::{WRITE_ATTEMPTS, events, paging, strategies::strategy_view};
 use crate::domain::custom;
 use crate::domain::model::{self, Game, ParamOwner, Task};
 use crate::error::{ApiError, ApiResult};
@@ -88,6 +88,7 @@ async fn commit_new_game(ctx: &AppContext, game: &Game) -> ApiResult<()> {
                 ..Default::default()
             },
         )?,
+        events::outbox_item(table, &game.tenant, events::GAME_CREATED, &game_view(game))?,
     ];
     match ctx.store.transact(items).await {
         Ok(()) => Ok(()),
@@ -180,7 +181,7 @@ fn apply_patch(current: &Game, patch: &PatchGame) -> ApiResult<Game> {
     Ok(game)
 }
 
-fn concurrent_modification(what: &str) -> ApiError {
+pub fn concurrent_modification(what: &str) -> ApiError {
     ApiError::conflict(
         "concurrent_modification",
         format!("The {what} kept changing while this update was applied; retry it."),
@@ -224,6 +225,12 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
             )?);
             items.push(tx::put_new(table, marker_item(&game))?);
         }
+        items.push(events::outbox_item(
+            table,
+            &game.tenant,
+            events::GAME_UPDATED,
+            &game_view(&game),
+        )?);
         match ctx.store.transact(items).await {
             Ok(()) => {
                 let message = format!("Game with gameId: {game_id} updated successfully");
@@ -255,6 +262,7 @@ pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
                 "gameId",
                 &game.game_id,
             )?,
+            events::outbox_item(table, &game.tenant, events::GAME_DELETED, &game_view(&game))?,
         ];
         match ctx.store.transact(items).await {
             Ok(()) => {

@@ -6,6 +6,7 @@ pub mod award;
 pub mod custom;
 pub mod dashboard;
 pub mod docs;
+pub mod events;
 pub mod exports;
 pub mod games;
 pub mod graph;
@@ -18,6 +19,7 @@ pub mod simulated;
 pub mod strategies;
 pub mod tasks;
 pub mod wallet;
+pub mod webhooks;
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::query_param;

@@ -3,6 +3,7 @@
 
 use crate::AppContext;
 use crate::api::WRITE_ATTEMPTS;
+use crate::api::events;
 use crate::api::games::param_views;
 use crate::api::{paging, strategies::strategy_view};
 use crate::domain::custom;
@@ -87,6 +88,12 @@ async fn commit_new_task(ctx: &AppContext, game: &Game, task: &Task) -> ApiResul
     let items = vec![
         tx::require_exists(table, game_key(&game.tenant, &game.game_id))?,
         tx::put_new(table, task_item(task)?)?,
+        events::outbox_item(
+            table,
+            &task.tenant,
+            events::TASK_CREATED,
+            &task_view(game, task),
+        )?,
     ];
     match ctx.store.transact(items).await {
         Ok(()) => Ok(()),
@@ -301,6 +308,12 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         let items = vec![
             tx::require_exists(table, game_key(&game.tenant, &game.game_id))?,
             tx::put_versioned(table, task_item(&task)?, current.version)?,
+            events::outbox_item(
+                table,
+                &task.tenant,
+                events::TASK_UPDATED,
+                &task_view(&game, &task),
+            )?,
         ];
         match ctx.store.transact(items).await {
             Ok(()) => {
@@ -324,10 +337,24 @@ pub async fn delete(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
     let caller = authenticate(ctx, &req).await?;
     let game_id = path_param(&req, "gameId")?;
     let external_task_id = path_param(&req, "externalTaskId")?;
-    let (_, task) =
+    let (game, task) =
         load_game_and_task(&ctx.store, &caller.tenant, &game_id, &external_task_id).await?;
-    if !ctx.store.delete_existing(task_key(&task)).await? {
-        return Err(task_not_found(&game_id, &external_task_id));
+    // The delete and its event commit together; a task deleted meanwhile is 404.
+    let table = ctx.store.table();
+    let items = vec![
+        tx::delete_existing(table, task_key(&task))?,
+        events::outbox_item(
+            table,
+            &task.tenant,
+            events::TASK_DELETED,
+            &task_view(&game, &task),
+        )?,
+    ];
+    if let Err(error) = ctx.store.transact(items).await {
+        return match error.failed_condition() {
+            Some(_) => Err(task_not_found(&game_id, &external_task_id)),
+            None => Err(error.into()),
+        };
     }
     http::ok(&TaskDeleted {
         task_id: task.task_id,

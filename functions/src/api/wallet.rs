@@ -219,6 +219,12 @@ pub async fn convert(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
         items.extend(conversion_items(
             table, &user_key, points, coins, &ledger, before,
         )?);
+        items.push(crate::api::events::outbox_item(
+            table,
+            &caller.tenant,
+            crate::api::events::WALLET_CONVERTED,
+            &serde_json::json!({"externalUserId": external_user_id, "conversion": response}),
+        )?);
 
         match ctx.store.transact_once(items).await {
             Ok(()) => return Ok(idempotency::json_text(StatusCode::OK, body)),

@@ -389,6 +389,22 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
             .map(AwardWrite::Leaderboard),
         );
     }
+    writes.push(AwardWrite::Outbox {
+        event: Box::new(crate::domain::events::Event::new(
+            input.award_id,
+            crate::domain::events::AWARD_CREATED,
+            &game.tenant,
+            out.created_at,
+            crate::domain::events::award_data(
+                out.response,
+                game.external_game_id.as_str(),
+                request.external_user_id.as_str(),
+                &crate::decimal::to_json(out.points),
+                out.data,
+            ),
+        )),
+        now_secs: now_us.div_euclid(1_000_000),
+    });
     writes
 }
 
@@ -557,8 +573,19 @@ mod tests {
         assert!(decision.response.is_a_created_user);
         assert_eq!(decision.response.award_id, AWARD_ID);
         assert!(
-            matches!(decision.writes.last(), Some(AwardWrite::Ledger(entry)) if entry.id == LEDGER_ID)
+            matches!(decision.writes.iter().rev().nth(1), Some(AwardWrite::Ledger(entry)) if entry.id == LEDGER_ID)
         );
+        // The award's event rides in the same transaction, last, under the award's id.
+        match decision.writes.last() {
+            Some(AwardWrite::Outbox { event, now_secs }) => {
+                assert_eq!(event.id, format!("evt_{AWARD_ID}"));
+                assert_eq!(event.event_type, "award.created");
+                assert_eq!(event.data["awardId"], AWARD_ID);
+                assert_eq!(event.data["externalUserId"], "ana");
+                assert_eq!(*now_secs, 5);
+            }
+            other => panic!("the last write is not the outbox event: {other:?}"),
+        }
     }
 
     #[test]
@@ -657,8 +684,14 @@ mod tests {
         let (items, index) =
             crate::store::award::transaction("table", &keys, &decision.writes).unwrap();
         // idempotency, award, user-task, task series, user-game, game minutes, grid,
-        // dashboard day, user, ledger
-        assert_eq!(items.len(), 10);
+        // dashboard day, user, ledger, outbox event
+        assert_eq!(items.len(), 11);
+        let outbox = items[10].put().unwrap();
+        assert_eq!(outbox.item()["entity"], store::s("outbox"));
+        assert_eq!(
+            outbox.condition_expression(),
+            Some("attribute_not_exists(PK)")
+        );
         assert_eq!(index.idempotency, Some(0));
         let user_task = items[2].put().unwrap();
         assert_eq!(user_task.condition_expression(), Some("version = :v"));

@@ -542,6 +542,11 @@ pub enum AwardWrite {
         points: Decimal,
         new_user: bool,
     },
+    /// The award's `award.created` event, in the outbox (docs/events.md).
+    Outbox {
+        event: Box<crate::domain::events::Event>,
+        now_secs: i64,
+    },
 }
 
 /// Which transaction item means what, to read a cancellation.
@@ -829,5 +834,8 @@ fn item_of(table: &str, keys: &AwardKeys, write: &AwardWrite) -> ApiResult<Trans
                 ..Default::default()
             },
         )?,
+        AwardWrite::Outbox { event, now_secs } => {
+            build(crate::store::outbox::put(table, event, *now_secs))?
+        }
     })
 }

@@ -261,10 +261,20 @@ pub async fn commit_new(store: &Store, def: &Definition, family: &Family) -> Api
 /// Applies a lifecycle change in one transaction. `Ok(false)`: something changed since it was
 /// read (the caller reloads and decides again).
 pub async fn commit(store: &Store, writes: &[Write]) -> ApiResult<bool> {
-    let items = writes
+    commit_with(store, writes, Vec::new()).await
+}
+
+/// [`commit`] with more items in the same transaction (the outbox item of its event).
+pub async fn commit_with(
+    store: &Store,
+    writes: &[Write],
+    extra: Vec<TransactWriteItem>,
+) -> ApiResult<bool> {
+    let mut items = writes
         .iter()
         .map(|w| write_item(store.table(), w))
         .collect::<Result<Vec<_>, _>>()?;
+    items.extend(extra);
     match store.transact(items).await {
         Ok(()) => Ok(true),
         Err(error) if error.failed_condition().is_some() => Ok(false),

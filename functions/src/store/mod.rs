@@ -32,9 +32,12 @@ pub mod greencrowd;
 pub mod idempotency;
 pub mod leaderboards;
 pub mod ledger;
+pub mod outbox;
 pub mod progression;
+pub mod queue;
 pub mod readmodels;
 pub mod users;
+pub mod webhooks;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -657,6 +660,18 @@ pub mod tx {
                 .build(),
         )?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Delete of an item that must still exist (the transaction fails if it is gone).
+    pub fn delete_existing(table: &str, key: Item) -> Result<TransactWriteItem, StoreError> {
+        let delete = build(
+            Delete::builder()
+                .table_name(table)
+                .set_key(Some(key))
+                .condition_expression("attribute_exists(PK)")
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     /// Put that replaces an item only if it still has the version we read.

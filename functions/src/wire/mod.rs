@@ -20,5 +20,6 @@ pub mod progression;
 pub mod strategies;
 pub mod tasks;
 pub mod users;
+pub mod webhooks;
 
 pub use common::{Message, Page, PageInfo, ParamInput, ParamView, Problem};

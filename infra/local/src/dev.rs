@@ -120,7 +120,18 @@ pub async fn prepare(
     // leaderboards writes: off unless asked for (GAME_LEADERBOARDS=on, docs/local.md).
     config.leaderboards = std::env::var("GAME_LEADERBOARDS").is_ok_and(|v| v == "on");
     // The production loading path: the secret is read and checked exactly as at a cold start.
-    let ctx = AppContext::load(sdk_config, config, true).await?.leak();
+    let mut ctx = AppContext::load(sdk_config, config, true).await?;
+    // Events out, locally: the delivery queue and its DLQ in moto, loopback receivers allowed
+    // (the pollers that feed the handlers start with the API: events::start).
+    let sqs = aws_sdk_sqs::Client::new(sdk_config);
+    let (queue_url, dlq_url) =
+        crate::events::ensure_queues(&sqs, &format!("{}-webhooks", settings.table), 30).await?;
+    let mut events = game_functions::store::queue::EventsConfig::from_env();
+    events.queue_url = Some(queue_url);
+    events.dlq_url = Some(dlq_url);
+    events.policy = game_functions::domain::webhooks::AddressPolicy::Local;
+    ctx.events = game_functions::store::queue::EventsWarm::new(events);
+    let ctx = ctx.leak();
     let key_file = settings.key_file();
     let key = admin_key(ctx, &key_file).await?;
     Ok(Prepared {

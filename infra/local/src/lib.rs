@@ -6,5 +6,6 @@ pub mod contract;
 pub mod cors;
 pub mod dev;
 pub mod devapi;
+pub mod events;
 pub mod secret;
 pub mod template;

@@ -46,6 +46,8 @@ async fn run() -> Result<(), String> {
     );
     // The dev API serves every route, the documentation pages included.
     game_functions::api::docs::install(&game_functions::docs_assets::ALL);
+    // The stream and queue pollers that stand in for Lambda's event source mappings.
+    game_local::events::start(&sdk_config, table, prepared.ctx);
     game_local::devapi::serve(prepared.listener, prepared.ctx)
         .await
         .map_err(|e| format!("serving on {address}: {e}"))

@@ -3,7 +3,8 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde_saphyr::Tagged;
@@ -217,6 +218,8 @@ pub struct TableSchema {
     pub keys: Vec<KeyPart>,
     pub indexes: Vec<IndexSchema>,
     pub ttl_attribute: String,
+    /// The stream's view type (the outbox's transport), when the table has a stream.
+    pub stream_view_type: Option<String>,
 }
 
 fn key_parts(value: &Value) -> Result<Vec<KeyPart>, String> {
@@ -267,6 +270,10 @@ pub fn table_schema() -> Result<TableSchema, String> {
         keys: key_parts(properties)?,
         indexes,
         ttl_attribute: text(ttl, "AttributeName")?,
+        stream_view_type: properties
+            .get("StreamSpecification")
+            .map(|spec| text(spec, "StreamViewType"))
+            .transpose()?,
     })
 }
 
@@ -560,6 +567,19 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), String> {
         .set_attribute_definitions(Some(attributes))
         .set_key_schema(Some(key_elements(&schema.keys)?))
         .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
+        .set_stream_specification(
+            schema
+                .stream_view_type
+                .as_deref()
+                .map(|view| {
+                    StreamSpecification::builder()
+                        .stream_enabled(true)
+                        .stream_view_type(StreamViewType::from(view))
+                        .build()
+                })
+                .transpose()
+                .map_err(|e| e.to_string())?,
+        )
         .send()
         .await;
     if let Err(error) = created {

@@ -167,7 +167,13 @@ async fn promote(
     };
     let now = crate::clock::now_rfc3339();
     let (promoted, writes) = rules::plan_publish(target, displaced.as_ref(), family, &now);
-    Ok(custom_store::commit(&ctx.store, &writes)
+    let event = crate::api::events::outbox_item(
+        ctx.store.table(),
+        &family.tenant,
+        crate::api::events::STRATEGY_PUBLISHED,
+        &view(&promoted),
+    )?;
+    Ok(custom_store::commit_with(&ctx.store, &writes, vec![event])
         .await?
         .then_some(promoted))
 }
