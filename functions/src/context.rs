@@ -29,10 +29,6 @@ pub struct Config {
     pub jwt: JwtConfig,
     /// Time-outs of the DynamoDB and Secrets Manager clients.
     pub timeouts: Timeouts,
-    /// Awards fill the game's leaderboards in their transaction (`GAME_LEADERBOARDS`, on by
-    /// default). Off where the DynamoDB caps a transaction below DynamoDB's 100 items (DynamoDB
-    /// Local 1.11 allows 10): docs/local.md.
-    pub leaderboards: bool,
     /// Where large exports go (`GAME_EXPORT_BUCKET`), and how they are answered.
     pub exports: crate::store::exports::ExportConfig,
 }
@@ -65,7 +61,6 @@ impl Config {
             rate_limits: RateLimits::from_env()?,
             jwt: JwtConfig::from_env()?,
             timeouts: Timeouts::from_env()?,
-            leaderboards: env_text("GAME_LEADERBOARDS").is_none_or(|v| v != "off"),
             exports: crate::store::exports::ExportConfig::from_env()?,
         })
     }
@@ -80,9 +75,6 @@ impl Config {
             rate_limits: RateLimits::default(),
             jwt: JwtConfig::default(),
             timeouts: Timeouts::default(),
-            // The tests' DynamoDB Local caps transactions at 10 items; tests/tests/leaderboards.rs
-            // turns them on against a DynamoDB with the real 100.
-            leaderboards: false,
             exports: crate::store::exports::ExportConfig::default(),
         }
     }

@@ -7,23 +7,19 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// A DynamoDB client on moto's DynamoDB: DynamoDB Local 1.11 (the other tests' emulator) caps
-/// TransactWriteItems at 10 items, and an award with its boards holds more (DynamoDB: 100).
-/// The stack's moto server (the Secrets Manager endpoint) serves DynamoDB on the same port.
+/// The stack's DynamoDB Local (100-item transactions: docs/local.md), counted when asked.
 async fn full_transactions_client(counter: Option<RequestCounter>) -> aws_sdk_dynamodb::Client {
-    let url = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER")
-        .expect("AWS_ENDPOINT_URL_SECRETS_MANAGER (moto) is not set: run under with-stack.sh");
     let base = game_tests::dynamodb_client().await;
-    let mut config = base.config().to_builder().endpoint_url(url);
-    if let Some(counter) = counter {
-        config = config.interceptor(counter);
+    match counter {
+        Some(counter) => aws_sdk_dynamodb::Client::from_conf(
+            base.config().to_builder().interceptor(counter).build(),
+        ),
+        None => base,
     }
-    aws_sdk_dynamodb::Client::from_conf(config.build())
 }
 
 async fn app_with(counter: Option<RequestCounter>) -> TestApp {
     TestApp::with_config(full_transactions_client(counter).await, |c| {
-        c.leaderboards = true;
         c.rate_limits = game_functions::identity::rate_limit::RateLimits::disabled();
     })
     .await
@@ -412,14 +408,7 @@ async fn periods_past_and_present_and_the_entries_around_a_user() {
     no_violations(&app);
 }
 
-const RACE_IN_FLIGHT: usize = 12;
-
-/// Ignored: it needs a DynamoDB with real transactions of up to 100 items. DynamoDB Local 1.11
-/// caps them at 10; on moto it ran 13 minutes and ended with 49 entrants for 50 (moto is not
-/// thread-safe under concurrent transactions: it answers 500s, and an `ADD` was lost). Run it
-/// with `-- --ignored leaderboards::two_hundred` against such a DynamoDB (GAME_RACE_IN_FLIGHT=200).
 #[tokio::test]
-#[ignore]
 async fn two_hundred_concurrent_awards_for_fifty_users_rank_exactly() {
     let app = Arc::new(app_with(None).await);
     let game_id = setup(&app).await;
@@ -429,20 +418,10 @@ async fn two_hundred_concurrent_awards_for_fifty_users_rank_exactly() {
         json!({"key": "weekly", "period": "weekly", "timeZone": "Europe/Madrid"}),
     )
     .await;
-    // moto's DynamoDB (the emulator with DynamoDB's 100-item transactions) is not thread-safe
-    // under many concurrent transactions (it answers 500 and its memory grows without bound), so
-    // the 200 awards are all spawned at once but at most RACE_IN_FLIGHT reach it together. On a
-    // DynamoDB with real transactions, set GAME_RACE_IN_FLIGHT=200.
-    let in_flight = std::env::var("GAME_RACE_IN_FLIGHT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(RACE_IN_FLIGHT);
-    let gate = Arc::new(tokio::sync::Semaphore::new(in_flight));
     let mut handles = Vec::new();
     for i in 0..200 {
-        let (app, game_id, gate) = (app.clone(), game_id.clone(), gate.clone());
+        let (app, game_id) = (app.clone(), game_id.clone());
         handles.push(tokio::spawn(async move {
-            let _permit = gate.acquire().await.unwrap();
             let user = format!("racer-{:02}", i % 50);
             let points = award_ok(&app, &game_id, "walk", &user, &format!("race-{i}")).await;
             (user, points)

@@ -74,7 +74,7 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
     let mut unsure: Option<String> = None;
     for attempt in 0..AWARD_ATTEMPTS {
         let clock_us = crate::clock::now_micros();
-        let mut loaded =
+        let loaded =
             match store::award::load(&ctx.store, &keys, &Families(&ctx.custom), clock_us).await {
                 Ok(loaded) => loaded,
                 // Reading again is always safe.
@@ -88,9 +88,6 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
                 }
                 Err(error) => return Err(error),
             };
-        if !ctx.config.leaderboards {
-            loaded.leaderboards = None;
-        }
         if let Some(record) = &loaded.replay {
             if unsure.as_deref() == Some(record.body.as_str()) {
                 return Ok(idempotency::json_text(StatusCode::OK, record.body.clone()));

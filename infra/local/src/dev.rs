@@ -116,9 +116,6 @@ pub async fn prepare(
     let created_secret = crate::secret::ensure_secret(&secrets_client, &settings.secret_id).await?;
     let mut config = Config::from_env_with_table(&settings.table)?;
     config.secret_id = Some(settings.secret_id.clone());
-    // DynamoDB Local 1.11 caps a transaction at 10 items, below what an award with its
-    // leaderboards writes: off unless asked for (GAME_LEADERBOARDS=on, docs/local.md).
-    config.leaderboards = std::env::var("GAME_LEADERBOARDS").is_ok_and(|v| v == "on");
     // The production loading path: the secret is read and checked exactly as at a cold start.
     let mut ctx = AppContext::load(sdk_config, config, true).await?;
     // Events out, locally: the delivery queue and its DLQ in moto, loopback receivers allowed
