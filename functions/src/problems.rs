@@ -83,7 +83,7 @@ registry! {
     "custom_strategy_not_found" => 404, "No custom strategy (version) with this id in the caller's tenant.";
     "custom_strategy_version_not_found" => 404, "The family has no such version to roll back to.";
     "parent_strategy_not_found" => 404, "A DSL_EXTEND parent that is not a built-in strategy.";
-    "asset_not_found" => 404, "The documentation pages have no such file.";
+    "asset_not_found" => 404, "The documentation pages or the admin console have no such file.";
     "task_not_open" => 410, "The task is not `open` (closed or deleted), so it takes no actions.";
     "unknown_strategy" => 422, "A strategyId that names neither a built-in strategy nor a custom strategy of the tenant.";
     "unknown_game" => 422, "A greencrowd simulation names an externalGameId the tenant does not have.";
