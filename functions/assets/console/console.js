@@ -463,7 +463,17 @@
     const p = h('section', { class: 'panel', 'aria-labelledby': 'points-title' }, h('h3', { id: 'points-title' }, 'Points per game and task'));
     const rows = [];
     if (points.error) p.append(h('p', { class: 'error' }, problemText(points.error)));
-    else for (const g of items(points)) for (const t of g.task || []) rows.push({ game: g.externalGameId, task: t.externalTaskId, points: t.points, times: t.timesAwarded });
+    else {
+      // Each task holds one entry: the user's total on it (GAME's shape).
+      for (const g of items(points)) {
+        for (const t of g.task || []) {
+          const totals = Array.isArray(t.points) ? t.points : [t];
+          const sum = totals.reduce((n, x) => n + (Number(x.points) || 0), 0);
+          const times = totals.reduce((n, x) => n + (Number(x.timesAwarded) || 0), 0);
+          rows.push({ game: g.externalGameId || '(deleted game)', task: t.externalTaskId, points: round(sum), times });
+        }
+      }
+    }
     if (!points.error) p.append(table([col('Game', 'game'), col('Task', 'task'), col('Points', 'points', true), col('Times awarded', 'times', true)], rows, { 'aria-label': 'Points per game and task', id: 'user-points' }));
     view.append(h('div', { class: 'grid2' }, w, p));
     barChart(view, 'Points per task', rows.map((r) => r.game + ' / ' + r.task), [{ label: 'Points', values: rows.map((r) => Number(r.points) || 0) }], { xLabel: 'Game / task' });
