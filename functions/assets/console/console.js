@@ -52,7 +52,9 @@
   const items = (r) => (Array.isArray(r) ? r : (r && (r.items || r.versions)) || []);
 
   const status = document.getElementById('status');
+  let said = 0;
   function say(text, kind) {
+    said = Date.now();
     status.textContent = text || '';
     status.className = 'status' + (kind ? ' ' + kind : '');
   }
@@ -171,13 +173,13 @@
       view.append(h('p', { class: 'error', role: 'alert' }, problemText(e)));
     }
   }
-  window.addEventListener('hashchange', route);
-  window.addEventListener('resize', () => plots.forEach((p) => p.setSize(plotSize(p.root.parentElement))));
+  // A message outlives the navigation it caused (created → the new game's view), no more.
+  window.addEventListener('hashchange', () => { if (Date.now() - said > 1500) say(''); route(); });
 
   // ---- charts (uPlot) ----------------------------------------------------------------------
   function plotSize(el) {
     const w = (el && el.clientWidth) || 600;
-    return { width: Math.max(260, w - 16), height: w < 500 ? 200 : 260 };
+    return { width: Math.max(240, w - 24), height: w < 500 ? 200 : 260 };
   }
   // A bar chart: `labels` are categories (strings) or, with time, UTC days (YYYY-MM-DD).
   // Every chart has its numbers as a table beside it (screen readers, copying, the tests).
@@ -192,13 +194,13 @@
         { 'data-chart': title })));
     parent.append(fig);
     if (!labels.length) { plotEl.append(h('p', {}, 'No data yet.')); return fig; }
-    const time = !!o.time;
-    const xs = time ? labels.map((d) => Date.parse(d + 'T00:00:00Z') / 1000) : labels.map((_, i) => i);
-    const pad = time ? 43200 : 0.5;
+    // Categories on x (days too: every bucket is a bar, which a time scale would not promise).
+    const xs = labels.map((_, i) => i);
     const bars = uPlot.paths.bars({ size: [0.6, 48] });
-    const scales = { x: { time, range: (u, min, max) => [min - pad, max + pad] } };
-    const axes = [time ? {} : { splits: () => xs, values: (u, splits) => splits.map((i) => short(labels[i])) }];
-    const uSeries = [{ label: o.xLabel || 'x', value: time ? (u, v) => (v == null ? '' : new Date(v * 1000).toISOString().slice(0, 10)) : (u, v) => (v == null ? '' : labels[v]) }];
+    const scales = { x: { time: false, range: (u, min, max) => [min - 0.5, max + 0.5] } };
+    const every = Math.max(1, Math.ceil(labels.length / 12));
+    const axes = [{ splits: () => xs.filter((i) => i % every === 0), values: (u, splits) => splits.map((i) => short(labels[i])) }];
+    const uSeries = [{ label: o.xLabel || 'x', value: (u, v) => (v == null ? '' : labels[v]) }];
     series.forEach((s, k) => {
       const scale = k === 0 ? 'y' : 'y' + k;
       scales[scale] = { range: (u, min, max) => [0, Math.max(1, max) * 1.1] };
@@ -206,8 +208,15 @@
       uSeries.push({ label: s.label, scale, stroke: COLORS[k], fill: COLORS[k] + (series.length > 1 ? '66' : 'cc'),
         width: 1, paths: series.length > 1 && k > 0 ? undefined : bars, points: { show: series.length > 1 && k > 0 } });
     });
-    const size = plotSize(fig);
-    plots.push(new uPlot({ ...size, scales, axes, series: uSeries, legend: { show: true } }, [xs, ...series.map((s) => s.values)], plotEl));
+    const plot = new uPlot({ ...plotSize(fig), scales, axes, series: uSeries, legend: { show: true } }, [xs, ...series.map((s) => s.values)], plotEl);
+    plots.push(plot);
+    // Follow the figure's width (a scroll bar appearing, a rotated phone, a resized window).
+    if (window.ResizeObserver) {
+      const ro = new ResizeObserver(() => plot.setSize(plotSize(fig)));
+      ro.observe(fig);
+      const destroy = plot.destroy.bind(plot);
+      plot.destroy = () => { ro.disconnect(); destroy(); };
+    }
     return fig;
   }
   const round = (n) => (typeof n === 'number' ? Math.round(n * 1000) / 1000 : n);
@@ -420,7 +429,16 @@
       const u = perUser.get(a.user) || { n: 0, points: 0 };
       u.n += 1; u.points += Number(a.points) || 0; perUser.set(a.user, u);
     }
-    const dayLabels = [...days.keys()].sort();
+    // Every day from the first award to the last, so quiet days show as zero.
+    const known = [...days.keys()].sort();
+    const dayLabels = [];
+    if (known.length) {
+      for (let t = Date.parse(known[0] + 'T00:00:00Z'), end = Date.parse(known[known.length - 1] + 'T00:00:00Z'); t <= end; t += 86400000) {
+        const d = new Date(t).toISOString().slice(0, 10);
+        dayLabels.push(d);
+        if (!days.has(d)) days.set(d, { awards: 0, points: 0 });
+      }
+    }
     const grid = h('div', { class: 'grid2' });
     view.append(grid);
     barChart(grid, 'Awards per day', dayLabels, [{ label: 'Awards', values: dayLabels.map((d) => days.get(d).awards) }], { time: true, xLabel: 'Day (UTC)' });
