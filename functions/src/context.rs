@@ -29,6 +29,8 @@ pub struct Config {
     pub jwt: JwtConfig,
     /// Time-outs of the DynamoDB and Secrets Manager clients.
     pub timeouts: Timeouts,
+    /// Where large exports go (`GAME_EXPORT_BUCKET`), and how they are answered.
+    pub exports: crate::store::exports::ExportConfig,
 }
 
 fn env_seconds(name: &str, default: u64) -> Result<Duration, String> {
@@ -59,6 +61,7 @@ impl Config {
             rate_limits: RateLimits::from_env()?,
             jwt: JwtConfig::from_env()?,
             timeouts: Timeouts::from_env()?,
+            exports: crate::store::exports::ExportConfig::from_env()?,
         })
     }
 
@@ -72,6 +75,7 @@ impl Config {
             rate_limits: RateLimits::default(),
             jwt: JwtConfig::default(),
             timeouts: Timeouts::default(),
+            exports: crate::store::exports::ExportConfig::default(),
         }
     }
 }
@@ -209,6 +213,8 @@ pub struct AppContext {
     pub clock: Clock,
     /// Custom strategies' validated programs, task → family hints and log sample rate.
     pub custom: CustomWarm,
+    /// The export bucket's client, built by the first export that needs it.
+    pub export_files: crate::store::exports::ExportFiles,
 }
 
 /// `GAME_CUSTOM_LOG_SAMPLE_RATE` (0..=1); unset or out of range is the default, never an error.
@@ -232,6 +238,7 @@ impl AppContext {
             config,
             clock: Clock::default(),
             custom: CustomWarm::new(custom_log_sample_rate()),
+            export_files: crate::store::exports::ExportFiles::default(),
         }
     }
 

@@ -13,6 +13,8 @@ use crate::wire::custom::{
     CreateBody, CustomStrategyView, GreencrowdSimulation, MetricsComparison, SimulateBody,
     SimulationResult, StrategyMetrics, TemplateView, UpdateBody, Usage,
 };
+use crate::wire::dashboard::{DashboardLogs, DashboardSummary};
+use crate::wire::exports::{ExportAuditView, ExportLink};
 use crate::wire::games::{CreateGame, DuplicateGame, GameSaved, GameView, PatchGame};
 use crate::wire::health::{Health, KpiHealth};
 use crate::wire::points::{
@@ -965,6 +967,55 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
         "strategies_get" => op("A built-in strategy", "strategies", Public)
             .answers(200, "The strategy with its default variables", s.named::<StrategyView>())
             .codes(&["strategy_not_found"]),
+        "strategies_graph" => {
+            let mut o = op("A strategy's decision logic as a graph (SVG, or DOT)", "strategies", Key)
+                .describe("Built-in strategies (their declared branches) need no credential; `custom:<familyId>` (the published version) or `<familyId>.<version>` needs the tenant's key. Rendered in-process: no Graphviz.")
+                .query(query("format", false, "`svg` (default) or `dot`.", string_schema().enum_values(Some(["svg", "dot"]))))
+                .codes(&["strategy_not_found", "custom_strategy_not_found", "custom_strategy_not_published", "unknown_strategy", "custom_strategy_without_program", "invalid_graph_format", DSL]);
+            o.ok = (200, "The graph (`image/svg+xml`; `text/vnd.graphviz` for DOT)", "image/svg+xml", Some(string_schema().into()));
+            o
+        }
+        "dashboard_summary" => op("The tenant's dashboard series (GAME's summary)", "dashboard", Key)
+            .describe("From per-day counters written with each award, game and action: 16 Query requests whatever the range (at most 731 days). Only the caller's tenant (GAME sums every tenant).")
+            .query(query("start_date", false, "First day (ISO 8601 date or date-time, UTC day). Default: 29 days before end_date.", string_schema()))
+            .query(query("end_date", false, "Last day, included. Default: today (UTC).", string_schema()))
+            .query(query("group_by", true, "`day`, `week` (GAME's weeks of a month: 1–7, 8–14, 15–21, 22–28, 29+) or `month`.", string_schema().enum_values(Some(["day", "week", "month"]))))
+            .answers(200, "Each series, bucket by bucket", s.named::<DashboardSummary>())
+            .codes(&["invalid_date", "invalid_date_range", "invalid_group_by"]),
+        "dashboard_logs" => op("The tenant's outcomes by level (GAME's summary/logs)", "dashboard", Key)
+            .describe("info = games opened + users created + actions logged, success = awards committed, error = award requests answered with an error (docs/api.md, \"Dashboard\").")
+            .query(query("start_date", false, "First day (ISO 8601).", string_schema()))
+            .query(query("end_date", false, "Last day, included.", string_schema()))
+            .answers(200, "Counts by level", s.named::<DashboardLogs>())
+            .codes(&["invalid_date", "invalid_date_range"]),
+        "exports_users" | "exports_user_points" | "exports_user_interactions" | "exports_wallet_transactions" => {
+            s.named::<ExportLink>();
+            let mut o = op(match name {
+                "exports_users" => "Export the tenant's users",
+                "exports_user_points" => "Export the tenant's awards (GAME's user points)",
+                "exports_user_interactions" => "Export the tenant's user actions",
+                _ => "Export the tenant's wallet transactions (ledger)",
+            }, "exports", Admin)
+                .describe("GAME's columns. Up to GAME_EXPORT_INLINE_MAX_BYTES (4 MB) the file is the body (Content-Disposition names it); a larger one is written to the export bucket and the answer is an `ExportLink` (JSON) with a presigned URL valid 15 minutes. Every export leaves an audit row (`/exports/history`).")
+                .query(query("format", false, "`csv` (default), `json` or `xlsx`.", string_schema().enum_values(Some(["csv", "json", "xlsx"]))))
+                .query(query("dateFrom", false, "Only rows created at or after (ISO 8601; a date is its whole UTC day).", string_schema()))
+                .query(query("dateTo", false, "Only rows created at or before.", string_schema()))
+                .query(query("limit", false, "At most this many rows, 1 to 100000 (default 10000).", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(100000))))
+                .codes(&["invalid_export_format", "invalid_export_limit", "invalid_date", "invalid_date_range", "export_too_large"]);
+            if name != "exports_users" {
+                o = o
+                    .query(query("externalGameId", false, "Only this game's rows (404 if the tenant has no such game).", string_schema()))
+                    .query(query("externalTaskId", false, "Only this task's rows.", string_schema()))
+                    .codes(&["invalid_slug", "invalid_external_task_id", "game_not_found"]);
+            }
+            o.ok = (200, "The file (text/csv, application/json or the xlsx type), or an ExportLink", "text/csv", Some(string_schema().into()));
+            o
+        }
+        "exports_history" => op("The tenant's exports, newest first", "exports", Admin)
+            .query(query("scope", false, "`mine` (default: the caller's) or `all`.", string_schema().enum_values(Some(["mine", "all"]))))
+            .query(query("limit", false, "At most this many rows, 1 to 200 (default 50).", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(200))))
+            .answers(200, "Audit rows", s.list::<ExportAuditView>())
+            .codes(&["invalid_export_limit", "invalid_export_scope"]),
         "strategies_schema" => op("A built-in strategy's variables and their types", "strategies", Public)
             .answers(200, "The strategy's variables", s.named::<StrategySchema>())
             .codes(&["strategy_not_found"]),

@@ -40,6 +40,14 @@ registry! {
     "invalid_external_task_id" => 422, "An externalTaskId is empty, longer than 200 characters, has surrounding spaces, or holds `/ ? # %` or control characters.";
     "invalid_field" => 422, "A text field is empty or too long (the detail names it and its limit).";
     "invalid_idempotency_key" => 422, "The idempotency key is longer than 255 characters or holds control characters.";
+    "invalid_date" => 400, "A dashboard `start_date`/`end_date` or an export `dateFrom`/`dateTo` is not an ISO 8601 date or date-time.";
+    "invalid_date_range" => 400, "The dashboard range ends before it starts or covers more than 731 days, or an export's `dateFrom` is after `dateTo`.";
+    "invalid_group_by" => 400, "The dashboard's `group_by` is missing or not day, week or month (400, as GAME).";
+    "invalid_export_format" => 422, "An export's `format` is not csv, json or xlsx.";
+    "invalid_export_limit" => 422, "An export's `limit` is not a whole number from 1 to 100,000 (a history's: 1 to 200).";
+    "invalid_export_scope" => 422, "The export history's `scope` is not mine or all.";
+    "invalid_graph_format" => 422, "A strategy graph's `format` is not svg or dot.";
+    "export_too_large" => 413, "The export is larger than a direct answer can carry and no export bucket is configured: lower `limit` or narrow the dates.";
     "invalid_datetime" => 422, "`since` or `until` is not an RFC 3339 date-time, or `since` is later than `until`.";
     "missing_query" => 422, "A required query parameter is missing (compare needs `a` and `b`).";
     "invalid_status" => 422, "The `status` filter is not DRAFT, PUBLISHED or ARCHIVED.";

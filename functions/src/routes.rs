@@ -3,8 +3,8 @@
 
 use crate::AppContext;
 use crate::api::{
-    actions, apikeys, award, custom, docs, games, health, readmodels, simulated, strategies, tasks,
-    wallet,
+    actions, apikeys, award, custom, dashboard, docs, exports, games, health, readmodels,
+    simulated, strategies, tasks, wallet,
 };
 use crate::error::ApiResult;
 use lambda_http::http::Method;
@@ -71,6 +71,9 @@ pub struct Access {
     pub indexes: &'static [&'static str],
     /// Reads the deployment secret (`secretsmanager:GetSecretValue` on GAME_SECRET_ARN).
     pub secret: bool,
+    /// Writes export files and presigns their download (`s3:PutObject` and `s3:GetObject` on
+    /// the export bucket's objects, GAME_EXPORT_BUCKET).
+    pub bucket: bool,
 }
 
 pub struct Route {
@@ -90,7 +93,8 @@ macro_rules! handler {
 }
 
 /// `route!(name, METHOD, "/path", handler, [Action, ...])`, then optionally
-/// `query: [INDEX, ...]` (the GSIs it queries) and `secret: true` (it reads the secret).
+/// `query: [INDEX, ...]` (the GSIs it queries), `secret: true` (it reads the secret) and
+/// `bucket: true` (it writes to the export bucket).
 /// A route outside `/api/v1` (GAME's documentation routes): public, touching no AWS resource.
 macro_rules! root_route {
     ($name:literal, $method:ident, $path:literal, $f:path) => {
@@ -103,6 +107,7 @@ macro_rules! root_route {
                 actions: &[],
                 indexes: &[],
                 secret: false,
+                bucket: false,
             },
         }
     };
@@ -110,7 +115,8 @@ macro_rules! root_route {
 
 macro_rules! route {
     ($name:literal, $method:ident, $path:literal, $f:path, [$($action:ident),* $(,)?]
-     $(, query: [$($index:ident),* $(,)?])? $(, secret: $secret:literal)? $(,)?) => {
+     $(, query: [$($index:ident),* $(,)?])? $(, secret: $secret:literal)?
+     $(, bucket: $bucket:literal)? $(,)?) => {
         Route {
             name: $name,
             method: Method::$method,
@@ -120,6 +126,7 @@ macro_rules! route {
                 actions: &[$(Action::$action),*],
                 indexes: &[$($(stringify!($index)),*)?],
                 secret: false $(|| $secret)?,
+                bucket: false $(|| $bucket)?,
             },
         }
     };
@@ -139,7 +146,7 @@ pub static ROUTES: &[Route] = &[
         POST,
         "/games",
         games::create,
-        [GetItem, PutItem],
+        [GetItem, PutItem, UpdateItem],
         secret: true
     ),
     route!("games_list", GET, "/games", games::list, [GetItem], query: [GSI1], secret: true),
@@ -165,7 +172,7 @@ pub static ROUTES: &[Route] = &[
         POST,
         "/games/{gameId}/duplicate",
         games::duplicate,
-        [GetItem, Query, PutItem, BatchWriteItem],
+        [GetItem, Query, PutItem, UpdateItem, BatchWriteItem],
         secret: true
     ),
     route!(
@@ -394,6 +401,14 @@ pub static ROUTES: &[Route] = &[
     route!("custom_metrics", GET, "/strategies/custom/{id}/metrics", custom::metrics::metrics, [GetItem, Query], secret: true),
     route!("custom_compare", GET, "/strategies/custom/compare", custom::metrics::compare, [GetItem, Query], secret: true),
     route!("custom_rollback", POST, "/strategies/custom/{id}/rollback/{version}", custom::rollback, [GetItem, BatchGetItem, PutItem], secret: true),
+    route!("strategies_graph", GET, "/strategies/{id}/graph", strategies::graph, [GetItem], secret: true),
+    route!("dashboard_summary", GET, "/dashboard/summary", dashboard::summary, [GetItem, Query], secret: true),
+    route!("dashboard_logs", GET, "/dashboard/summary/logs", dashboard::logs, [GetItem, Query], secret: true),
+    route!("exports_users", GET, "/exports/users", exports::users, [GetItem, Query, PutItem, UpdateItem], query: [GSI1], secret: true, bucket: true),
+    route!("exports_user_points", GET, "/exports/user-points", exports::user_points, [GetItem, Query, PutItem, UpdateItem], query: [GSI1], secret: true, bucket: true),
+    route!("exports_user_interactions", GET, "/exports/user-interactions", exports::user_interactions, [GetItem, Query, PutItem, UpdateItem], query: [GSI1], secret: true, bucket: true),
+    route!("exports_wallet_transactions", GET, "/exports/wallet-transactions", exports::wallet_transactions, [GetItem, Query, PutItem, UpdateItem], query: [GSI1], secret: true, bucket: true),
+    route!("exports_history", GET, "/exports/history", exports::history, [GetItem, Query], secret: true),
     // The documentation (docs/api.md). Their binaries serve through `lambda::serve_docs`.
     root_route!("root", GET, "/", docs::root),
     root_route!("openapi", GET, "/openapi.json", docs::openapi),

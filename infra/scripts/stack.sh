@@ -485,6 +485,8 @@ warn_elsewhere() {
 print_env() {
   printf 'export AWS_ENDPOINT_URL_DYNAMODB=http://%s:%s\n' "$HOST" "$DDB_PORT"
   printf 'export AWS_ENDPOINT_URL_SECRETS_MANAGER=http://%s:%s\n' "$HOST" "$MOTO_PORT"
+  # moto serves S3 too: the export bucket (large exports, presigned URLs).
+  printf 'export AWS_ENDPOINT_URL_S3=http://%s:%s\n' "$HOST" "$MOTO_PORT"
   # Dummy credentials: both servers accept any; real ones must never reach them (or leave).
   printf 'export AWS_ACCESS_KEY_ID=dummy\n'
   printf 'export AWS_SECRET_ACCESS_KEY=dummy\n'

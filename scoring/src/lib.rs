@@ -13,6 +13,7 @@
 //! Strategy rules, inputs and case names: `docs/strategies.md`.
 
 pub mod analytics;
+pub mod branches;
 pub mod catalog;
 pub mod constant_effort;
 pub mod dsl;

@@ -19,6 +19,7 @@ mod greencrowd;
 mod http;
 mod jwt;
 mod openapi;
+mod operator;
 mod rate_limits;
 mod readmodels;
 mod route_table;

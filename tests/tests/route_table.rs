@@ -64,7 +64,7 @@ fn template_functions_are_exactly_the_route_table() {
 }
 
 /// The inline policy a route's Access stands for: its table actions on the table, `Query` on
-/// each index it reads, `GetSecretValue` on the secret. Nothing else.
+/// each index it reads, `GetSecretValue` on the secret, the export bucket's objects. Nothing else.
 fn expected_statements(route: &Route) -> Vec<PolicyStatement> {
     let allow = |actions: Vec<&str>, resource: String| PolicyStatement {
         effect: "Allow".into(),
@@ -87,6 +87,12 @@ fn expected_statements(route: &Route) -> Vec<PolicyStatement> {
         statements.push(allow(
             vec!["secretsmanager:GetSecretValue"],
             "!Ref Secret".into(),
+        ));
+    }
+    if route.access.bucket {
+        statements.push(allow(
+            vec!["s3:GetObject", "s3:PutObject"],
+            "!Sub ${ExportBucket.Arn}/*".into(),
         ));
     }
     statements.sort();

@@ -78,6 +78,16 @@ async fn commit_new_game(ctx: &AppContext, game: &Game) -> ApiResult<()> {
     let items = vec![
         tx::put_new(table, marker_item(game))?,
         tx::put_new(table, game_item(game)?)?,
+        store::dashboard::update_item(
+            table,
+            &game.tenant,
+            game.game_id.as_str(),
+            game.created_at.get(..10).unwrap_or_default(),
+            &store::dashboard::Increment {
+                games_opened: 1,
+                ..Default::default()
+            },
+        )?,
     ];
     match ctx.store.transact(items).await {
         Ok(()) => Ok(()),

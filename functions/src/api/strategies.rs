@@ -67,3 +67,8 @@ pub async fn schema(_ctx: &'static AppContext, req: Request) -> ApiResult<Respon
         hash_version: info.hash_version(),
     })
 }
+
+/// `GET /strategies/{id}/graph`: the strategy's decision logic as SVG or DOT (`?format=dot`).
+pub async fn graph(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    crate::api::graph::graph(ctx, req).await
+}

@@ -323,6 +323,11 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
     if let Some(cell) = out.cell {
         writes.push(AwardWrite::GridCell { cell });
     }
+    writes.push(AwardWrite::DashboardDay {
+        day: crate::domain::dashboard::day_of_micros(now_us),
+        points: out.points,
+        new_user: loaded.user.is_none(),
+    });
     match &loaded.user {
         None => writes.push(AwardWrite::NewUser(UserRecord {
             external_user_id: request.external_user_id.clone(),
@@ -611,17 +616,24 @@ mod tests {
         );
         let (items, index) =
             crate::store::award::transaction("table", &keys, &decision.writes).unwrap();
-        // idempotency, award, user-task, task series, user-game, game minutes, grid, user, ledger
-        assert_eq!(items.len(), 9);
+        // idempotency, award, user-task, task series, user-game, game minutes, grid,
+        // dashboard day, user, ledger
+        assert_eq!(items.len(), 10);
         assert_eq!(index.idempotency, Some(0));
         let user_task = items[2].put().unwrap();
         assert_eq!(user_task.condition_expression(), Some("version = :v"));
         assert_eq!(user_task.item()["version"], store::n(4));
         let grid = items[6].update().unwrap();
         assert_eq!(grid.expression_attribute_names().unwrap()["#cell"], "c_0_1");
-        let wallet = items[7].update().unwrap();
+        let dashboard = items[7].update().unwrap();
+        assert!(
+            dashboard
+                .update_expression()
+                .starts_with("ADD awards :awards")
+        );
+        let wallet = items[8].update().unwrap();
         assert_eq!(wallet.condition_expression(), Some("attribute_exists(PK)"));
-        let ledger: &Item = items[8].put().unwrap().item();
+        let ledger: &Item = items[9].put().unwrap().item();
         assert_eq!(ledger["awardId"], store::s(AWARD_ID));
     }
 }

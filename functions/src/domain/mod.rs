@@ -4,6 +4,9 @@
 pub mod analytics;
 pub mod award;
 pub mod custom;
+pub mod dashboard;
+pub mod exports;
+pub mod graph;
 pub mod greencrowd;
 pub mod input;
 pub mod model;

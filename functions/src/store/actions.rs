@@ -117,6 +117,27 @@ fn task_still_open(
     Ok(TransactWriteItem::builder().condition_check(check).build())
 }
 
+/// The action on its day's dashboard counters (and the user, when the action creates it).
+fn dashboard_count(
+    table: &str,
+    tenant: &TenantId,
+    action: &ActionRecord,
+    creates_user: bool,
+) -> Result<TransactWriteItem, StoreError> {
+    store::dashboard::update_item(
+        table,
+        tenant,
+        action.external_user_id.as_str(),
+        action.created_at.get(..10).unwrap_or_default(),
+        &store::dashboard::Increment {
+            actions: 1,
+            new_users: u64::from(creates_user),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| StoreError::Request(e.detail))
+}
+
 /// Commits the action with its user in one transaction; a user created or removed meanwhile is
 /// re-read and the commit retried.
 pub async fn commit(
@@ -152,6 +173,7 @@ pub async fn commit(
             tx::put_new(table, user.to_item(&user_key))?
         });
         items.push(tx::put_new(table, action.to_item(&user_key.0)?)?);
+        items.push(dashboard_count(table, tenant, action, !exists)?);
         match store.transact(items).await {
             Ok(()) => {
                 return Ok(ActionCommit::Logged {

@@ -502,6 +502,12 @@ pub enum AwardWrite {
         points: Decimal,
     },
     Ledger(LedgerEntry),
+    /// The tenant's dashboard counters of the award's UTC day (store/dashboard.rs).
+    DashboardDay {
+        day: String,
+        points: Decimal,
+        new_user: bool,
+    },
 }
 
 /// Which transaction item means what, to read a cancellation.
@@ -759,5 +765,21 @@ fn item_of(table: &str, keys: &AwardKeys, write: &AwardWrite) -> ApiResult<Trans
             HashMap::from([(":p".into(), decimal::attribute(*points))]),
         )?,
         AwardWrite::Ledger(entry) => put(table, entry.to_item(&keys.user.0), NEW, HashMap::new())?,
+        AwardWrite::DashboardDay {
+            day,
+            points,
+            new_user,
+        } => crate::store::dashboard::update_item(
+            table,
+            &keys.tenant,
+            user.as_str(),
+            day,
+            &crate::store::dashboard::Increment {
+                awards: 1,
+                points: *points,
+                new_users: u64::from(*new_user),
+                ..Default::default()
+            },
+        )?,
     })
 }

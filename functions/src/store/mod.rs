@@ -24,6 +24,8 @@ pub mod apikeys;
 pub mod award;
 pub mod client_data;
 pub mod counters;
+pub mod dashboard;
+pub mod exports;
 pub mod fault;
 pub mod games;
 pub mod greencrowd;
@@ -112,6 +114,14 @@ pub mod keys {
         format!("T#{tenant}#G#{game_id}#GRID")
     }
     pub const GRID_SK: &str = "GRID";
+    /// GSI1 partition of a tenant's users, by `<createdAt>#<externalUserId>` (exports).
+    pub fn users_index_pk(tenant: &TenantId) -> String {
+        format!("T#{tenant}#USERS")
+    }
+    /// A tenant's export audit rows, by `<createdUs, 20 digits>#<exportId>`.
+    pub fn exports_pk(tenant: &TenantId) -> String {
+        format!("T#{tenant}#EXPORTS")
+    }
     pub fn idempotency_pk(tenant: &TenantId, scope: &str) -> String {
         format!("T#{tenant}#IDEM#{scope}")
     }

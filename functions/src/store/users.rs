@@ -46,6 +46,17 @@ impl UserRecord {
         ] {
             item.insert(name.into(), value);
         }
+        // The tenant's users by creation time (GSI1), for the users export.
+        if let Some((tenant_prefix, _)) = key.0.rsplit_once("#U#") {
+            item.insert(
+                store::GSI1PK.into(),
+                store::s(format!("{tenant_prefix}#USERS")),
+            );
+            item.insert(
+                store::GSI1SK.into(),
+                store::s(format!("{}#{}", self.created_at, self.external_user_id)),
+            );
+        }
         item
     }
 }

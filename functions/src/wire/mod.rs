@@ -9,6 +9,8 @@
 pub mod apikeys;
 pub mod common;
 pub mod custom;
+pub mod dashboard;
+pub mod exports;
 pub mod games;
 pub mod health;
 pub mod points;

@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    game_functions::lambda::serve("dashboard_summary").await
+}
