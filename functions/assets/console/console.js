@@ -198,7 +198,8 @@
     const xs = labels.map((_, i) => i);
     const bars = uPlot.paths.bars({ size: [0.6, 48] });
     const scales = { x: { time: false, range: (u, min, max) => [min - 0.5, max + 0.5] } };
-    const every = Math.max(1, Math.ceil(labels.length / 12));
+    // About one tick label per 80 px; a day shows as MM-DD (the table has the whole date).
+    const every = Math.max(1, Math.ceil(labels.length / Math.max(3, Math.floor(plotSize(fig).width / 80))));
     const axes = [{ splits: () => xs.filter((i) => i % every === 0), values: (u, splits) => splits.map((i) => short(labels[i])) }];
     const uSeries = [{ label: o.xLabel || 'x', value: (u, v) => (v == null ? '' : labels[v]) }];
     series.forEach((s, k) => {
@@ -220,7 +221,7 @@
     return fig;
   }
   const round = (n) => (typeof n === 'number' ? Math.round(n * 1000) / 1000 : n);
-  const short = (s) => (s && s.length > 14 ? s.slice(0, 13) + '…' : s);
+  const short = (s) => (/^\d{4}-\d{2}-\d{2}$/.test(s) ? s.slice(5) : s && s.length > 14 ? s.slice(0, 13) + '…' : s);
 
   // ---- games and tasks ---------------------------------------------------------------------
   let strategyOptions = null;

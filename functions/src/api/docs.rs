@@ -48,7 +48,11 @@ pub fn respond(route_name: &str, files: &Files, req: &Request) -> ApiResult<Resp
     // `/docs/{file}` and `/admin/{file}` serve their own pages' scripts and styles only (the dev
     // API embeds both sets; names, not the statics, so a binary links only its own files).
     let page = !route_name.ends_with("_asset");
-    let own = if console { CONSOLE_FILE_NAMES } else { DOCS_FILE_NAMES };
+    let own = if console {
+        CONSOLE_FILE_NAMES
+    } else {
+        DOCS_FILE_NAMES
+    };
     let servable = |asset: &&&Asset| asset.name == name && (page || own.contains(&asset.name));
     let mut response = match files.assets.iter().find(servable) {
         Some(asset) => file(asset, files.inflate, req)?,
@@ -85,7 +89,11 @@ pub fn respond(route_name: &str, files: &Files, req: &Request) -> ApiResult<Resp
 }
 
 /// What `GET /docs/{file}` may serve.
-const DOCS_FILE_NAMES: &[&str] = &["swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"];
+const DOCS_FILE_NAMES: &[&str] = &[
+    "swagger-ui-bundle.js",
+    "swagger-ui.css",
+    "redoc.standalone.js",
+];
 /// What `GET /admin/{file}` may serve.
 const CONSOLE_FILE_NAMES: &[&str] = &[
     "console.js",
