@@ -6,7 +6,7 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 SCRIPTS := infra/scripts
 
-.PHONY: help dev dev-key dev-check test lint unit openapi api-checks stack-start stack-stop tools coldstart load
+.PHONY: help dev dev-key dev-check test lint unit openapi api-checks browser-checks stack-start stack-stop tools coldstart load
 
 ## Serve every route on http://127.0.0.1:$GAME_DEV_PORT (3000) against DynamoDB Local on
 ## GAME_DDB_PORT (8000) and moto on GAME_MOTO_PORT (5000); Ctrl-C to stop.
@@ -33,9 +33,9 @@ dev-check:
 ## the API-contract checks (the OpenAPI document validated, a generated Python client, the
 ## schema fuzzer) and the deployment checks (sam validate --lint, the arm64 release build and
 ## its sizes, the real binaries under cargo lambda watch and sam local; GAME_SKIP_SAM_LOCAL=1
-## skips sam local).
+## skips sam local), and the admin console in headless chromium (browser-checks.sh).
 test: lint
-	$(SCRIPTS)/with-stack.sh bash -c "cargo test --workspace --lib --test '*' && $(SCRIPTS)/api-checks.sh && $(SCRIPTS)/lambda-checks.sh"
+	$(SCRIPTS)/with-stack.sh bash -c "cargo test --workspace --lib --test '*' && $(SCRIPTS)/api-checks.sh && $(SCRIPTS)/browser-checks.sh && $(SCRIPTS)/lambda-checks.sh"
 
 ## The pure tests only: the scoring crate's and the functions crate's unit tests (no DynamoDB).
 unit:
@@ -50,6 +50,11 @@ openapi:
 ## Only the API-contract checks (validator, generated client, schemathesis) on a fresh stack.
 api-checks:
 	$(SCRIPTS)/with-stack.sh $(SCRIPTS)/api-checks.sh
+
+## Only the admin console's browser test (headless chromium, Selenium) on a fresh stack;
+## GAME_CONSOLE_SCREENSHOTS=docs/console refreshes the screenshots docs/console.md shows.
+browser-checks:
+	$(SCRIPTS)/with-stack.sh $(SCRIPTS)/browser-checks.sh
 
 ## cargo fmt --check and clippy with warnings as errors, as CI runs them.
 lint:

@@ -1,6 +1,7 @@
-//! Compresses the documentation pages' files (assets/docs/) and the committed OpenAPI document
-//! (../docs/openapi.json) into OUT_DIR, for `docs_assets` to embed: the docs functions answer
-//! them gzip-encoded, and only their binaries link them.
+//! Compresses the documentation pages' files (assets/docs/), the admin console's (assets/console/)
+//! and the committed OpenAPI document (../docs/openapi.json) into OUT_DIR, for `docs_assets` to
+//! embed: the docs and console functions answer them gzip-encoded, and only their binaries link
+//! them.
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -8,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// (file in OUT_DIR, source relative to this crate)
-const FILES: [(&str, &str); 6] = [
+const FILES: [(&str, &str); 11] = [
     ("openapi.json.gz", "../docs/openapi.json"),
     ("docs.html.gz", "assets/docs/docs.html"),
     ("redocs.html.gz", "assets/docs/redocs.html"),
@@ -18,6 +19,11 @@ const FILES: [(&str, &str); 6] = [
     ),
     ("swagger-ui.css.gz", "assets/docs/swagger-ui.css"),
     ("redoc.standalone.js.gz", "assets/docs/redoc.standalone.js"),
+    ("console.html.gz", "assets/console/console.html"),
+    ("console.js.gz", "assets/console/console.js"),
+    ("console.css.gz", "assets/console/console.css"),
+    ("uPlot.iife.min.js.gz", "assets/console/uPlot.iife.min.js"),
+    ("uPlot.min.css.gz", "assets/console/uPlot.min.css"),
 ];
 
 fn main() {

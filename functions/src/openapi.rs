@@ -315,6 +315,7 @@ const TAGS: &[(&str, &str)] = &[
     ),
     ("health", "Liveness and readiness"),
     ("docs", "This document and the pages that render it"),
+    ("console", "The admin console in the browser"),
 ];
 
 fn http_method(method: &Method) -> Option<HttpMethod> {
@@ -656,7 +657,7 @@ impl Op {
         } else {
             ok = ok.content(media, ContentBuilder::new().schema(schema).build());
         }
-        if route.name == "docs_asset" {
+        if route.name == "docs_asset" || route.name == "console_asset" {
             ok = ok.content(
                 "text/css",
                 ContentBuilder::new().schema(Some(string_schema())).build(),
@@ -1354,6 +1355,13 @@ fn describe(name: &str, s: &mut Schemas) -> Option<Op> {
         ),
         "docs_asset" => {
             let mut o = op("A file of the documentation pages", "docs", Public)
+                .codes(&["asset_not_found"]);
+            o.ok = (200, "The file (JavaScript or CSS)", "text/javascript", Some(string_schema().into()));
+            o
+        }
+        "console" => html(op("The admin console (a single-page app; docs/console.md)", "console", Public)),
+        "console_asset" => {
+            let mut o = op("A file of the admin console", "console", Public)
                 .codes(&["asset_not_found"]);
             o.ok = (200, "The file (JavaScript or CSS)", "text/javascript", Some(string_schema().into()));
             o

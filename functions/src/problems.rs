@@ -101,7 +101,7 @@ registry! {
     "custom_strategy_not_found" => 404, "No custom strategy (version) with this id in the caller's tenant.";
     "custom_strategy_version_not_found" => 404, "The family has no such version to roll back to.";
     "parent_strategy_not_found" => 404, "A DSL_EXTEND parent that is not a built-in strategy.";
-    "asset_not_found" => 404, "The documentation pages have no such file.";
+    "asset_not_found" => 404, "The documentation pages or the admin console have no such file.";
     "award_not_found" => 404, "No award with this awardId in the caller's tenant.";
     "hold_not_found" => 404, "No hold with this holdId on the user's wallet.";
     "task_not_open" => 410, "The task is not `open` (closed or deleted), so it takes no actions.";

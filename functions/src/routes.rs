@@ -463,6 +463,9 @@ pub static ROUTES: &[Route] = &[
     root_route!("docs", GET, "/docs", docs::docs),
     root_route!("docs_asset", GET, "/docs/{file}", docs::docs_asset),
     root_route!("redocs", GET, "/redocs", docs::redocs),
+    // The admin console (docs/console.md): a page and its files, served like the docs.
+    root_route!("console", GET, "/admin", docs::console),
+    root_route!("console_asset", GET, "/admin/{file}", docs::console_asset),
 ];
 
 pub fn by_name(name: &str) -> Option<&'static Route> {

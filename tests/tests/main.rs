@@ -9,6 +9,7 @@
 mod apikeys;
 mod awards;
 mod client_data;
+mod console;
 mod cursors;
 mod custom_award_cost;
 mod custom_strategies;

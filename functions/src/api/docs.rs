@@ -1,7 +1,9 @@
 //! The API's own documentation, outside `/api/v1` as in GAME: `GET /` (307 to `/docs`),
 //! `GET /docs` (Swagger UI), `GET /redocs` (Redoc), `GET /docs/{file}` (their scripts and
 //! styles) and `GET /openapi.json` (docs/openapi.json). Files are answered gzip-encoded (inflated
-//! for a client that does not accept gzip) and are cacheable.
+//! for a client that does not accept gzip) and are cacheable. The admin console is served the
+//! same way: `GET /admin` (its page) and `GET /admin/{file}` (its script, styles and uPlot), with
+//! a Content-Security-Policy that lets the page load and call only its own origin.
 //!
 //! The files are embedded statics (`crate::docs_assets`). A handler in the route table cannot
 //! name them, or every one of the 58 binaries (which all link the whole table) would carry them:
@@ -38,23 +40,73 @@ pub fn respond(route_name: &str, files: &Files, req: &Request) -> ApiResult<Resp
         "openapi" => "openapi.json".to_owned(),
         "docs" => "docs.html".to_owned(),
         "redocs" => "redocs.html".to_owned(),
-        "docs_asset" => path_param(req, "file")?,
+        "docs_asset" | "console_asset" => path_param(req, "file")?,
+        "console" => "console.html".to_owned(),
         other => return Err(ApiError::internal(format!("{other} is not a docs route"))),
     };
-    // `/docs/{file}` serves the pages' scripts and styles only.
-    let page = route_name != "docs_asset";
-    let servable = |asset: &&&Asset| {
-        asset.name == name && (page || name.ends_with(".js") || name.ends_with(".css"))
+    let console = route_name.starts_with("console");
+    // `/docs/{file}` and `/admin/{file}` serve their own pages' scripts and styles only (the dev
+    // API embeds both sets; names, not the statics, so a binary links only its own files).
+    let page = !route_name.ends_with("_asset");
+    let own = if console {
+        CONSOLE_FILE_NAMES
+    } else {
+        DOCS_FILE_NAMES
     };
-    match files.assets.iter().find(servable) {
-        Some(asset) => file(asset, files.inflate, req),
-        None if page => Err(ApiError::internal(format!("{name} is not embedded here"))),
-        None => Err(ApiError::not_found(
-            "asset_not_found",
-            format!("The documentation pages have no file named \"{name}\"."),
-        )),
+    let servable = |asset: &&&Asset| asset.name == name && (page || own.contains(&asset.name));
+    let mut response = match files.assets.iter().find(servable) {
+        Some(asset) => file(asset, files.inflate, req)?,
+        None if page => return Err(ApiError::internal(format!("{name} is not embedded here"))),
+        None if console => {
+            return Err(ApiError::not_found(
+                "asset_not_found",
+                format!("The admin console has no file named \"{name}\"."),
+            ));
+        }
+        None => {
+            return Err(ApiError::not_found(
+                "asset_not_found",
+                format!("The documentation pages have no file named \"{name}\"."),
+            ));
+        }
+    };
+    if console {
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONSOLE_CSP),
+        );
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
     }
+    Ok(response)
 }
+
+/// What `GET /docs/{file}` may serve.
+const DOCS_FILE_NAMES: &[&str] = &[
+    "swagger-ui-bundle.js",
+    "swagger-ui.css",
+    "redoc.standalone.js",
+];
+/// What `GET /admin/{file}` may serve.
+const CONSOLE_FILE_NAMES: &[&str] = &[
+    "console.js",
+    "console.css",
+    "uPlot.iife.min.js",
+    "uPlot.min.css",
+];
+/// The console runs only its own files and talks only to its own origin (the API), so an
+/// injected script could neither load nor send the operator's key elsewhere; downloads of a
+/// large export follow a presigned link as a navigation, which `connect-src` does not limit.
+const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data: blob:; connect-src 'self'; form-action 'none'; \
+     frame-ancestors 'none'; base-uri 'none'";
 
 /// GAME's `GET /` → `307 Location: /docs`.
 fn redirect() -> Response<Body> {
@@ -129,6 +181,14 @@ pub async fn redocs(_ctx: &'static AppContext, req: Request) -> ApiResult<Respon
 
 pub async fn docs_asset(_ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     respond("docs_asset", installed()?, &req)
+}
+
+pub async fn console(_ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    respond("console", installed()?, &req)
+}
+
+pub async fn console_asset(_ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
+    respond("console_asset", installed()?, &req)
 }
 
 #[cfg(test)]
