@@ -7,9 +7,9 @@
 //! The number format (serde_json 1.0.154's, so hashes stored before this module still match):
 //! * an integer that fits an i64 or u64: plain decimal (`-2`, `18446744073709551615`);
 //! * any other number: the shortest decimal that reads back as the same f64 (the value JSON
-//!   parsing gave), written `d.ddd` with at least one decimal when its leading digit's exponent
-//!   is within -5..=15 (`3.5`, `100.0`, `0.00001`), else `d.ddde±x` (`1e+20`, `1.5e-7`);
-//!   zero is `0.0` or `-0.0`.
+//!   parsing gave), as the `zmij` crate writes it (serde_json's float formatter): `d.ddd` with
+//!   at least one decimal when its leading digit's exponent is within -5..=15 (`3.5`, `100.0`,
+//!   `0.00001`), else `d.ddde±x` (`1e+20`, `1.5e-7`); zero is `0.0` or `-0.0`.
 
 use serde_json::{Number, Value};
 use std::fmt::Write as _;
@@ -72,62 +72,16 @@ fn write_number(out: &mut String, number: &Number) {
     }
 }
 
-/// Range of leading-digit exponents written without an exponent.
-const FIXED_EXPONENTS: std::ops::RangeInclusive<i32> = -5..=15;
-
 fn write_float(out: &mut String, value: f64) {
     if !value.is_finite() {
         // JSON has no such number; serde_json writes null for one too.
         out.push_str("null");
         return;
     }
-    if value.is_sign_negative() {
-        out.push('-');
-    }
-    if value == 0.0 {
-        out.push_str("0.0");
-        return;
-    }
-    // Rust's `{:e}` is the shortest round-trip digits with the leading digit's exponent.
-    let scientific = format!("{:e}", value.abs());
-    let (mantissa, exponent) = scientific
-        .split_once('e')
-        .unwrap_or((scientific.as_str(), "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let length = digits.len() as i32;
-    if FIXED_EXPONENTS.contains(&exponent) {
-        if length - 1 <= exponent {
-            // 1234e7 -> 12340000000.0
-            out.push_str(&digits);
-            out.extend(std::iter::repeat_n('0', (exponent - (length - 1)) as usize));
-            out.push_str(".0");
-        } else if exponent >= 0 {
-            // 1234e-2 -> 12.34
-            let point = (exponent + 1) as usize;
-            out.push_str(&digits[..point]);
-            out.push('.');
-            out.push_str(&digits[point..]);
-        } else {
-            // 1234e-6 -> 0.001234
-            out.push_str("0.");
-            out.extend(std::iter::repeat_n('0', (-exponent - 1) as usize));
-            out.push_str(&digits);
-        }
-    } else {
-        // 1234e30 -> 1.234e+33
-        out.push_str(&digits[..1]);
-        if length > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        let _ = write!(
-            out,
-            "e{}{}",
-            if exponent < 0 { '-' } else { '+' },
-            exponent.abs()
-        );
-    }
+    // zmij is the formatter serde_json writes floats with: the shortest digits that read back
+    // as the same f64, and where two candidates are equally short, the same one serde_json
+    // picks (std's `{:e}` picks differently, e.g. for -1164254470530509.2).
+    out.push_str(zmij::Buffer::new().format_finite(value));
 }
 
 fn write_string(out: &mut String, text: &str) {
@@ -169,12 +123,13 @@ mod tests {
     fn numbers_have_one_format() {
         let text = r#"[1, -2, 3.5, 1e130, 1.0e-7, 18446744073709551615, -9223372036854775808,
             0.1, 100000000000000000000, 1e15, 1e16, 0.00001, 0.000001, -0.0, 0.0, 1.0, 2.5e-300,
-            -1e308, 123456.789]"#;
+            -1e308, 123456.789, -1164254470530509.3]"#;
         let value: Value = serde_json::from_str(text).unwrap();
         assert_eq!(
             to_string(&value),
             "[1,-2,3.5,1e+130,1e-7,18446744073709551615,-9223372036854775808,0.1,1e+20,\
-             1000000000000000.0,1e+16,0.00001,1e-6,-0.0,0.0,1.0,2.5e-300,-1e+308,123456.789]"
+             1000000000000000.0,1e+16,0.00001,1e-6,-0.0,0.0,1.0,2.5e-300,-1e+308,123456.789,\
+             -1164254470530509.2]"
         );
     }
 

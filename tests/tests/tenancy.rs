@@ -117,13 +117,36 @@ async fn not_a(app: &TestApp) -> Vec<String> {
             !a_owns
         })
         .map(|item| {
-            let mut pairs: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            let mut pairs: Vec<String> = item
+                .iter()
+                .map(|(k, v)| format!("{k}={}", canonical(v)))
+                .collect();
             pairs.sort();
             pairs.join(",")
         })
         .collect();
     items.sort();
     items
+}
+
+/// An attribute's text with map members in key order (a map's Debug order is a HashMap's).
+fn canonical(value: &aws_sdk_dynamodb::types::AttributeValue) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    match value {
+        AttributeValue::M(map) => {
+            let mut members: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k:?}: {}", canonical(v)))
+                .collect();
+            members.sort();
+            format!("M({{{}}})", members.join(", "))
+        }
+        AttributeValue::L(list) => {
+            let items: Vec<String> = list.iter().map(canonical).collect();
+            format!("L([{}])", items.join(", "))
+        }
+        other => format!("{other:?}"),
+    }
 }
 
 /// A body every write route accepts as well-formed, so the request gets as far as looking

@@ -26,6 +26,10 @@ const AWARD_ATTEMPTS: u32 = 10;
 /// the award answers 503 with Retry-After. Time-outs are not retried here: the SDK already
 /// retried within the operation's time-out, and the Lambda's own time-out bounds the request.
 const DEPENDENCY_RETRIES: u32 = 2;
+/// A busy commit (throttled, or a lock held by a concurrent transaction: nothing was written)
+/// has its own, larger budget: contention on a hot user or task passes within a few backoffs,
+/// and re-deciding is always safe. A table that stays busy still answers 503.
+const BUSY_COMMIT_RETRIES: u32 = 5;
 /// Wall-clock budget of one custom-strategy run (GAME's DSL_EXECUTION_TIMEOUT_MS).
 const CUSTOM_DEADLINE: Duration = Duration::from_millis(500);
 
@@ -69,6 +73,7 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         .map_err(|_| task_not_found(&game_id, &external_task_id))?;
     let keys = award_keys(&caller.tenant, &game_id, &task_id, &request);
     let mut dependency_retries = 0;
+    let mut busy_retries = 0;
     // The answer of a commit whose outcome is unknown (its response was lost): if the next
     // load finds it stored, it is this request's own answer, not a replay.
     let mut unsure: Option<String> = None;
@@ -138,15 +143,20 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
                 // hide a commit: only an award with an idempotency record can find out
                 // (the next load replays it); without one, the client gets the 503.
                 let retry = match error.fault() {
-                    Some(Fault::Busy) => true,
-                    Some(Fault::Unavailable) => keys.idempotency.is_some(),
+                    Some(Fault::Busy) => busy_retries < BUSY_COMMIT_RETRIES,
+                    Some(Fault::Unavailable) => {
+                        keys.idempotency.is_some() && dependency_retries < DEPENDENCY_RETRIES
+                    }
                     _ => false,
                 };
-                if !retry || dependency_retries >= DEPENDENCY_RETRIES {
+                if !retry {
                     return Err(error.into());
                 }
                 tracing::warn!(error = %error, "award commit failed; retrying");
-                dependency_retries += 1;
+                match error.fault() {
+                    Some(Fault::Busy) => busy_retries += 1,
+                    _ => dependency_retries += 1,
+                }
                 if error.fault() == Some(Fault::Unavailable) {
                     unsure = Some(
                         serde_json::to_string(&decision.response).map_err(ApiError::internal)?,
