@@ -159,6 +159,14 @@ fn body_for(route: &str, b: &TenantB) -> Value {
         "ledger_adjust" => json!({"amount": 1, "reason": "a"}),
         "ledger_transfer" => json!({"toExternalUserId": "a-user", "amount": 1}),
         "ledger_spend" | "ledger_hold" => json!({"itemId": "a-item", "price": 1}),
+        "leaderboards_create" => json!({"key": "weekly", "period": "weekly"}),
+        "leaderboards_patch" => json!({"period": "weekly"}),
+        "levels_put" => json!({"levels": [{"level": 1, "name": "Rookie", "threshold": 1}]}),
+        "streak_put" => json!({"period": "daily"}),
+        "achievements_put" => {
+            json!({"name": "First", "criteria": {"type": "awards", "threshold": 1}})
+        }
+        "users_achievement_grant" | "users_achievement_revoke" => json!({"reason": "a"}),
         _ => json!({
             "externalUserId": b.user,
             "externalGameId": "a-copy",
@@ -202,6 +210,10 @@ async fn tenant_a_gets_404_for_every_id_of_tenant_b_and_nothing_of_b_changes() {
                 "webhookId" => b.webhook_id.clone(),
                 // Any event id: B's webhook is not found first.
                 "eventId" => "evt_none".to_owned(),
+                // The implicit board every game has, and any achievement key: B's game is not
+                // found first.
+                "boardKey" => "points".to_owned(),
+                "key" => "first".to_owned(),
                 _ => {
                     foreign = true;
                     continue;
