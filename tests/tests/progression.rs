@@ -175,34 +175,53 @@ async fn fifty_concurrent_crossings_grant_and_level_up_once() {
         json!({"name": "First step", "criteria": {"type": "awards", "threshold": 1}}),
     )
     .await;
+    // Each award is a client that retries a retryable refusal (409 concurrent_award, 503
+    // busy) with the same Idempotency-Key, as the API asks: all 50 must land exactly once.
     let mut handles = Vec::new();
     for i in 0..50 {
         let (app, game_id) = (app.clone(), game_id.clone());
         let task = if i % 2 == 0 { "walk" } else { "run" };
         handles.push(tokio::spawn(async move {
-            award(&app, &game_id, task, json!({"externalUserId": "racer"})).await
+            let headers = [
+                ("content-type", "application/json".to_owned()),
+                ("x-api-key", app.api_key.clone()),
+                ("idempotency-key", format!("race-{i}")),
+            ];
+            let body = json!({"externalUserId": "racer"}).to_string().into_bytes();
+            for attempt in 0..20 {
+                let r = app
+                    .call_with_headers(
+                        "POST",
+                        &format!("/api/v1/games/{game_id}/tasks/{task}/points"),
+                        &headers,
+                        Some(body.clone()),
+                    )
+                    .await;
+                match r.status {
+                    200 => return r,
+                    409 => r.assert_problem(409, "concurrent_award"),
+                    503 => r.assert_problem(503, "dependency_unavailable"),
+                    other => panic!("unexpected {other}: {}", r.text),
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20 * (attempt + 1))).await;
+            }
+            panic!("award {i} still refused after 20 attempts");
         }));
     }
     let (mut granted, mut rookie, mut ok) = (0, 0, 0);
     for handle in handles {
         let r = handle.await.unwrap();
-        match r.status {
-            200 => {
-                ok += 1;
-                let block = &r.body["progression"];
-                granted += block["achievements"].as_array().unwrap().len();
-                rookie += block["levelUps"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter(|l| l["level"] == 1)
-                    .count();
-            }
-            409 => r.assert_problem(409, "concurrent_award"),
-            other => panic!("unexpected {other}: {}", r.text),
-        }
+        ok += 1;
+        let block = &r.body["progression"];
+        granted += block["achievements"].as_array().unwrap().len();
+        rookie += block["levelUps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["level"] == 1)
+            .count();
     }
-    assert!(ok > 0);
+    assert_eq!(ok, 50);
     assert_eq!(granted, 1, "one answer carries the grant");
     assert_eq!(rookie, 1, "one answer carries level 1");
     assert_eq!(
