@@ -180,9 +180,24 @@ enum Outcome {
     Failed(ApiError),
 }
 
+/// Retries of a counter update the table refused as busy (throttled or locked: nothing was
+/// added), before the request answers 503.
+const BUSY_RETRIES: u32 = 3;
+
 async fn increment(store: &Store, scope: &Scope) -> Outcome {
     let ttl = scope.window_end + TTL_BUFFER_SECS;
-    match counters::add_below(store, (&scope.pk, &scope.sk), scope.limit, ttl).await {
+    let key = (scope.pk.as_str(), scope.sk.as_str());
+    let mut result = counters::add_below(store, key, scope.limit, ttl).await;
+    for attempt in 0..BUSY_RETRIES {
+        match &result {
+            Err(error) if error.fault() == Some(crate::store::Fault::Busy) => {
+                crate::store::backoff(attempt).await;
+                result = counters::add_below(store, key, scope.limit, ttl).await;
+            }
+            _ => break,
+        }
+    }
+    match result {
         Ok(Some(count)) => Outcome::Charged(count),
         Ok(None) => Outcome::Refused,
         // A busy or silent table is 503 with Retry-After, like everywhere else.
