@@ -347,20 +347,24 @@ async fn concurrent_requests_never_pass_more_than_the_limit() {
             .collect(),
     )
     .await;
-    assert_eq!(
-        responses.iter().filter(|s| **s == 201).count(),
-        10,
-        "{responses:?}"
+    let count = |status: u16| responses.iter().filter(|s| **s == status).count();
+    let passed = count(201);
+    let charged = counter(app, "apiKey", &principal_of(&app.api_key), "10.0.0.1", "x")
+        .await
+        .unwrap_or(0) as usize;
+    // The claim: never more than the limit, whatever the interleaving.
+    assert!(passed <= 10, "{responses:?}");
+    assert!(
+        charged <= 10 && charged >= passed,
+        "{charged}: {responses:?}"
     );
-    assert_eq!(
-        responses.iter().filter(|s| **s == 429).count(),
-        20,
-        "{responses:?}"
-    );
-    assert_eq!(
-        counter(app, "apiKey", &principal_of(&app.api_key), "10.0.0.1", "x").await,
-        Some(10)
-    );
+    assert_eq!(count(201) + count(429) + count(503), 30, "{responses:?}");
+    // A loaded local table may answer some requests 503 (retryable; a refused charge is
+    // refunded, a charged request whose write then failed keeps its charge). Without any,
+    // exactly the limit passes.
+    if count(503) == 0 {
+        assert_eq!((passed, count(429), charged), (10, 20, 10), "{responses:?}");
+    }
 }
 
 /// Runs futures concurrently on the test's runtime.
