@@ -657,6 +657,24 @@ impl Op {
         } else {
             ok = ok.content(media, ContentBuilder::new().schema(schema).build());
         }
+        // The formats a `format` (or `?format=dot`) query selects, beside the default one.
+        let alternatives: &[&str] = match route.name {
+            "strategies_graph" => &["text/vnd.graphviz"],
+            name if name.starts_with("exports_") && name != "exports_history" => &[
+                "application/json",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ],
+            _ => &[],
+        };
+        for media in alternatives {
+            // The JSON rows are GAME's columns (docs/api.md); the others are text or bytes.
+            let content = if *media == "application/json" {
+                ContentBuilder::new().build()
+            } else {
+                ContentBuilder::new().schema(Some(string_schema())).build()
+            };
+            ok = ok.content(*media, content);
+        }
         if route.name == "docs_asset" || route.name == "console_asset" {
             ok = ok.content(
                 "text/css",
