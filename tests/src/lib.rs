@@ -402,6 +402,32 @@ impl TestApp {
         response.body["gameId"].as_str().expect("gameId").to_owned()
     }
 
+    /// A game whose task `pay` pays `points` for each of a user's first awards (the default
+    /// strategy, its basic points set by a task param).
+    pub async fn paying_game(&self, points: i64) -> String {
+        let game_id = self.create_game(&unique("paying"), json!({})).await;
+        self.create_task(
+            &game_id,
+            "pay",
+            json!({"params": [{"key": "variable_basic_points", "value": points}]}),
+        )
+        .await;
+        game_id
+    }
+
+    /// One award on a [`Self::paying_game`]'s task, which must succeed.
+    pub async fn pay(&self, game_id: &str, user: &str) -> TestResponse {
+        let response = self
+            .call(
+                "POST",
+                &format!("/api/v1/games/{game_id}/tasks/pay/points"),
+                Some(json!({"externalUserId": user})),
+            )
+            .await;
+        assert_eq!(response.status, 200, "{}", response.text);
+        response
+    }
+
     pub async fn create_task(&self, game_id: &str, external_task_id: &str, extra: Value) -> Value {
         let mut body = json!({"externalTaskId": external_task_id});
         if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {

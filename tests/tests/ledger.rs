@@ -14,32 +14,6 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A game whose task `pay` pays `points` per award (the default strategy's first awards).
-async fn paying_game(app: &TestApp, points: i64) -> String {
-    let game_id = app
-        .create_game(&game_tests::unique("ledger"), json!({}))
-        .await;
-    app.create_task(
-        &game_id,
-        "pay",
-        json!({"params": [{"key": "variable_basic_points", "value": points}]}),
-    )
-    .await;
-    game_id
-}
-
-async fn award(app: &TestApp, game_id: &str, user: &str) -> Value {
-    let response = app
-        .call(
-            "POST",
-            &format!("/api/v1/games/{game_id}/tasks/pay/points"),
-            Some(json!({"externalUserId": user})),
-        )
-        .await;
-    assert_eq!(response.status, 200, "{}", response.text);
-    response.body
-}
-
 async fn post_keyed(app: &TestApp, path: &str, body: Value, key: Option<&str>) -> TestResponse {
     let mut headers = vec![
         ("content-type", "application/json".to_owned()),
@@ -108,8 +82,8 @@ async fn award_state(app: &TestApp, award_id: &str) -> AwardState {
 #[tokio::test]
 async fn a_reversal_reduces_the_wallet_and_every_read_model_and_marks_the_award() {
     let app = TestApp::new().await;
-    let game_id = paying_game(&app, 40).await;
-    let award_id = award(&app, &game_id, "ana").await["awardId"]
+    let game_id = app.paying_game(40).await;
+    let award_id = app.pay(&game_id, "ana").await.body["awardId"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -207,8 +181,8 @@ async fn a_reversal_reduces_the_wallet_and_every_read_model_and_marks_the_award(
 #[tokio::test]
 async fn converted_points_refuse_a_reversal_unless_an_admin_allows_negative() {
     let app = TestApp::new().await;
-    let game_id = paying_game(&app, 40).await;
-    let award_id = award(&app, &game_id, "conv").await["awardId"]
+    let game_id = app.paying_game(40).await;
+    let award_id = app.pay(&game_id, "conv").await.body["awardId"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -245,9 +219,9 @@ async fn converted_points_refuse_a_reversal_unless_an_admin_allows_negative() {
 #[tokio::test]
 async fn adjust_transfer_spend_hold_capture_and_void_walk_through() {
     let app = TestApp::new().await;
-    let game_id = paying_game(&app, 40).await;
-    award(&app, &game_id, "ana").await;
-    award(&app, &game_id, "bob").await;
+    let game_id = app.paying_game(40).await;
+    app.pay(&game_id, "ana").await;
+    app.pay(&game_id, "bob").await;
 
     let adjust = post(
         &app,
@@ -523,12 +497,12 @@ async fn adjust_transfer_spend_hold_capture_and_void_walk_through() {
 #[tokio::test]
 async fn every_operation_replays_with_its_key() {
     let app = TestApp::new().await;
-    let game_id = paying_game(&app, 40).await;
-    let award_id = award(&app, &game_id, "ana").await["awardId"]
+    let game_id = app.paying_game(40).await;
+    let award_id = app.pay(&game_id, "ana").await.body["awardId"]
         .as_str()
         .unwrap()
         .to_owned();
-    award(&app, &game_id, "bob").await;
+    app.pay(&game_id, "bob").await;
     ok(&post(
         &app,
         "/api/v1/users/ana/adjustments",
@@ -597,11 +571,11 @@ async fn every_operation_replays_with_its_key() {
 #[tokio::test]
 async fn a_hundred_concurrent_mixed_operations_keep_the_invariants() {
     let app = Arc::new(TestApp::new().await);
-    let game_id = paying_game(&app, 40).await;
+    let game_id = app.paying_game(40).await;
     let mut awards = Vec::new();
     for user in ["ana", "bob", "ana", "bob"] {
         awards.push(
-            award(&app, &game_id, user).await["awardId"]
+            app.pay(&game_id, user).await.body["awardId"]
                 .as_str()
                 .unwrap()
                 .to_owned(),
@@ -752,12 +726,12 @@ async fn faulty_app() -> (TestApp, Arc<FaultyDynamoDb>, String) {
         config.api_key_cache_ttl = Duration::from_secs(3600);
     })
     .await;
-    let game_id = paying_game(&app, 40).await;
-    let award_id = award(&app, &game_id, "ana").await["awardId"]
+    let game_id = app.paying_game(40).await;
+    let award_id = app.pay(&game_id, "ana").await.body["awardId"]
         .as_str()
         .unwrap()
         .to_owned();
-    award(&app, &game_id, "bob").await;
+    app.pay(&game_id, "bob").await;
     (app, proxy, award_id)
 }
 

@@ -1,41 +1,14 @@
 //! Wallets, ledgers and atomic conversion against DynamoDB Local.
 
-use game_tests::{TestApp, TestResponse, json};
+use game_tests::{TestApp, json};
 use std::sync::Arc;
-
-/// A game whose task pays `points` for each of the first two awards (default strategy,
-/// basic points overridden by a task param).
-async fn paying_task(app: &TestApp, points: i64) -> String {
-    let game_id = app
-        .create_game(&game_tests::unique("wallet"), json!({}))
-        .await;
-    app.create_task(
-        &game_id,
-        "pay",
-        json!({"params": [{"key": "variable_basic_points", "value": points}]}),
-    )
-    .await;
-    game_id
-}
-
-async fn award(app: &TestApp, game_id: &str, user: &str) -> TestResponse {
-    let response = app
-        .call(
-            "POST",
-            &format!("/api/v1/games/{game_id}/tasks/pay/points"),
-            Some(json!({"externalUserId": user})),
-        )
-        .await;
-    assert_eq!(response.status, 200, "{}", response.text);
-    response
-}
 
 #[tokio::test]
 async fn wallet_shows_balances_and_the_ledger_newest_first() {
     let app = TestApp::new().await;
-    let game_id = paying_task(&app, 40).await;
-    award(&app, &game_id, "wally").await;
-    award(&app, &game_id, "wally").await;
+    let game_id = app.paying_game(40).await;
+    app.pay(&game_id, "wally").await;
+    app.pay(&game_id, "wally").await;
     let convert = app
         .call(
             "POST",
@@ -101,8 +74,8 @@ async fn wallet_shows_balances_and_the_ledger_newest_first() {
 #[tokio::test]
 async fn preview_computes_without_writing() {
     let app = TestApp::new().await;
-    let game_id = paying_task(&app, 200).await;
-    award(&app, &game_id, "previewer").await;
+    let game_id = app.paying_game(200).await;
+    app.pay(&game_id, "previewer").await;
     let items = app.item_count().await;
     let preview = app
         .call(
@@ -145,8 +118,8 @@ async fn preview_computes_without_writing() {
 #[tokio::test]
 async fn convert_is_atomic_idempotent_and_refuses_overdrafts() {
     let app = TestApp::new().await;
-    let game_id = paying_task(&app, 100).await;
-    award(&app, &game_id, "saver").await;
+    let game_id = app.paying_game(100).await;
+    app.pay(&game_id, "saver").await;
     let items = app.item_count().await;
     for (body, status, code) in [
         (json!({"points": 0}), 422, "invalid_points"),
@@ -234,9 +207,9 @@ async fn convert_is_atomic_idempotent_and_refuses_overdrafts() {
 #[tokio::test]
 async fn twenty_concurrent_conversions_never_overdraw() {
     let app = Arc::new(TestApp::new().await);
-    let game_id = paying_task(&app, 250).await;
-    award(&app, &game_id, "drained").await;
-    award(&app, &game_id, "drained").await; // 500 points
+    let game_id = app.paying_game(250).await;
+    app.pay(&game_id, "drained").await;
+    app.pay(&game_id, "drained").await; // 500 points
     let mut handles = Vec::new();
     for _ in 0..20 {
         let app = app.clone();

@@ -224,7 +224,7 @@ pub fn decide(
         &score_input,
         points,
         input.award_id,
-        request,
+        request.time_zone.as_deref(),
         cell,
         deadline,
     )?;

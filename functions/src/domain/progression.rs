@@ -691,7 +691,7 @@ pub fn for_award(
     score: &game_scoring::ScoreInput<'_>,
     points: Decimal,
     award_id: &str,
-    request: &crate::domain::award::AwardRequest,
+    time_zone: Option<&str>,
     cell: Option<(usize, usize)>,
     deadline: &dyn Fn() -> bool,
 ) -> ApiResult<Option<AwardProgression>> {
@@ -726,12 +726,12 @@ pub fn for_award(
     on_award(
         &state.defs,
         state.user.as_ref(),
-        &request.external_user_id,
+        score.user_id,
         &AwardFacts {
             external_task_id: score.task_id,
             points,
             now_us: score.now_us,
-            time_zone: request.time_zone.as_deref(),
+            time_zone,
             award_id,
             predicate: &predicate,
         },
@@ -747,17 +747,8 @@ pub fn simulate(
     points: Decimal,
     deadline: &dyn Fn() -> bool,
 ) -> ApiResult<Option<ProgressionBlock>> {
-    let request = crate::domain::award::AwardRequest {
-        external_user_id: crate::ids::ExternalId::try_new(score.user_id)
-            .map_err(|_| ApiError::internal("a simulated user id that is not one"))?,
-        data: score.data.clone(),
-        is_simulated: true,
-        idempotency_key: None,
-        request_hash: String::new(),
-        time_zone: None,
-    };
     let cell = game_scoring::gi_star::task_cell(score.task_params);
-    Ok(for_award(loaded, score, points, "simulated", &request, cell, deadline)?.map(|p| p.block))
+    Ok(for_award(loaded, score, points, "simulated", None, cell, deadline)?.map(|p| p.block))
 }
 
 /// An admin grant (`revoke: false`) or revocation: the new state and its writes. A grant of a
