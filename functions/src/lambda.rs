@@ -1,7 +1,7 @@
 //! Running one route: inside Lambda (`serve`) or in-process (`dispatch`, used by the dev API).
 
 use crate::docs_assets::Files;
-use crate::routes::{self, Route};
+use crate::routes::Route;
 use crate::{AppContext, http, logging};
 use lambda_http::{Body, Request, Response, service_fn};
 use std::time::Instant;
@@ -37,10 +37,9 @@ fn log_request(route: &str, response: &Response<Body>, started: Instant, request
 }
 
 /// The body of every binary in src/bin: build the context once, then serve one route.
-pub async fn serve(route_name: &str) -> Result<(), lambda_http::Error> {
+pub async fn serve(route: &'static Route) -> Result<(), lambda_http::Error> {
     logging::init_json();
-    let route =
-        routes::by_name(route_name).ok_or_else(|| format!("no route named {route_name}"))?;
+    let route_name = route.name;
     // Only routes that authenticate read the secret (their IAM policy allows it; others' not).
     let ctx = match AppContext::from_env_with(route.access.secret).await {
         Ok(ctx) => ctx.leak(),

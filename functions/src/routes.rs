@@ -142,16 +142,28 @@ macro_rules! route {
     };
 }
 
-pub static ROUTES: &[Route] = &[
-    route!(
+/// Every route is its own static, so a binary that serves one (`lambda::serve(&routes::X)`)
+/// links only that handler: nothing it calls references the table.
+macro_rules! route_table {
+    ($($id:ident = $route:expr),* $(,)?) => {
+        $(pub static $id: Route = $route;)*
+        /// The table, in matching order.
+        pub static ROUTES: &[&Route] = &[$(&$id),*];
+        /// Each static's identifier with its route (the tests check the two agree).
+        pub static IDENTIFIERS: &[(&str, &Route)] = &[$((stringify!($id), &$id)),*];
+    };
+}
+
+route_table! {
+    KPI_HEALTH_CHECK = route!(
         "kpi_health_check",
         GET,
         "/kpi/health_check",
         health::kpi_health_check,
         []
     ),
-    route!("health", GET, "/health", health::health, [GetItem]),
-    route!(
+    HEALTH = route!("health", GET, "/health", health::health, [GetItem]),
+    GAMES_CREATE = route!(
         "games_create",
         POST,
         "/games",
@@ -159,9 +171,9 @@ pub static ROUTES: &[Route] = &[
         [GetItem, PutItem, UpdateItem],
         secret: true
     ),
-    route!("games_list", GET, "/games", games::list, [GetItem], query: [GSI1], secret: true),
-    route!("games_get", GET, "/games/{gameId}", games::get, [GetItem], secret: true),
-    route!(
+    GAMES_LIST = route!("games_list", GET, "/games", games::list, [GetItem], query: [GSI1], secret: true),
+    GAMES_GET = route!("games_get", GET, "/games/{gameId}", games::get, [GetItem], secret: true),
+    GAMES_PATCH = route!(
         "games_patch",
         PATCH,
         "/games/{gameId}",
@@ -169,7 +181,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, PutItem, DeleteItem],
         secret: true
     ),
-    route!(
+    GAMES_DELETE = route!(
         "games_delete",
         DELETE,
         "/games/{gameId}",
@@ -177,7 +189,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, Query, PutItem, DeleteItem, BatchWriteItem],
         secret: true
     ),
-    route!(
+    GAMES_DUPLICATE = route!(
         "games_duplicate",
         POST,
         "/games/{gameId}/duplicate",
@@ -185,7 +197,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, Query, PutItem, UpdateItem, BatchWriteItem],
         secret: true
     ),
-    route!(
+    GAMES_STRATEGY = route!(
         "games_strategy",
         GET,
         "/games/{gameId}/strategy",
@@ -193,7 +205,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem],
         secret: true
     ),
-    route!(
+    TASKS_CREATE = route!(
         "tasks_create",
         POST,
         "/games/{gameId}/tasks",
@@ -201,7 +213,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, PutItem, ConditionCheckItem],
         secret: true
     ),
-    route!(
+    TASKS_BULK = route!(
         "tasks_bulk",
         POST,
         "/games/{gameId}/tasks/bulk",
@@ -209,7 +221,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, PutItem, ConditionCheckItem],
         secret: true
     ),
-    route!(
+    TASKS_LIST = route!(
         "tasks_list",
         GET,
         "/games/{gameId}/tasks",
@@ -217,7 +229,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, Query],
         secret: true
     ),
-    route!(
+    TASKS_GET = route!(
         "tasks_get",
         GET,
         "/games/{gameId}/tasks/{externalTaskId}",
@@ -225,7 +237,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, BatchGetItem],
         secret: true
     ),
-    route!(
+    TASKS_PATCH = route!(
         "tasks_patch",
         PATCH,
         "/games/{gameId}/tasks/{externalTaskId}",
@@ -233,7 +245,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, BatchGetItem, PutItem, ConditionCheckItem],
         secret: true
     ),
-    route!(
+    TASKS_DELETE = route!(
         "tasks_delete",
         DELETE,
         "/games/{gameId}/tasks/{externalTaskId}",
@@ -241,7 +253,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, BatchGetItem, PutItem, DeleteItem],
         secret: true
     ),
-    route!(
+    TASKS_DUPLICATE = route!(
         "tasks_duplicate",
         POST,
         "/games/{gameId}/tasks/{externalTaskId}/duplicate",
@@ -249,7 +261,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, BatchGetItem, PutItem, ConditionCheckItem],
         secret: true
     ),
-    route!(
+    POINTS_AWARD = route!(
         "points_award",
         POST,
         "/games/{gameId}/tasks/{externalTaskId}/points",
@@ -257,7 +269,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, BatchGetItem, Query, PutItem, UpdateItem, DeleteItem],
         secret: true
     ),
-    route!(
+    POINTS_TASK_ACTION = route!(
         "points_task_action",
         POST,
         "/games/{gameId}/tasks/{externalTaskId}/action",
@@ -265,7 +277,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, BatchGetItem, PutItem, UpdateItem, ConditionCheckItem],
         secret: true
     ),
-    route!(
+    USERS_ACTIONS = route!(
         "users_actions",
         POST,
         "/users/{externalUserId}/actions",
@@ -273,7 +285,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, PutItem, UpdateItem, ConditionCheckItem],
         secret: true
     ),
-    route!(
+    USERS_WALLET = route!(
         "users_wallet",
         GET,
         "/users/{externalUserId}/wallet",
@@ -281,7 +293,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, Query],
         secret: true
     ),
-    route!(
+    USERS_CONVERT_PREVIEW = route!(
         "users_convert_preview",
         GET,
         "/users/{externalUserId}/convert/preview",
@@ -289,7 +301,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem],
         secret: true
     ),
-    route!(
+    USERS_CONVERT = route!(
         "users_convert",
         POST,
         "/users/{externalUserId}/convert",
@@ -297,15 +309,15 @@ pub static ROUTES: &[Route] = &[
         [GetItem, BatchGetItem, PutItem, UpdateItem],
         secret: true
     ),
-    route!("ledger_reverse", POST, "/awards/{awardId}/reversal", ledger::reverse, [GetItem, BatchGetItem, PutItem, UpdateItem], query: [GSI1], secret: true),
-    route!("ledger_adjust", POST, "/users/{externalUserId}/adjustments", ledger::adjust, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
-    route!("ledger_transfer", POST, "/users/{externalUserId}/transfers", ledger::transfer, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
-    route!("ledger_spend", POST, "/users/{externalUserId}/spend", ledger::spend, [GetItem, BatchGetItem, Query, PutItem, UpdateItem], secret: true),
-    route!("ledger_hold", POST, "/users/{externalUserId}/holds", ledger::hold, [GetItem, BatchGetItem, Query, PutItem, UpdateItem], secret: true),
-    route!("ledger_capture", POST, "/users/{externalUserId}/holds/{holdId}/capture", ledger::capture, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
-    route!("ledger_void", POST, "/users/{externalUserId}/holds/{holdId}/void", ledger::void, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
-    route!("ledger_history", GET, "/users/{externalUserId}/ledger", ledger::history, [GetItem, Query], secret: true),
-    route!(
+    LEDGER_REVERSE = route!("ledger_reverse", POST, "/awards/{awardId}/reversal", ledger::reverse, [GetItem, BatchGetItem, PutItem, UpdateItem], query: [GSI1], secret: true),
+    LEDGER_ADJUST = route!("ledger_adjust", POST, "/users/{externalUserId}/adjustments", ledger::adjust, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
+    LEDGER_TRANSFER = route!("ledger_transfer", POST, "/users/{externalUserId}/transfers", ledger::transfer, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
+    LEDGER_SPEND = route!("ledger_spend", POST, "/users/{externalUserId}/spend", ledger::spend, [GetItem, BatchGetItem, Query, PutItem, UpdateItem], secret: true),
+    LEDGER_HOLD = route!("ledger_hold", POST, "/users/{externalUserId}/holds", ledger::hold, [GetItem, BatchGetItem, Query, PutItem, UpdateItem], secret: true),
+    LEDGER_CAPTURE = route!("ledger_capture", POST, "/users/{externalUserId}/holds/{holdId}/capture", ledger::capture, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
+    LEDGER_VOID = route!("ledger_void", POST, "/users/{externalUserId}/holds/{holdId}/void", ledger::void, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
+    LEDGER_HISTORY = route!("ledger_history", GET, "/users/{externalUserId}/ledger", ledger::history, [GetItem, Query], secret: true),
+    GAMES_POINTS = route!(
         "games_points",
         GET,
         "/games/{gameId}/points",
@@ -313,7 +325,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, Query],
         secret: true
     ),
-    route!(
+    GAMES_POINTS_DETAILS = route!(
         "games_points_details",
         GET,
         "/games/{gameId}/points/details",
@@ -321,7 +333,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, Query],
         secret: true
     ),
-    route!(
+    GAMES_USERS = route!(
         "games_users",
         GET,
         "/games/{gameId}/users",
@@ -329,8 +341,8 @@ pub static ROUTES: &[Route] = &[
         [GetItem, BatchGetItem, Query],
         secret: true
     ),
-    route!("games_user_points", GET, "/games/{gameId}/users/{externalUserId}/points", readmodels::game_user_totals, [GetItem], query: [GSI1], secret: true),
-    route!(
+    GAMES_USER_POINTS = route!("games_user_points", GET, "/games/{gameId}/users/{externalUserId}/points", readmodels::game_user_totals, [GetItem], query: [GSI1], secret: true),
+    TASKS_POINTS = route!(
         "tasks_points",
         GET,
         "/games/{gameId}/tasks/{externalTaskId}/points",
@@ -338,7 +350,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, BatchGetItem, Query],
         secret: true
     ),
-    route!(
+    TASKS_POINTS_DETAILS = route!(
         "tasks_points_details",
         GET,
         "/games/{gameId}/tasks/{externalTaskId}/points/details",
@@ -346,7 +358,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, BatchGetItem, Query],
         secret: true
     ),
-    route!(
+    TASKS_USER_POINTS = route!(
         "tasks_user_points",
         GET,
         "/games/{gameId}/tasks/{externalTaskId}/users/{externalUserId}/points",
@@ -354,8 +366,8 @@ pub static ROUTES: &[Route] = &[
         [GetItem, BatchGetItem],
         secret: true
     ),
-    route!("users_points", GET, "/users/{externalUserId}/points", readmodels::user_totals, [GetItem, BatchGetItem], query: [GSI1], secret: true),
-    route!(
+    USERS_POINTS = route!("users_points", GET, "/users/{externalUserId}/points", readmodels::user_totals, [GetItem, BatchGetItem], query: [GSI1], secret: true),
+    GAMES_USER_POINTS_SIMULATED = route!(
         "games_user_points_simulated",
         GET,
         "/games/{gameId}/users/{externalUserId}/points/simulated",
@@ -363,8 +375,8 @@ pub static ROUTES: &[Route] = &[
         [GetItem, BatchGetItem, Query, PutItem],
         secret: true
     ),
-    route!("users_points_query", POST, "/users/points/query", readmodels::users_query, [GetItem, BatchGetItem, Query], query: [GSI1], secret: true),
-    route!(
+    USERS_POINTS_QUERY = route!("users_points_query", POST, "/users/points/query", readmodels::users_query, [GetItem, BatchGetItem, Query], query: [GSI1], secret: true),
+    APIKEY_CREATE = route!(
         "apikey_create",
         POST,
         "/apikey/create",
@@ -372,7 +384,7 @@ pub static ROUTES: &[Route] = &[
         [GetItem, PutItem],
         secret: true
     ),
-    route!(
+    APIKEY_LIST = route!(
         "apikey_list",
         GET,
         "/apikey",
@@ -381,7 +393,7 @@ pub static ROUTES: &[Route] = &[
         query: [GSI1],
         secret: true
     ),
-    route!(
+    APIKEY_REVOKE = route!(
         "apikey_revoke",
         DELETE,
         "/apikey/{prefix}",
@@ -389,87 +401,87 @@ pub static ROUTES: &[Route] = &[
         [GetItem, UpdateItem],
         secret: true
     ),
-    route!("webhooks_create", POST, "/webhooks", webhooks::create, [GetItem, Query, PutItem], secret: true),
-    route!("webhooks_list", GET, "/webhooks", webhooks::list, [GetItem, Query], secret: true),
-    route!("webhooks_get", GET, "/webhooks/{webhookId}", webhooks::get, [GetItem], secret: true),
-    route!("webhooks_update", PATCH, "/webhooks/{webhookId}", webhooks::update, [GetItem, PutItem], secret: true),
-    route!("webhooks_delete", DELETE, "/webhooks/{webhookId}", webhooks::delete, [GetItem, DeleteItem], secret: true),
-    route!("webhooks_rotate", POST, "/webhooks/{webhookId}/rotate", webhooks::rotate, [GetItem, PutItem], secret: true),
-    route!("webhooks_test", POST, "/webhooks/{webhookId}/test", webhooks::test, [GetItem], secret: true, enqueue: true),
-    route!("webhooks_deliveries", GET, "/webhooks/{webhookId}/deliveries", webhooks::deliveries, [GetItem, Query], secret: true),
-    route!("webhooks_redeliver", POST, "/webhooks/{webhookId}/deliveries/{eventId}/redeliver", webhooks::redeliver, [GetItem], secret: true, enqueue: true),
-    route!("webhooks_redeliver_dlq", POST, "/webhooks/{webhookId}/redeliver-dlq", webhooks::redeliver_dlq, [GetItem], secret: true, enqueue: true, drain_dlq: true),
-    route!("strategies_list", GET, "/strategies", strategies::list, []),
-    route!(
+    WEBHOOKS_CREATE = route!("webhooks_create", POST, "/webhooks", webhooks::create, [GetItem, Query, PutItem], secret: true),
+    WEBHOOKS_LIST = route!("webhooks_list", GET, "/webhooks", webhooks::list, [GetItem, Query], secret: true),
+    WEBHOOKS_GET = route!("webhooks_get", GET, "/webhooks/{webhookId}", webhooks::get, [GetItem], secret: true),
+    WEBHOOKS_UPDATE = route!("webhooks_update", PATCH, "/webhooks/{webhookId}", webhooks::update, [GetItem, PutItem], secret: true),
+    WEBHOOKS_DELETE = route!("webhooks_delete", DELETE, "/webhooks/{webhookId}", webhooks::delete, [GetItem, DeleteItem], secret: true),
+    WEBHOOKS_ROTATE = route!("webhooks_rotate", POST, "/webhooks/{webhookId}/rotate", webhooks::rotate, [GetItem, PutItem], secret: true),
+    WEBHOOKS_TEST = route!("webhooks_test", POST, "/webhooks/{webhookId}/test", webhooks::test, [GetItem], secret: true, enqueue: true),
+    WEBHOOKS_DELIVERIES = route!("webhooks_deliveries", GET, "/webhooks/{webhookId}/deliveries", webhooks::deliveries, [GetItem, Query], secret: true),
+    WEBHOOKS_REDELIVER = route!("webhooks_redeliver", POST, "/webhooks/{webhookId}/deliveries/{eventId}/redeliver", webhooks::redeliver, [GetItem], secret: true, enqueue: true),
+    WEBHOOKS_REDELIVER_DLQ = route!("webhooks_redeliver_dlq", POST, "/webhooks/{webhookId}/redeliver-dlq", webhooks::redeliver_dlq, [GetItem], secret: true, enqueue: true, drain_dlq: true),
+    STRATEGIES_LIST = route!("strategies_list", GET, "/strategies", strategies::list, []),
+    STRATEGIES_GET = route!(
         "strategies_get",
         GET,
         "/strategies/{id}",
         strategies::get,
         []
     ),
-    route!(
+    STRATEGIES_SCHEMA = route!(
         "strategies_schema",
         GET,
         "/strategies/{id}/schema",
         strategies::schema,
         []
     ),
-    route!("custom_create", POST, "/strategies/custom", custom::create, [GetItem, PutItem], secret: true),
-    route!("custom_list", GET, "/strategies/custom", custom::list, [GetItem], query: [GSI1], secret: true),
-    route!("custom_templates", GET, "/strategies/custom/templates", custom::templates, [GetItem], secret: true),
-    route!("custom_import", POST, "/strategies/custom/import", custom::import, [GetItem, PutItem], secret: true),
-    route!("custom_get", GET, "/strategies/custom/{id}", custom::get, [GetItem], secret: true),
-    route!("custom_update", PUT, "/strategies/custom/{id}", custom::update, [GetItem, BatchGetItem, PutItem], secret: true),
-    route!("custom_publish", POST, "/strategies/custom/{id}/publish", custom::publish, [GetItem, BatchGetItem, PutItem], secret: true),
-    route!("custom_archive", POST, "/strategies/custom/{id}/archive", custom::archive, [GetItem, BatchGetItem, PutItem], secret: true),
-    route!("custom_versions", GET, "/strategies/custom/{id}/versions", custom::versions, [GetItem, Query], secret: true),
-    route!("custom_simulate", POST, "/strategies/custom/simulate", custom::simulate::simulate, [GetItem, BatchGetItem, Query], secret: true),
-    route!("custom_simulate_stored", POST, "/strategies/custom/{id}/simulate", custom::simulate::simulate_stored, [GetItem, BatchGetItem, Query], secret: true),
-    route!("custom_usage", GET, "/strategies/custom/{id}/usage", custom::simulate::usage, [GetItem, Query], query: [GSI1], secret: true),
-    route!("custom_metrics", GET, "/strategies/custom/{id}/metrics", custom::metrics::metrics, [GetItem, Query], secret: true),
-    route!("custom_compare", GET, "/strategies/custom/compare", custom::metrics::compare, [GetItem, Query], secret: true),
-    route!("custom_rollback", POST, "/strategies/custom/{id}/rollback/{version}", custom::rollback, [GetItem, BatchGetItem, PutItem], secret: true),
-    route!("leaderboards_list", GET, "/games/{gameId}/leaderboards", leaderboards::list, [GetItem, BatchGetItem], secret: true),
-    route!("leaderboards_create", POST, "/games/{gameId}/leaderboards", leaderboards::create, [GetItem, BatchGetItem, PutItem], secret: true),
-    route!("leaderboards_get", GET, "/games/{gameId}/leaderboards/{boardKey}", leaderboards::get, [GetItem, BatchGetItem], secret: true),
-    route!("leaderboards_patch", PATCH, "/games/{gameId}/leaderboards/{boardKey}", leaderboards::patch, [GetItem, BatchGetItem, PutItem], secret: true),
-    route!("leaderboards_delete", DELETE, "/games/{gameId}/leaderboards/{boardKey}", leaderboards::delete, [GetItem, BatchGetItem, PutItem], secret: true),
-    route!("leaderboards_top", GET, "/games/{gameId}/leaderboards/{boardKey}/entries", leaderboards::top, [GetItem, BatchGetItem, Query], secret: true),
-    route!("leaderboards_user", GET, "/games/{gameId}/leaderboards/{boardKey}/users/{externalUserId}", leaderboards::user, [GetItem, BatchGetItem, Query], secret: true),
-    route!("leaderboards_standings", GET, "/games/{gameId}/leaderboards/standings/users/{externalUserId}", leaderboards::standings, [GetItem, BatchGetItem, Query], secret: true),
+    CUSTOM_CREATE = route!("custom_create", POST, "/strategies/custom", custom::create, [GetItem, PutItem], secret: true),
+    CUSTOM_LIST = route!("custom_list", GET, "/strategies/custom", custom::list, [GetItem], query: [GSI1], secret: true),
+    CUSTOM_TEMPLATES = route!("custom_templates", GET, "/strategies/custom/templates", custom::templates, [GetItem], secret: true),
+    CUSTOM_IMPORT = route!("custom_import", POST, "/strategies/custom/import", custom::import, [GetItem, PutItem], secret: true),
+    CUSTOM_GET = route!("custom_get", GET, "/strategies/custom/{id}", custom::get, [GetItem], secret: true),
+    CUSTOM_UPDATE = route!("custom_update", PUT, "/strategies/custom/{id}", custom::update, [GetItem, BatchGetItem, PutItem], secret: true),
+    CUSTOM_PUBLISH = route!("custom_publish", POST, "/strategies/custom/{id}/publish", custom::publish, [GetItem, BatchGetItem, PutItem], secret: true),
+    CUSTOM_ARCHIVE = route!("custom_archive", POST, "/strategies/custom/{id}/archive", custom::archive, [GetItem, BatchGetItem, PutItem], secret: true),
+    CUSTOM_VERSIONS = route!("custom_versions", GET, "/strategies/custom/{id}/versions", custom::versions, [GetItem, Query], secret: true),
+    CUSTOM_SIMULATE = route!("custom_simulate", POST, "/strategies/custom/simulate", custom::simulate::simulate, [GetItem, BatchGetItem, Query], secret: true),
+    CUSTOM_SIMULATE_STORED = route!("custom_simulate_stored", POST, "/strategies/custom/{id}/simulate", custom::simulate::simulate_stored, [GetItem, BatchGetItem, Query], secret: true),
+    CUSTOM_USAGE = route!("custom_usage", GET, "/strategies/custom/{id}/usage", custom::simulate::usage, [GetItem, Query], query: [GSI1], secret: true),
+    CUSTOM_METRICS = route!("custom_metrics", GET, "/strategies/custom/{id}/metrics", custom::metrics::metrics, [GetItem, Query], secret: true),
+    CUSTOM_COMPARE = route!("custom_compare", GET, "/strategies/custom/compare", custom::metrics::compare, [GetItem, Query], secret: true),
+    CUSTOM_ROLLBACK = route!("custom_rollback", POST, "/strategies/custom/{id}/rollback/{version}", custom::rollback, [GetItem, BatchGetItem, PutItem], secret: true),
+    LEADERBOARDS_LIST = route!("leaderboards_list", GET, "/games/{gameId}/leaderboards", leaderboards::list, [GetItem, BatchGetItem], secret: true),
+    LEADERBOARDS_CREATE = route!("leaderboards_create", POST, "/games/{gameId}/leaderboards", leaderboards::create, [GetItem, BatchGetItem, PutItem], secret: true),
+    LEADERBOARDS_GET = route!("leaderboards_get", GET, "/games/{gameId}/leaderboards/{boardKey}", leaderboards::get, [GetItem, BatchGetItem], secret: true),
+    LEADERBOARDS_PATCH = route!("leaderboards_patch", PATCH, "/games/{gameId}/leaderboards/{boardKey}", leaderboards::patch, [GetItem, BatchGetItem, PutItem], secret: true),
+    LEADERBOARDS_DELETE = route!("leaderboards_delete", DELETE, "/games/{gameId}/leaderboards/{boardKey}", leaderboards::delete, [GetItem, BatchGetItem, PutItem], secret: true),
+    LEADERBOARDS_TOP = route!("leaderboards_top", GET, "/games/{gameId}/leaderboards/{boardKey}/entries", leaderboards::top, [GetItem, BatchGetItem, Query], secret: true),
+    LEADERBOARDS_USER = route!("leaderboards_user", GET, "/games/{gameId}/leaderboards/{boardKey}/users/{externalUserId}", leaderboards::user, [GetItem, BatchGetItem, Query], secret: true),
+    LEADERBOARDS_STANDINGS = route!("leaderboards_standings", GET, "/games/{gameId}/leaderboards/standings/users/{externalUserId}", leaderboards::standings, [GetItem, BatchGetItem, Query], secret: true),
     // Progression (issue 13): levels, achievements, streaks.
-    route!("levels_get", GET, "/games/{gameId}/levels", progression::levels_get, [GetItem, BatchGetItem], secret: true),
-    route!("levels_put", PUT, "/games/{gameId}/levels", progression::levels_put, [GetItem, BatchGetItem, PutItem], secret: true),
-    route!("streak_get", GET, "/games/{gameId}/streak", progression::streak_get, [GetItem, BatchGetItem], secret: true),
-    route!("streak_put", PUT, "/games/{gameId}/streak", progression::streak_put, [GetItem, BatchGetItem, PutItem], secret: true),
-    route!("achievements_list", GET, "/games/{gameId}/achievements", progression::achievements_list, [GetItem, BatchGetItem], secret: true),
-    route!("achievements_put", PUT, "/games/{gameId}/achievements/{key}", progression::achievements_put, [GetItem, BatchGetItem, PutItem], secret: true),
-    route!("achievements_delete", DELETE, "/games/{gameId}/achievements/{key}", progression::achievements_delete, [GetItem, BatchGetItem, PutItem], secret: true),
-    route!("achievements_stats", GET, "/games/{gameId}/achievements/{key}/stats", progression::achievements_stats, [GetItem, BatchGetItem], secret: true),
-    route!("users_progression", GET, "/games/{gameId}/users/{externalUserId}/progression", progression::user_progression, [GetItem, BatchGetItem], secret: true),
-    route!("users_achievement_grant", POST, "/games/{gameId}/users/{externalUserId}/achievements/{key}/grant", progression::achievement_grant, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
-    route!("users_achievement_revoke", POST, "/games/{gameId}/users/{externalUserId}/achievements/{key}/revoke", progression::achievement_revoke, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
-    route!("strategies_graph", GET, "/strategies/{id}/graph", strategies::graph, [GetItem], secret: true),
-    route!("dashboard_summary", GET, "/dashboard/summary", dashboard::summary, [GetItem, Query], secret: true),
-    route!("dashboard_logs", GET, "/dashboard/summary/logs", dashboard::logs, [GetItem, Query], secret: true),
-    route!("exports_users", GET, "/exports/users", exports::users, [GetItem, Query, PutItem, UpdateItem], query: [GSI1], secret: true, bucket: true),
-    route!("exports_user_points", GET, "/exports/user-points", exports::user_points, [GetItem, Query, PutItem, UpdateItem], query: [GSI1], secret: true, bucket: true),
-    route!("exports_user_interactions", GET, "/exports/user-interactions", exports::user_interactions, [GetItem, Query, PutItem, UpdateItem], query: [GSI1], secret: true, bucket: true),
-    route!("exports_wallet_transactions", GET, "/exports/wallet-transactions", exports::wallet_transactions, [GetItem, Query, PutItem, UpdateItem], query: [GSI1], secret: true, bucket: true),
-    route!("exports_history", GET, "/exports/history", exports::history, [GetItem, Query], secret: true),
+    LEVELS_GET = route!("levels_get", GET, "/games/{gameId}/levels", progression::levels_get, [GetItem, BatchGetItem], secret: true),
+    LEVELS_PUT = route!("levels_put", PUT, "/games/{gameId}/levels", progression::levels_put, [GetItem, BatchGetItem, PutItem], secret: true),
+    STREAK_GET = route!("streak_get", GET, "/games/{gameId}/streak", progression::streak_get, [GetItem, BatchGetItem], secret: true),
+    STREAK_PUT = route!("streak_put", PUT, "/games/{gameId}/streak", progression::streak_put, [GetItem, BatchGetItem, PutItem], secret: true),
+    ACHIEVEMENTS_LIST = route!("achievements_list", GET, "/games/{gameId}/achievements", progression::achievements_list, [GetItem, BatchGetItem], secret: true),
+    ACHIEVEMENTS_PUT = route!("achievements_put", PUT, "/games/{gameId}/achievements/{key}", progression::achievements_put, [GetItem, BatchGetItem, PutItem], secret: true),
+    ACHIEVEMENTS_DELETE = route!("achievements_delete", DELETE, "/games/{gameId}/achievements/{key}", progression::achievements_delete, [GetItem, BatchGetItem, PutItem], secret: true),
+    ACHIEVEMENTS_STATS = route!("achievements_stats", GET, "/games/{gameId}/achievements/{key}/stats", progression::achievements_stats, [GetItem, BatchGetItem], secret: true),
+    USERS_PROGRESSION = route!("users_progression", GET, "/games/{gameId}/users/{externalUserId}/progression", progression::user_progression, [GetItem, BatchGetItem], secret: true),
+    USERS_ACHIEVEMENT_GRANT = route!("users_achievement_grant", POST, "/games/{gameId}/users/{externalUserId}/achievements/{key}/grant", progression::achievement_grant, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
+    USERS_ACHIEVEMENT_REVOKE = route!("users_achievement_revoke", POST, "/games/{gameId}/users/{externalUserId}/achievements/{key}/revoke", progression::achievement_revoke, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
+    STRATEGIES_GRAPH = route!("strategies_graph", GET, "/strategies/{id}/graph", strategies::graph, [GetItem], secret: true),
+    DASHBOARD_SUMMARY = route!("dashboard_summary", GET, "/dashboard/summary", dashboard::summary, [GetItem, Query], secret: true),
+    DASHBOARD_LOGS = route!("dashboard_logs", GET, "/dashboard/summary/logs", dashboard::logs, [GetItem, Query], secret: true),
+    EXPORTS_USERS = route!("exports_users", GET, "/exports/users", exports::users, [GetItem, Query, PutItem, UpdateItem], query: [GSI1], secret: true, bucket: true),
+    EXPORTS_USER_POINTS = route!("exports_user_points", GET, "/exports/user-points", exports::user_points, [GetItem, Query, PutItem, UpdateItem], query: [GSI1], secret: true, bucket: true),
+    EXPORTS_USER_INTERACTIONS = route!("exports_user_interactions", GET, "/exports/user-interactions", exports::user_interactions, [GetItem, Query, PutItem, UpdateItem], query: [GSI1], secret: true, bucket: true),
+    EXPORTS_WALLET_TRANSACTIONS = route!("exports_wallet_transactions", GET, "/exports/wallet-transactions", exports::wallet_transactions, [GetItem, Query, PutItem, UpdateItem], query: [GSI1], secret: true, bucket: true),
+    EXPORTS_HISTORY = route!("exports_history", GET, "/exports/history", exports::history, [GetItem, Query], secret: true),
     // The documentation (docs/api.md). Their binaries serve through `lambda::serve_docs`.
-    root_route!("root", GET, "/", docs::root),
-    root_route!("openapi", GET, "/openapi.json", docs::openapi),
-    root_route!("docs", GET, "/docs", docs::docs),
-    root_route!("docs_asset", GET, "/docs/{file}", docs::docs_asset),
-    root_route!("redocs", GET, "/redocs", docs::redocs),
+    ROOT = root_route!("root", GET, "/", docs::root),
+    OPENAPI = root_route!("openapi", GET, "/openapi.json", docs::openapi),
+    DOCS = root_route!("docs", GET, "/docs", docs::docs),
+    DOCS_ASSET = root_route!("docs_asset", GET, "/docs/{file}", docs::docs_asset),
+    REDOCS = root_route!("redocs", GET, "/redocs", docs::redocs),
     // The admin console (docs/console.md): a page and its files, served like the docs.
-    root_route!("console", GET, "/admin", docs::console),
-    root_route!("console_asset", GET, "/admin/{file}", docs::console_asset),
-];
+    CONSOLE = root_route!("console", GET, "/admin", docs::console),
+    CONSOLE_ASSET = root_route!("console_asset", GET, "/admin/{file}", docs::console_asset),
+}
 
 pub fn by_name(name: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|route| route.name == name)
+    ROUTES.iter().copied().find(|route| route.name == name)
 }
 
 /// API Gateway's matching: literal segments beat parameters; the method must match.
@@ -480,6 +492,7 @@ pub fn match_route(method: &Method, path: &str) -> Option<(&'static Route, Vec<(
     let pattern_of = |path: &'static str| path.trim_end_matches('/').split('/');
     ROUTES
         .iter()
+        .copied()
         .filter(|route| route.method == *method)
         .filter_map(|route| {
             let pattern: Vec<&str> = pattern_of(route.path).collect();

@@ -35,8 +35,10 @@ fn binaries_are_exactly_the_route_table() {
         // The documentation routes serve through serve_docs, with their embedded files; the
         // event workers (not routes) through serve_worker.
         assert!(
-            source.contains(&format!("serve(\"{name}\")"))
-                || source.contains(&format!("serve_docs(\"{name}\", "))
+            source.contains(&format!(
+                "serve(&game_functions::routes::{})",
+                name.to_uppercase()
+            )) || source.contains(&format!("serve_docs(\"{name}\", "))
                 || (game_functions::lambda::WORKERS.contains(&name.as_str())
                     && source.contains(&format!("serve_worker(\"{name}\")"))),
             "{name}.rs must serve its own route"
@@ -50,6 +52,16 @@ fn binaries_are_exactly_the_route_table() {
             .map(|w| (*w).to_owned()),
     );
     assert_eq!(binaries, routes);
+}
+
+/// A binary names its route's static (so it links that handler only): the static's
+/// identifier must be its route's name.
+#[test]
+fn each_route_static_is_named_after_its_route() {
+    assert_eq!(game_functions::routes::IDENTIFIERS.len(), ROUTES.len());
+    for (identifier, route) in game_functions::routes::IDENTIFIERS {
+        assert_eq!(*identifier, route.name.to_uppercase());
+    }
 }
 
 #[test]

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    game_functions::lambda::serve("custom_import").await
+    game_functions::lambda::serve(&game_functions::routes::CUSTOM_IMPORT).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    game_functions::lambda::serve("kpi_health_check").await
+    game_functions::lambda::serve(&game_functions::routes::KPI_HEALTH_CHECK).await
 }

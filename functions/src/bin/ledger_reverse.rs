@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    game_functions::lambda::serve("ledger_reverse").await
+    game_functions::lambda::serve(&game_functions::routes::LEDGER_REVERSE).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    game_functions::lambda::serve("points_task_action").await
+    game_functions::lambda::serve(&game_functions::routes::POINTS_TASK_ACTION).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    game_functions::lambda::serve("users_actions").await
+    game_functions::lambda::serve(&game_functions::routes::USERS_ACTIONS).await
 }
