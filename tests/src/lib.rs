@@ -256,6 +256,9 @@ impl TestApp {
         );
         let mut config = Config::for_table(&table);
         config.rate_limits = generous_rate_limits();
+        // Tests count a request's DynamoDB calls; the deployed 5 s key cache can expire between
+        // a loaded machine's requests and add a GetItem. The TTL's own test sets its own.
+        config.api_key_cache_ttl = std::time::Duration::from_secs(3600);
         configure(&mut config);
         let mut ctx = AppContext::new(guarded, config, secrets);
         adjust(&mut ctx);

@@ -603,47 +603,47 @@ async fn a_hundred_concurrent_mixed_operations_keep_the_invariants() {
             ("bob", "ana")
         };
         handles.push(tokio::spawn(async move {
-            let (kind, response) = match i % 5 {
+            let (kind, path, body) = match i % 5 {
                 0 => (
                     "award",
-                    app.call(
-                        "POST",
-                        &format!("/api/v1/games/{game_id}/tasks/pay/points"),
-                        Some(json!({"externalUserId": me})),
-                    )
-                    .await,
+                    format!("/api/v1/games/{game_id}/tasks/pay/points"),
+                    json!({"externalUserId": me}),
                 ),
                 1 => (
                     "reverse",
-                    post(
-                        &app,
-                        &format!("/api/v1/awards/{award_id}/reversal"),
-                        json!({"amount": 9}),
-                    )
-                    .await,
+                    format!("/api/v1/awards/{award_id}/reversal"),
+                    json!({"amount": 9}),
                 ),
                 2 | 3 => {
                     let currency = if i % 3 == 0 { "coins" } else { "points" };
                     (
                         "transfer",
-                        post(
-                            &app,
-                            &format!("/api/v1/users/{me}/transfers"),
-                            json!({"toExternalUserId": other, "amount": 7, "currency": currency}),
-                        )
-                        .await,
+                        format!("/api/v1/users/{me}/transfers"),
+                        json!({"toExternalUserId": other, "amount": 7, "currency": currency}),
                     )
                 }
                 _ => (
                     "spend",
-                    post(
-                        &app,
-                        &format!("/api/v1/users/{me}/spend"),
-                        json!({"itemId": "race", "price": 3}),
-                    )
-                    .await,
+                    format!("/api/v1/users/{me}/spend"),
+                    json!({"itemId": "race", "price": 3}),
                 ),
             };
+            // A loaded DynamoDB Local can time a call out (503, or request_in_flight while the
+            // first try's marker stands); a client retries with the same Idempotency-Key, which
+            // commits the operation at most once.
+            let key = format!("race-{i}");
+            let mut response = post_keyed(&app, &path, body.clone(), Some(&key)).await;
+            for attempt in 1..10u64 {
+                let in_flight = response.body["code"] == "request_in_flight";
+                if response.status != 503 && !in_flight {
+                    break;
+                }
+                if !in_flight {
+                    response.assert_problem(503, "dependency_unavailable");
+                }
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                response = post_keyed(&app, &path, body.clone(), Some(&key)).await;
+            }
             (kind, i, response)
         }));
     }

@@ -323,9 +323,10 @@ async fn a_streak_reads_broken_once_the_freezes_cannot_cover_the_gap() {
         json!({"period": "daily"}),
     )
     .await;
-    // Last qualified two days ago, one freeze: alive (today can still extend it).
+    // Last qualified four UTC days ago with one freeze: broken, in UTC and in Santiago too,
+    // whose day lags UTC's by one in UTC's first hours (three days back there, still broken).
     let now = game_functions::clock::now_micros();
-    seed_streak(&app, &game_id, "lazy", now - 86_400_000_000).await;
+    seed_streak(&app, &game_id, "lazy", now - 2 * 86_400_000_000).await;
     let view = progression(&app, &game_id, "lazy").await;
     assert_eq!(
         view["streak"]["current"], 0,
