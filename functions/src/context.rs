@@ -230,6 +230,8 @@ pub struct AppContext {
     pub export_files: crate::store::exports::ExportFiles,
     /// Events out: queue URLs, the SQS client, the webhook sender (docs/events.md).
     pub events: crate::store::queue::EventsWarm,
+    /// The games' hot-aggregate shard counts, for the award's one batch read.
+    pub shard_hints: crate::store::award::ShardHints,
 }
 
 /// `GAME_CUSTOM_LOG_SAMPLE_RATE` (0..=1); unset or out of range is the default, never an error.
@@ -257,6 +259,7 @@ impl AppContext {
             events: crate::store::queue::EventsWarm::new(
                 crate::store::queue::EventsConfig::from_env(),
             ),
+            shard_hints: Default::default(),
         }
     }
 

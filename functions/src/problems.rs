@@ -39,6 +39,7 @@ registry! {
     "invalid_slug" => 422, "An externalGameId or externalUserId is not 3 to 60 letters, digits, `_` or `-`.";
     "invalid_external_task_id" => 422, "An externalTaskId is empty, longer than 200 characters, has surrounding spaces, or holds `/ ? # %` or control characters.";
     "invalid_field" => 422, "A text field is empty or too long (the detail names it and its limit).";
+    "invalid_aggregate_shards" => 422, "A game's `aggregateShards` is not a whole number from 1 to 16, or a patch lowers it (shards are only added).";
     "invalid_idempotency_key" => 422, "The idempotency key is longer than 255 characters or holds control characters.";
     "invalid_date" => 400, "A dashboard `start_date`/`end_date` or an export `dateFrom`/`dateTo` is not an ISO 8601 date or date-time.";
     "invalid_date_range" => 400, "The dashboard range ends before it starts or covers more than 731 days, or an export's `dateFrom` is after `dateTo`.";

@@ -309,7 +309,7 @@ route_table! {
         [GetItem, BatchGetItem, PutItem, UpdateItem],
         secret: true
     ),
-    LEDGER_REVERSE = route!("ledger_reverse", POST, "/awards/{awardId}/reversal", ledger::reverse, [GetItem, BatchGetItem, PutItem, UpdateItem], query: [GSI1], secret: true),
+    LEDGER_REVERSE = route!("ledger_reverse", POST, "/awards/{awardId}/reversal", ledger::reverse, [GetItem, BatchGetItem, PutItem, UpdateItem, DeleteItem], query: [GSI1], secret: true),
     LEDGER_ADJUST = route!("ledger_adjust", POST, "/users/{externalUserId}/adjustments", ledger::adjust, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
     LEDGER_TRANSFER = route!("ledger_transfer", POST, "/users/{externalUserId}/transfers", ledger::transfer, [GetItem, BatchGetItem, PutItem, UpdateItem], secret: true),
     LEDGER_SPEND = route!("ledger_spend", POST, "/users/{externalUserId}/spend", ledger::spend, [GetItem, BatchGetItem, Query, PutItem, UpdateItem], secret: true),

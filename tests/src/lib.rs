@@ -197,6 +197,57 @@ impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
     }
 }
 
+/// Groups DynamoDB requests into sequential round trips: a request sent while none is in
+/// flight starts a new round trip; requests sent while others are in flight share theirs.
+#[derive(Debug, Clone, Default)]
+pub struct RoundTrips(std::sync::Arc<std::sync::Mutex<(usize, Vec<Vec<String>>)>>);
+
+impl RoundTrips {
+    /// The round trips since the last call, each with its operations sorted.
+    pub fn take(&self) -> Vec<Vec<String>> {
+        let mut state = self.0.lock().unwrap();
+        let mut trips = std::mem::take(&mut state.1);
+        for trip in &mut trips {
+            trip.sort();
+        }
+        trips
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for RoundTrips {
+    fn name(&self) -> &'static str {
+        "RoundTrips"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let mut state = self.0.lock().unwrap();
+        if state.0 == 0 {
+            state.1.push(Vec::new());
+        }
+        state.0 += 1;
+        if let Some(trip) = state.1.last_mut() {
+            trip.push(operation_of(context));
+        }
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let mut state = self.0.lock().unwrap();
+        state.0 = state.0.saturating_sub(1);
+        Ok(())
+    }
+}
+
 impl TestApp {
     /// The app's tenant as the library's key functions take it.
     pub fn tenant_id(&self) -> game_functions::ids::TenantId {

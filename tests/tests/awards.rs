@@ -652,3 +652,208 @@ impl Intercept for SharedFault {
         self.0.read_after_deserialization(c, r, b)
     }
 }
+
+/// What a hot-task race did.
+struct HotRace {
+    seconds: f64,
+    commits: usize,
+    client_retries: std::collections::BTreeMap<String, usize>,
+}
+
+/// 300 concurrent awards by 300 users on one task of a game with `shards` hot-aggregate
+/// shards (None: the default): never a 500, every award exactly once (300 award items, the
+/// task series counting 300 over its shards, the wallets what was answered). Clients retry
+/// 409/503 with their idempotency key, as the answers' Retry-After asks.
+async fn hot_task_race(shards: Option<u32>) -> HotRace {
+    const USERS: usize = 300;
+    let counter = RequestCounter::default();
+    let app = Arc::new(
+        TestApp::with_client(game_tests::dynamodb_client_with(counter.clone()).await).await,
+    );
+    let extra = shards.map_or(json!({}), |n| json!({"aggregateShards": n}));
+    let game_id = app.create_game("hot", extra).await;
+    app.create_task(&game_id, "hot", json!({})).await;
+    counter.take();
+    let started = std::time::Instant::now();
+    let mut storm = tokio::task::JoinSet::new();
+    for i in 0..USERS {
+        let (app, game_id) = (app.clone(), game_id.clone());
+        storm.spawn(async move {
+            let mut refusals = Vec::new();
+            for attempt in 0..60u64 {
+                let r =
+                    award_keyed(&app, &game_id, &format!("user-{i}"), &format!("hot-{i}")).await;
+                match r.status {
+                    200 => return (r, refusals),
+                    409 | 503 => {
+                        refusals.push(format!("{} {}", r.status, r.body["code"]));
+                        tokio::time::sleep(std::time::Duration::from_millis(10 * (attempt + 1)))
+                            .await;
+                    }
+                    other => panic!("award {i}: unexpected {other}: {}", r.text),
+                }
+            }
+            panic!("award {i} never went through: {refusals:?}");
+        });
+    }
+    let answers = storm.join_all().await;
+    let seconds = started.elapsed().as_secs_f64();
+    let mut client_retries = std::collections::BTreeMap::<String, usize>::new();
+    for (_, refusals) in &answers {
+        for r in refusals {
+            *client_retries.entry(r.clone()).or_default() += 1;
+        }
+    }
+    let commits = counter
+        .take()
+        .iter()
+        .filter(|op| *op == "TransactWriteItems")
+        .count();
+    let items = app.items().await;
+    let entity = |name: &'static str| {
+        items.iter().filter(move |i| {
+            i.get("entity")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some(name)
+        })
+    };
+    assert_eq!(entity("award").count(), USERS, "every award once");
+    let series: Vec<u64> = entity("taskSeries")
+        .map(|i| i["count"].as_n().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(series.iter().sum::<u64>(), USERS as u64, "{series:?}");
+    let expected_items = shards.unwrap_or(game_functions::store::games::Game::DEFAULT_SHARDS);
+    assert_eq!(
+        series.len(),
+        expected_items as usize,
+        "one series item per shard: {series:?}"
+    );
+    let paid: f64 = answers
+        .iter()
+        .map(|(r, _)| r.body["points"].as_f64().unwrap())
+        .sum();
+    let held: f64 = entity("user")
+        .map(|i| i["pointsBalance"].as_n().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(entity("user").count(), USERS);
+    assert!(
+        (paid - held).abs() < 1e-9,
+        "wallets hold what was answered: {paid} vs {held}"
+    );
+    HotRace {
+        seconds,
+        commits,
+        client_retries,
+    }
+}
+
+fn report(label: &str, race: &HotRace) {
+    eprintln!(
+        "hot task, {label}: 300 users' awards in {:.2} s, {} commits ({} cancelled or failed), client retries {:?}",
+        race.seconds,
+        race.commits,
+        race.commits - 300,
+        race.client_retries
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hundred_users_on_one_task_award_exactly_once() {
+    report("default shards", &hot_task_race(None).await);
+}
+
+/// The contention figures of docs/benchmarks.md: the same race with the hot aggregates on one
+/// item and on eight shards (`cargo test ... -- --ignored bench_hot_task`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark (two 300-award races): run on demand"]
+async fn bench_hot_task_contention_one_and_eight_shards() {
+    for shards in [1, 8] {
+        report(
+            &format!("{shards} shard(s)"),
+            &hot_task_race(Some(shards)).await,
+        );
+    }
+}
+
+async fn award_keyed(app: &TestApp, game_id: &str, user: &str, key: &str) -> TestResponse {
+    app.call_with_headers(
+        "POST",
+        &format!("/api/v1/games/{game_id}/tasks/hot/points"),
+        &[
+            ("content-type", "application/json".to_owned()),
+            ("x-api-key", app.api_key.clone()),
+            ("idempotency-key", key.to_owned()),
+        ],
+        Some(json!({"externalUserId": user}).to_string().into_bytes()),
+    )
+    .await
+}
+
+/// A game raises its shards without migration: counts already on shard 0 stay, new awards
+/// spread, the merged series counts every award; the first award after the raise reads the
+/// new shards in one more BatchGetItem, the next ones in the one batch; shards never shrink.
+#[tokio::test]
+async fn a_game_gains_shards_without_losing_counts_and_never_loses_shards() {
+    let counter = RequestCounter::default();
+    let app = TestApp::with_config(
+        game_tests::dynamodb_client_with(counter.clone()).await,
+        |c| c.rate_limits = game_functions::identity::rate_limit::RateLimits::disabled(),
+    )
+    .await;
+    let game_id = app
+        .create_game("growing", json!({"aggregateShards": 1}))
+        .await;
+    app.create_task(&game_id, "hot", json!({})).await;
+    for i in 0..3 {
+        assert_eq!(
+            award_keyed(&app, &game_id, &format!("early{i}"), &format!("e{i}"))
+                .await
+                .status,
+            200
+        );
+    }
+    let path = format!("/api/v1/games/{game_id}");
+    let raised = app
+        .call("PATCH", &path, Some(json!({"aggregateShards": 4})))
+        .await;
+    assert_eq!(raised.status, 200, "{}", raised.text);
+    assert_eq!(raised.body["aggregateShards"], 4);
+    app.call("PATCH", &path, Some(json!({"aggregateShards": 2})))
+        .await
+        .assert_problem(422, "invalid_aggregate_shards");
+    app.call("PATCH", &path, Some(json!({"aggregateShards": 17})))
+        .await
+        .assert_problem(422, "invalid_aggregate_shards");
+
+    counter.take();
+    assert_eq!(award_keyed(&app, &game_id, "late0", "l0").await.status, 200);
+    assert_eq!(
+        counter.take(),
+        ["BatchGetItem", "BatchGetItem", "TransactWriteItems"],
+        "this Lambda saw 1 shard: the other three are read once"
+    );
+    for i in 1..20 {
+        assert_eq!(
+            award_keyed(&app, &game_id, &format!("late{i}"), &format!("l{i}"))
+                .await
+                .status,
+            200
+        );
+        assert_eq!(counter.take(), ["BatchGetItem", "TransactWriteItems"]);
+    }
+    let series: Vec<u64> = app
+        .items()
+        .await
+        .iter()
+        .filter(|i| {
+            i.get("entity")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some("taskSeries")
+        })
+        .map(|i| i["count"].as_n().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(series.iter().sum::<u64>(), 23, "{series:?}");
+    assert!(series.len() > 1 && series.len() <= 4, "{series:?}");
+}

@@ -295,6 +295,268 @@ async fn an_award_fills_every_board_it_counts_for_in_its_one_transaction() {
     no_violations(&app);
 }
 
+fn board_keys(list: &TestResponse) -> Vec<String> {
+    assert_eq!(list.status, 200, "{}", list.text);
+    list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn boards_can_be_defined_in_the_game_create_and_patch_bodies() {
+    let app = app_with(None).await;
+    // A bad board refuses the whole game: nothing is written.
+    let items = app.item_count().await;
+    let bad = app
+        .call(
+            "POST",
+            "/api/v1/games",
+            Some(json!({"externalGameId": "boarded", "platform": "web",
+                "leaderboards": [{"key": "weekly", "period": "weekly", "timeZone": "Mars/Olympus"}]})),
+        )
+        .await;
+    bad.assert_problem(422, "unknown_time_zone");
+    let twice = app
+        .call(
+            "POST",
+            "/api/v1/games",
+            Some(json!({"externalGameId": "boarded", "platform": "web",
+                "leaderboards": [{"key": "weekly"}, {"key": "weekly", "metric": "awards"}]})),
+        )
+        .await;
+    twice.assert_problem(409, "leaderboard_exists");
+    assert_eq!(
+        app.item_count().await,
+        items,
+        "refused creates wrote nothing"
+    );
+
+    let game_id = app
+        .create_game(
+            "boarded",
+            json!({"leaderboards": [
+                {"key": "weekly", "period": "weekly", "timeZone": "Europe/Madrid"},
+                {"key": "count", "metric": "awards"}]}),
+        )
+        .await;
+    let list = get(&app, &boards_path(&game_id)).await;
+    assert_eq!(board_keys(&list), ["points", "weekly", "count"]);
+    assert_eq!(list.body["items"][1]["timeZone"], "Europe/Madrid");
+
+    let path = format!("/api/v1/games/{game_id}");
+    let taken = app
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"leaderboards": [{"key": "count"}]})),
+        )
+        .await;
+    taken.assert_problem(409, "leaderboard_exists");
+    let patched = app
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"platform": "mobile", "leaderboards": [{"key": "daily", "period": "daily"}]})),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    let list = get(&app, &boards_path(&game_id)).await;
+    assert_eq!(board_keys(&list), ["points", "weekly", "count", "daily"]);
+    let game = get(&app, &path).await;
+    assert_eq!(game.body["platform"], "mobile");
+    assert_eq!(
+        game.body["version"], 2,
+        "one update: the refused patch changed nothing"
+    );
+    // Awards fill boards defined with the game like any other.
+    app.create_task(&game_id, "walk", json!({})).await;
+    award_ok(&app, &game_id, "walk", "ana", "w1").await;
+    assert_eq!(
+        standing(&app, &game_id, "count", "ana").await,
+        (json!(1), json!(1))
+    );
+    no_violations(&app);
+}
+
+async fn reverse(app: &TestApp, award_id: &str, body: Value) -> TestResponse {
+    let r = app
+        .call(
+            "POST",
+            &format!("/api/v1/awards/{award_id}/reversal"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r
+}
+
+/// A user's (rank, score) on a board: the rank comes from the board's count tree, the score
+/// from the user's entry.
+async fn standing(app: &TestApp, game_id: &str, board: &str, user: &str) -> (Value, Value) {
+    let r = get(
+        app,
+        &format!("{}/{board}/users/{user}", boards_path(game_id)),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    (r.body["rank"].clone(), r.body["score"].clone())
+}
+
+async fn order(app: &TestApp, game_id: &str, board: &str) -> Vec<(String, Value)> {
+    let r = get(app, &format!("{}/{board}/entries", boards_path(game_id))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["externalUserId"].as_str().unwrap().to_owned(),
+                e["score"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// A score as the API writes it (whole numbers without a fraction).
+fn num(x: f64) -> Value {
+    if x.fract() == 0.0 {
+        json!(x as i64)
+    } else {
+        json!(x)
+    }
+}
+
+/// The board's order must be the ranks its count tree gives each user.
+async fn assert_ranks_match_order(app: &TestApp, game_id: &str, board: &str) {
+    let listed = order(app, game_id, board).await;
+    for (i, (user, score)) in listed.iter().enumerate() {
+        assert_eq!(
+            standing(app, game_id, board, user).await,
+            (json!(i + 1), score.clone()),
+            "{board}: {listed:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_reversal_takes_its_points_back_from_exactly_the_boards_that_counted_the_award() {
+    let app = app_with(None).await;
+    // The paying task pays 10 for a user's first award, then 1; the bonus task 4, then 1.
+    let game_id = app.paying_game(10).await;
+    app.create_task(
+        &game_id,
+        "bonus",
+        json!({"params": [{"key": "variable_basic_points", "value": 4}]}),
+    )
+    .await;
+    for body in [
+        json!({"key": "weekly", "period": "weekly", "timeZone": "Europe/Madrid"}),
+        json!({"key": "count", "metric": "awards"}),
+        json!({"key": "bonuses", "externalTaskIds": ["bonus"]}),
+    ] {
+        assert_eq!(create_board(&app, &game_id, body).await.status, 201);
+    }
+    let mut totals: HashMap<String, f64> = HashMap::new();
+    let mut firsts: HashMap<String, (String, f64)> = HashMap::new();
+    for (i, user) in ["ana", "bob", "ana", "carol", "bob", "ana"]
+        .iter()
+        .enumerate()
+    {
+        let r = award(&app, &game_id, "pay", user, &format!("p{i}")).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let points = r.body["points"].as_f64().unwrap();
+        *totals.entry(user.to_string()).or_default() += points;
+        firsts
+            .entry(user.to_string())
+            .or_insert((r.body["awardId"].as_str().unwrap().to_owned(), points));
+    }
+    // A board defined after these awards did not count them; ana's bonus counts on it.
+    assert_eq!(
+        create_board(&app, &game_id, json!({"key": "late"}))
+            .await
+            .status,
+        201
+    );
+    let bonus = award_ok(&app, &game_id, "bonus", "ana", "b0").await;
+    *totals.get_mut("ana").unwrap() += bonus;
+    let (ana_first, ana_first_points) = firsts["ana"].clone();
+    assert_eq!(ana_first_points, 10.0);
+    let ana = totals["ana"];
+    assert_eq!(standing(&app, &game_id, "points", "ana").await.1, num(ana));
+    assert_eq!(standing(&app, &game_id, "count", "ana").await.1, json!(4));
+
+    // Half of ana's first award: the points boards lose 5; it still counts as one award.
+    reverse(&app, &ana_first, json!({"amount": 5})).await;
+    for board in ["points", "weekly"] {
+        assert_eq!(
+            standing(&app, &game_id, board, "ana").await.1,
+            num(ana - 5.0),
+            "{board}"
+        );
+    }
+    assert_eq!(standing(&app, &game_id, "count", "ana").await.1, json!(4));
+
+    // The rest: ana has 10 points and an award less.
+    reverse(&app, &ana_first, json!({})).await;
+    totals.insert("ana".into(), ana - 10.0);
+    let mut expected: Vec<(String, f64)> = totals.clone().into_iter().collect();
+    expected.sort_by(|a, b| b.1.total_cmp(&a.1));
+    assert!(
+        expected.windows(2).all(|w| w[0].1 > w[1].1),
+        "distinct scores: {expected:?}"
+    );
+    assert_eq!(
+        order(&app, &game_id, "points").await,
+        expected
+            .iter()
+            .map(|(user, score)| (user.clone(), num(*score)))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        standing(&app, &game_id, "weekly", "ana").await.1,
+        num(ana - 10.0)
+    );
+    assert_eq!(
+        standing(&app, &game_id, "count", "ana").await,
+        (json!(1), json!(3))
+    );
+    // The boards that did not count the award are untouched.
+    assert_eq!(
+        standing(&app, &game_id, "bonuses", "ana").await,
+        (json!(1), num(bonus))
+    );
+    assert_eq!(
+        standing(&app, &game_id, "late", "ana").await,
+        (json!(1), num(bonus))
+    );
+
+    // bob's first award reversed: on awards he ties carol (1) and reached it later, so
+    // carol ranks above him.
+    reverse(&app, &firsts["bob"].0, json!({})).await;
+    assert_eq!(
+        standing(&app, &game_id, "points", "bob").await.1,
+        num(totals["bob"] - firsts["bob"].1)
+    );
+    assert_eq!(
+        standing(&app, &game_id, "count", "carol").await,
+        (json!(2), json!(1))
+    );
+    assert_eq!(
+        standing(&app, &game_id, "count", "bob").await,
+        (json!(3), json!(1))
+    );
+    for board in ["points", "weekly", "count"] {
+        assert_ranks_match_order(&app, &game_id, board).await;
+    }
+    let top = get(&app, &format!("{}/points/entries", boards_path(&game_id))).await;
+    assert_eq!(top.body["entrants"], 3, "a reversed entrant keeps an entry");
+    no_violations(&app);
+}
+
 #[tokio::test]
 async fn periods_past_and_present_and_the_entries_around_a_user() {
     let app = app_with(None).await;

@@ -803,3 +803,143 @@ async fn faults_between_decide_and_commit_leave_nothing_half_written() {
     assert_eq!(award_state(&app, &award_id).await.reversal_ids.len(), 2);
     assert_invariants(&app, &["ana", "bob"], false).await;
 }
+
+/// The outbox's events of the ledger, oldest first: (type, data).
+async fn ledger_events(app: &TestApp) -> Vec<(String, Value)> {
+    let mut events: Vec<game_functions::domain::events::Event> = app
+        .items()
+        .await
+        .iter()
+        .filter_map(game_functions::store::outbox::event_of)
+        .filter(|e| e.event_type.starts_with("wallet.") || e.event_type == "award.reversed")
+        .collect();
+    events.sort_by(|a, b| a.id.cmp(&b.id));
+    events.into_iter().map(|e| (e.event_type, e.data)).collect()
+}
+
+#[tokio::test]
+async fn each_committed_correction_reports_one_event_and_a_refusal_or_replay_none() {
+    let app = TestApp::new().await;
+    let game_id = app.paying_game(40).await;
+    let award_id = app.pay(&game_id, "ana").await.body["awardId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.pay(&game_id, "bob").await;
+    let calls = [
+        (
+            "/api/v1/users/ana/adjustments".to_owned(),
+            json!({"currency": "coins", "amount": 10, "reason": "goodwill"}),
+        ),
+        (
+            "/api/v1/users/ana/transfers".to_owned(),
+            json!({"toExternalUserId": "bob", "amount": 5}),
+        ),
+        (
+            "/api/v1/users/ana/spend".to_owned(),
+            json!({"itemId": "sku-1", "price": 3}),
+        ),
+        (
+            format!("/api/v1/awards/{award_id}/reversal"),
+            json!({"amount": 10}),
+        ),
+    ];
+    for (path, body) in &calls {
+        ok(&post_keyed(&app, path, body.clone(), Some(path)).await);
+        // The keyed replay answers the same and reports nothing more.
+        ok(&post_keyed(&app, path, body.clone(), Some(path)).await);
+    }
+    // Refused: nothing written, nothing reported.
+    post(
+        &app,
+        "/api/v1/users/ana/spend",
+        json!({"itemId": "sku-2", "price": 100}),
+    )
+    .await
+    .assert_problem(409, "insufficient_coins");
+    let hold = post(
+        &app,
+        "/api/v1/users/ana/holds",
+        json!({"itemId": "sku-3", "price": 2}),
+    )
+    .await;
+    let hold_id = ok(&hold)["hold"]["holdId"].as_str().unwrap().to_owned();
+    ok(&post(
+        &app,
+        &format!("/api/v1/users/ana/holds/{hold_id}/capture"),
+        json!({}),
+    )
+    .await);
+
+    let events = ledger_events(&app).await;
+    let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "wallet.adjusted",
+            "wallet.transferred",
+            "wallet.spent",
+            "award.reversed",
+            "wallet.spent"
+        ],
+        "holds report when captured, not when opened"
+    );
+    // Each event's data is the operation's answer: its entries and the wallets after it.
+    let (_, transferred) = &events[1];
+    assert_eq!(transferred["wallets"][1]["externalUserId"], "bob");
+    assert_eq!(transferred["wallets"][1]["pointsBalance"], 45);
+    let (_, reversed) = &events[3];
+    assert_eq!(reversed["award"]["awardId"], award_id.as_str());
+    assert_eq!(reversed["award"]["reversedPoints"], 10);
+    assert_eq!(reversed["entries"][0]["transactionType"], "ReverseAward");
+    assert_invariants(&app, &["ana", "bob"], false).await;
+}
+
+#[tokio::test]
+async fn the_backfill_indexes_awards_stored_without_their_reversal_key_once() {
+    let app = TestApp::new().await;
+    let game_id = app.paying_game(40).await;
+    let award_id = app.pay(&game_id, "ana").await.body["awardId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.pay(&game_id, "bob").await;
+    // ana's award as awards were stored before reversals: no GSI1 key.
+    let award = award_state(&app, &award_id).await;
+    app.client
+        .update_item()
+        .table_name(&app.table)
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(award.key.0.clone()),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S(award.key.1.clone()),
+        )
+        .update_expression("REMOVE GSI1PK, GSI1SK")
+        .send()
+        .await
+        .unwrap();
+    let path = format!("/api/v1/awards/{award_id}/reversal");
+    post(&app, &path, json!({}))
+        .await
+        .assert_problem(404, "award_not_found");
+
+    let store = &app.ctx.store;
+    let done = game_functions::store::ledger::backfill_award_index(store)
+        .await
+        .unwrap();
+    assert_eq!((done.awards, done.indexed), (2, 1));
+    let again = game_functions::store::ledger::backfill_award_index(store)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.awards, again.indexed),
+        (2, 0),
+        "a rerun changes nothing"
+    );
+    let reversed = post(&app, &path, json!({})).await;
+    assert_eq!(ok(&reversed)["award"]["reversed"], true);
+    assert_invariants(&app, &["ana", "bob"], false).await;
+}

@@ -74,6 +74,76 @@ async fn recorded(app: &TestApp) -> (usize, usize, usize) {
     )
 }
 
+/// The outbox's event types in the table, but the games' and tasks' own.
+async fn outbox_types(app: &TestApp) -> Vec<String> {
+    let mut types: Vec<String> = app
+        .items()
+        .await
+        .iter()
+        .filter(|i| {
+            i.get("entity")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some("outbox")
+        })
+        .filter_map(|i| i.get("eventType")?.as_s().ok().cloned())
+        .filter(|t| !t.starts_with("game.") && !t.starts_with("task."))
+        .collect();
+    types.sort();
+    types
+}
+
+#[tokio::test]
+async fn a_reversal_takes_its_points_off_the_level_and_the_best_level_is_not_crossed_twice() {
+    let app = TestApp::new().await;
+    let game_id = app.paying_game(10).await;
+    put(
+        &app,
+        &format!("/api/v1/games/{game_id}/levels"),
+        json!({"metric": "points", "levels": [
+            {"level": 1, "name": "Bronze", "threshold": 10},
+            {"level": 2, "name": "Silver", "threshold": 11}]}),
+    )
+    .await;
+    // The paying task pays 10 for its first awards, then 1: Bronze, then Silver.
+    let first = app.pay(&game_id, "ana").await;
+    assert_eq!(first.body["points"], 10, "{}", first.text);
+    let second = app.pay(&game_id, "ana").await;
+    assert_eq!(second.body["progression"]["level"], 2, "{}", second.text);
+    let award_id = second.body["awardId"].as_str().unwrap();
+    let reversal = app
+        .call(
+            "POST",
+            &format!("/api/v1/awards/{award_id}/reversal"),
+            Some(json!({"reason": "fraud"})),
+        )
+        .await;
+    assert_eq!(reversal.status, 200, "{}", reversal.text);
+    let view = progression(&app, &game_id, "ana").await;
+    assert_eq!(view["points"], 10, "{view}");
+    assert_eq!(view["level"]["level"], 1, "{view}");
+    assert_eq!(
+        view["awards"], 2,
+        "the award happened: counts are not reversed"
+    );
+    // Silver again: the level, but no second crossing (the best level held is still 2).
+    let third = app.pay(&game_id, "ana").await;
+    assert_eq!(third.body["progression"]["level"], 2, "{}", third.text);
+    assert_eq!(third.body["progression"]["levelUps"], json!([]));
+    assert_eq!(recorded(&app).await.0, 2);
+    assert_eq!(
+        outbox_types(&app).await,
+        [
+            "award.created",
+            "award.created",
+            "award.created",
+            "award.reversed",
+            "level.reached",
+            "level.reached"
+        ]
+    );
+}
+
 #[tokio::test]
 async fn levels_follow_the_awards_and_each_crossing_is_recorded_once() {
     let app = TestApp::new().await;

@@ -484,6 +484,60 @@ async fn with_limits_an_award_costs_four_parallel_counter_updates_more() {
 }
 
 #[tokio::test]
+async fn with_limits_an_award_is_two_sequential_round_trips() {
+    let trips = game_tests::RoundTrips::default();
+    let app = TestApp::with_config(game_tests::dynamodb_client_with(trips.clone()).await, |c| {
+        c.rate_limits = game_tests::generous_rate_limits()
+    })
+    .await;
+    let game_id = app.create_game("tripped", json!({})).await;
+    app.create_task(&game_id, "walk", json!({})).await;
+    award(&app, &app.api_key, &game_id, "warm").await;
+    trips.take();
+    assert_eq!(award(&app, &app.api_key, &game_id, "ana").await.status, 200);
+    assert_eq!(
+        trips.take(),
+        [
+            vec![
+                "BatchGetItem",
+                "UpdateItem",
+                "UpdateItem",
+                "UpdateItem",
+                "UpdateItem"
+            ],
+            vec!["TransactWriteItems"]
+        ],
+        "the counters and the load in one round trip, then the commit"
+    );
+    // Refused: the counters' refunds follow, nothing is committed.
+    let tight = TestApp::with_config(game_tests::dynamodb_client_with(trips.clone()).await, |c| {
+        c.rate_limits = game_tests::generous_rate_limits();
+        c.rate_limits.per_user = 1;
+        // One window for both requests (windows are aligned to the epoch).
+        c.rate_limits.window = std::time::Duration::from_secs(24 * 3600);
+    })
+    .await;
+    let game_id = tight.create_game("tripped", json!({})).await;
+    tight.create_task(&game_id, "walk", json!({})).await;
+    assert_eq!(
+        award(&tight, &tight.api_key, &game_id, "ana").await.status,
+        200
+    );
+    trips.take();
+    award(&tight, &tight.api_key, &game_id, "ana")
+        .await
+        .assert_problem(429, "rate_limited");
+    let refused = trips.take();
+    assert!(
+        !refused
+            .iter()
+            .flatten()
+            .any(|op| op == "TransactWriteItems"),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
 async fn switched_off_there_are_no_counters() {
     let app = TestApp::configured(|c| c.rate_limits = RateLimits::disabled()).await;
     for _ in 0..3 {

@@ -59,40 +59,51 @@ fn parse(req: &Request) -> ApiResult<AwardRequest> {
 pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let request = parse(&req)?;
     let caller = authenticate(ctx, &req).await?;
-    // Before any read: a rejected request costs one round trip (docs/security.md).
-    rate_limit::charge(
-        ctx,
-        &caller,
-        &http::source_ip(&req),
-        &request.external_user_id,
-    )
-    .await?;
     let game_id = GameId::from_path(&path_param(&req, "gameId")?)?;
     let external_task_id = path_param(&req, "externalTaskId")?;
     let task_id = TaskId::try_new(external_task_id.as_str())
         .map_err(|_| task_not_found(&game_id, &external_task_id))?;
-    let keys = award_keys(&caller.tenant, &game_id, &task_id, &request);
+    let keys = award_keys(&caller.tenant, &game_id, &task_id, &request)
+        .with_shards(ctx.shard_hints.get(&caller.tenant, &game_id));
+    // The rate-limit counters and the first load in one round trip: an award with limits on
+    // costs two sequential round trips, not three. A refused request's load is discarded
+    // unread (docs/security.md).
+    let first_clock = crate::clock::now_micros();
+    let (source_ip, families) = (http::source_ip(&req), Families(&ctx.custom));
+    let (charged, first_load) = tokio::join!(
+        rate_limit::charge(ctx, &caller, &source_ip, &request.external_user_id),
+        store::award::load(&ctx.store, &keys, &families, first_clock),
+    );
+    charged?;
+    let mut first = Some((first_clock, first_load));
     let mut dependency_retries = 0;
     let mut busy_retries = 0;
     // The answer of a commit whose outcome is unknown (its response was lost): if the next
     // load finds it stored, it is this request's own answer, not a replay.
     let mut unsure: Option<String> = None;
     for attempt in 0..AWARD_ATTEMPTS {
-        let clock_us = crate::clock::now_micros();
-        let loaded =
-            match store::award::load(&ctx.store, &keys, &Families(&ctx.custom), clock_us).await {
-                Ok(loaded) => loaded,
-                // Reading again is always safe.
-                Err(error)
-                    if error.code == DEPENDENCY_UNAVAILABLE
-                        && dependency_retries < DEPENDENCY_RETRIES =>
-                {
-                    dependency_retries += 1;
-                    store::backoff(attempt).await;
-                    continue;
-                }
-                Err(error) => return Err(error),
-            };
+        let (clock_us, load) = match first.take() {
+            Some(first) => first,
+            None => {
+                let clock_us = crate::clock::now_micros();
+                let load =
+                    store::award::load(&ctx.store, &keys, &Families(&ctx.custom), clock_us).await;
+                (clock_us, load)
+            }
+        };
+        let loaded = match load {
+            Ok(loaded) => loaded,
+            // Reading again is always safe.
+            Err(error)
+                if error.code == DEPENDENCY_UNAVAILABLE
+                    && dependency_retries < DEPENDENCY_RETRIES =>
+            {
+                dependency_retries += 1;
+                store::backoff(attempt).await;
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
         if let Some(record) = &loaded.replay {
             if unsure.as_deref() == Some(record.body.as_str()) {
                 return Ok(idempotency::json_text(StatusCode::OK, record.body.clone()));
@@ -103,6 +114,8 @@ pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response
             .game
             .as_ref()
             .ok_or_else(|| game_not_found(&game_id))?;
+        ctx.shard_hints
+            .remember(&caller.tenant, &game_id, game.shards());
         let task = loaded
             .task
             .as_ref()

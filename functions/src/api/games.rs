@@ -1,8 +1,10 @@
 //! Games: create, list, read, patch, delete, duplicate, and the game's effective strategy.
 
 use crate::AppContext;
+use crate::api::leaderboards;
 use crate::api::{WRITE_ATTEMPTS, events, paging, strategies::strategy_view};
 use crate::domain::custom;
+use crate::domain::leaderboards::BoardRecord;
 use crate::domain::model::{self, Game, ParamOwner, Task};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, json_body, path_param, query_param};
@@ -12,8 +14,10 @@ use crate::store::custom as custom_store;
 use crate::store::games::{
     game_item, game_key, load_game, load_tasks, marker_game_id, marker_item, marker_key,
 };
+use crate::store::leaderboards::{self as store_lb, Defined};
 use crate::store::{self, Filter, GSI1, GSI1PK, Item, PK, QuerySpec, SK, StoreError, keys, tx};
 use crate::wire::games::{CreateGame, DuplicateGame, GameSaved, GameView, PatchGame};
+use crate::wire::leaderboards::CreateLeaderboard;
 use crate::wire::strategies::EffectiveStrategy;
 use crate::wire::{Page, ParamView};
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
@@ -40,7 +44,30 @@ pub fn game_view(game: &Game) -> GameView {
         version: game.version,
         created_at: game.created_at.clone(),
         updated_at: game.updated_at.clone(),
+        aggregate_shards: game.shards(),
     }
+}
+
+/// A requested shard count, checked (`current`: a patch's game, which may only gain shards).
+fn aggregate_shards(requested: u32, current: Option<u32>) -> ApiResult<u32> {
+    if !(1..=Game::MAX_SHARDS).contains(&requested) {
+        return Err(ApiError::unprocessable(
+            "invalid_aggregate_shards",
+            format!(
+                "aggregateShards must be a whole number from 1 to {}.",
+                Game::MAX_SHARDS
+            ),
+        ));
+    }
+    if let Some(current) = current.filter(|c| requested < *c) {
+        return Err(ApiError::unprocessable(
+            "invalid_aggregate_shards",
+            format!(
+                "The game has {current} aggregate shards: a patch may add shards, not remove them (their counts would be lost)."
+            ),
+        ));
+    }
+    Ok(requested)
 }
 
 fn saved(game: &Game, message: String) -> GameSaved {
@@ -72,10 +99,25 @@ fn validate_new_game(game: &Game) -> ApiResult<()> {
     Ok(())
 }
 
+/// The boards a game's create or patch body adds to `defined`, by the rules of
+/// `POST /games/{gameId}/leaderboards` (keys, limits, validation), before anything is written.
+fn added_boards(
+    defined: &Defined,
+    bodies: &[CreateLeaderboard],
+    now: &str,
+) -> ApiResult<Vec<BoardRecord>> {
+    let mut next = defined.clone();
+    for body in bodies {
+        let board = leaderboards::new_board(body, now)?;
+        next.boards = leaderboards::with_added(&next, &board)?;
+    }
+    Ok(next.boards)
+}
+
 /// Commits a new game and its uniqueness marker together; a taken externalGameId is 409.
-async fn commit_new_game(ctx: &AppContext, game: &Game) -> ApiResult<()> {
+async fn commit_new_game(ctx: &AppContext, game: &Game, boards: &[BoardRecord]) -> ApiResult<()> {
     let table = ctx.store.table();
-    let items = vec![
+    let mut items = vec![
         tx::put_new(table, marker_item(game))?,
         tx::put_new(table, game_item(game)?)?,
         store::dashboard::update_item(
@@ -90,6 +132,10 @@ async fn commit_new_game(ctx: &AppContext, game: &Game) -> ApiResult<()> {
         )?,
         events::outbox_item(table, &game.tenant, events::GAME_CREATED, &game_view(game))?,
     ];
+    if !boards.is_empty() {
+        let key = store_lb::boards_key(&game.tenant, &game.game_id);
+        items.push(Defined::save(table, &key, boards, 0)?);
+    }
     match ctx.store.transact(items).await {
         Ok(()) => Ok(()),
         Err(error) => match error.failed_condition() {
@@ -115,10 +161,15 @@ pub async fn create(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
         version: 1,
         created_at: now.clone(),
         updated_at: now,
+        aggregate_shards: Some(aggregate_shards(
+            body.aggregate_shards.unwrap_or(Game::DEFAULT_SHARDS),
+            None,
+        )?),
     };
     validate_new_game(&game)?;
+    let boards = added_boards(&Defined::default(), &body.leaderboards, &game.created_at)?;
     custom_store::check_assignable(&ctx.store, &caller.tenant, &game.strategy_id).await?;
-    commit_new_game(ctx, &game).await?;
+    commit_new_game(ctx, &game, &boards).await?;
     let message = format!("Game with gameId: {} created successfully", game.game_id);
     http::created(&saved(&game, message))
 }
@@ -175,6 +226,9 @@ fn apply_patch(current: &Game, patch: &PatchGame) -> ApiResult<Game> {
     if let Some(params) = &patch.params {
         game.params = model::patch_params_by_id(&current.params, params)?;
     }
+    if let Some(shards) = patch.aggregate_shards {
+        game.aggregate_shards = Some(aggregate_shards(shards, Some(current.shards()))?);
+    }
     validate_new_game(&game)?;
     game.version = current.version + 1;
     game.updated_at = crate::clock::now_rfc3339();
@@ -195,10 +249,12 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         && body.strategy_id.is_none()
         && body.platform.is_none()
         && body.params.is_none()
+        && body.aggregate_shards.is_none()
+        && body.leaderboards.as_ref().is_none_or(Vec::is_empty)
     {
         return Err(ApiError::unprocessable(
             "empty_patch",
-            "The patch changes nothing: send at least one of externalGameId, platform, strategyId, params.",
+            "The patch changes nothing: send at least one of externalGameId, platform, strategyId, params, aggregateShards, leaderboards.",
         ));
     }
     let caller = authenticate(ctx, &req).await?;
@@ -231,6 +287,13 @@ pub async fn patch(ctx: &'static AppContext, req: Request) -> ApiResult<Response
             events::GAME_UPDATED,
             &game_view(&game),
         )?);
+        if let Some(bodies) = body.leaderboards.as_ref().filter(|b| !b.is_empty()) {
+            // Last, so the marker's index above stays the one its cancellation reason has.
+            let key = store_lb::boards_key(&game.tenant, &game.game_id);
+            let defined = Defined::from_item(ctx.store.get(key.0.clone(), key.1.clone()).await?)?;
+            let boards = added_boards(&defined, bodies, &game.updated_at)?;
+            items.push(Defined::save(table, &key, &boards, defined.version)?);
+        }
         match ctx.store.transact(items).await {
             Ok(()) => {
                 let message = format!("Game with gameId: {game_id} updated successfully");
@@ -337,7 +400,19 @@ pub async fn duplicate(ctx: &'static AppContext, req: Request) -> ApiResult<Resp
         })
         .collect::<Result<Vec<_>, _>>()?;
     ctx.store.write_all(puts).await?;
-    if let Err(error) = commit_new_game(ctx, &game).await {
+    // The boards too, restarted: new ids (the copy's entries start empty).
+    let (source_pk, source_sk) = store_lb::boards_key(&source.tenant, &source.game_id);
+    let boards: Vec<BoardRecord> = Defined::from_item(ctx.store.get(source_pk, source_sk).await?)?
+        .boards
+        .into_iter()
+        .map(|board| BoardRecord {
+            id: crate::ids::new_id(),
+            created_at: now.clone(),
+            updated_at: now.clone(),
+            ..board
+        })
+        .collect();
+    if let Err(error) = commit_new_game(ctx, &game, &boards).await {
         let keys = tasks
             .iter()
             .map(|task| {

@@ -6,6 +6,9 @@
 
 use crate::AppContext;
 use crate::api::paging;
+use crate::domain::events::{
+    AWARD_REVERSED, Event, WALLET_ADJUSTED, WALLET_SPENT, WALLET_TRANSFERRED,
+};
 use crate::domain::ledger::{self, Currency, Decided, ReverseRequest, Stamp};
 use crate::error::{ApiError, ApiResult, DEPENDENCY_UNAVAILABLE};
 use crate::http::{json_body, path_param};
@@ -84,6 +87,8 @@ struct Operation {
     reads: Vec<Key>,
     /// Whose open holds the decision needs (spend, hold), and that user's wallet key.
     holds_of: Option<(ExternalId, Key)>,
+    /// The event a commit reports (its data: the answer), if any.
+    event_type: Option<&'static str>,
 }
 
 impl Operation {
@@ -106,7 +111,13 @@ impl Operation {
             request_hash,
             reads,
             holds_of: None,
+            event_type: None,
         })
+    }
+
+    fn reporting(mut self, event_type: Option<&'static str>) -> Operation {
+        self.event_type = event_type;
+        self
     }
 
     async fn load(&self, ctx: &AppContext) -> ApiResult<(Loaded, Option<idempotency::Record>)> {
@@ -186,6 +197,19 @@ impl Operation {
                 });
             }
             writes.extend(decided.writes);
+            if let Some(event_type) = self.event_type {
+                // Keyed by the attempt's first fresh id: the committed attempt's, once.
+                writes.push(LedgerWrite::Outbox {
+                    event: Box::new(Event::new(
+                        &stamp.ids[0],
+                        event_type,
+                        &self.tenant,
+                        &crate::clock::micros_to_rfc3339(stamp.now_us),
+                        serde_json::to_value(&decided.result).map_err(ApiError::internal)?,
+                    )),
+                    now_secs: stamp.now_us.div_euclid(1_000_000),
+                });
+            }
             let (items, index) = transaction(ctx.store.table(), &self.tenant, &writes)?;
             match ctx.store.transact_once(items).await {
                 Ok(()) => return Ok(idempotency::json_text(StatusCode::OK, body)),
@@ -270,7 +294,8 @@ pub async fn reverse(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
         &format!("REVERSE#{award_id}"),
         request_hash,
         reads,
-    )?;
+    )?
+    .reporting(Some(AWARD_REVERSED));
     operation
         .run(ctx, &actor(&caller), |loaded, stamp| {
             let award = loaded
@@ -300,7 +325,8 @@ pub async fn adjust(ctx: &'static AppContext, req: Request) -> ApiResult<Respons
         &format!("ADJUST#{user}"),
         request_hash,
         vec![wallet_key.clone()],
-    )?;
+    )?
+    .reporting(Some(WALLET_ADJUSTED));
     operation
         .run(ctx, &actor(&caller), |loaded, stamp| {
             let wallet = loaded.wallet(&wallet_key, &user)?;
@@ -339,7 +365,8 @@ pub async fn transfer(ctx: &'static AppContext, req: Request) -> ApiResult<Respo
         &format!("TRANSFER#{from}"),
         request_hash,
         vec![from_key.clone(), to_key.clone()],
-    )?;
+    )?
+    .reporting(Some(WALLET_TRANSFERRED));
     operation
         .run(ctx, &actor(&caller), |loaded, stamp| {
             let sender = loaded.wallet(&from_key, &from)?;
@@ -386,7 +413,8 @@ pub async fn spend(ctx: &'static AppContext, req: Request) -> ApiResult<Response
         &format!("SPEND#{user}"),
         request_hash,
         vec![wallet_key.clone()],
-    )?;
+    )?
+    .reporting(Some(WALLET_SPENT));
     operation.holds_of = Some((user.clone(), wallet_key.clone()));
     let tenant = caller.tenant.clone();
     operation
@@ -486,7 +514,8 @@ async fn close_hold(
         &format!("{verb}#{user}#{hold_id}"),
         request_hash,
         vec![wallet_key.clone(), key.clone()],
-    )?;
+    )?
+    .reporting((verb == "CAPTURE").then_some(WALLET_SPENT));
     operation
         .run(ctx, &actor(&caller), |loaded, stamp| {
             let hold = loaded

@@ -257,8 +257,26 @@ pub fn decide(
             minutes,
             cell,
             greencrowd: greencrowd_next,
+            progression: progression.is_some(),
         },
     );
+    if let Some(p) = &progression {
+        let origin = crate::domain::events::AwardOrigin {
+            tenant: &game.tenant,
+            award_id: input.award_id,
+            occurred_at: &created_at,
+            external_game_id: game.external_game_id.as_str(),
+            external_user_id: request.external_user_id.as_str(),
+        };
+        writes.extend(
+            crate::domain::events::progression_events(&origin, &p.block, p.broken_streak)
+                .into_iter()
+                .map(|event| AwardWrite::Outbox {
+                    event: Box::new(event),
+                    now_secs: now_us.div_euclid(1_000_000),
+                }),
+        );
+    }
     writes.extend(
         progression
             .into_iter()
@@ -284,6 +302,8 @@ struct Planned<'a> {
     minutes: Option<f64>,
     cell: Option<(usize, usize)>,
     greencrowd: Option<(greencrowd::GameState, greencrowd::UserState)>,
+    /// Whether the game's progression counted the award (its points are in the user's total).
+    progression: bool,
 }
 
 /// Every write of one award, in transaction order.
@@ -300,6 +320,21 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
             ttl_secs: input.idempotency_ttl_secs,
         });
     }
+    // Decided first: the award records which boards counted it, so its reversal can undo
+    // exactly those (docs/ledger.md).
+    let board_writes = loaded
+        .leaderboards
+        .as_ref()
+        .map(|boards| {
+            crate::domain::leaderboards::award_writes(
+                boards,
+                &request.external_user_id,
+                &task.external_task_id,
+                out.points,
+                now_us,
+            )
+        })
+        .unwrap_or_default();
     writes.push(AwardWrite::Award(AwardRecord {
         award_id: input.award_id.to_owned(),
         game_id: game.game_id.clone(),
@@ -313,6 +348,8 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
         created_at: out.created_at.to_owned(),
         created_us: now_us,
         idempotency_key: request.idempotency_key.clone(),
+        counted_boards: crate::domain::leaderboards::counted_board_ids(&board_writes),
+        counted_progression: out.progression,
     }));
     let mut aggregate = loaded.aggregates.user_task.clone();
     aggregate.series.record(now_us);
@@ -322,7 +359,9 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
         external_game_id: game.external_game_id.clone(),
         read_version: loaded.aggregates.user_task.version,
     });
-    writes.push(AwardWrite::TaskSeries { now_us });
+    // The game's hot aggregates: the user's shard of each (docs/data-model.md, "Hot items").
+    let shard = crate::store::keys::aggregate_shard(&request.external_user_id, game.shards());
+    writes.push(AwardWrite::TaskSeries { now_us, shard });
     writes.push(AwardWrite::UserGame {
         now_us,
         minutes: out.minutes,
@@ -337,10 +376,10 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
         }
     }
     if let Some(minutes) = out.minutes {
-        writes.push(AwardWrite::GameMinutes { minutes });
+        writes.push(AwardWrite::GameMinutes { minutes, shard });
     }
     if let Some(cell) = out.cell {
-        writes.push(AwardWrite::GridCell { cell });
+        writes.push(AwardWrite::GridCell { cell, shard });
     }
     writes.push(AwardWrite::DashboardDay {
         day: crate::domain::dashboard::day_of_micros(now_us),
@@ -376,19 +415,7 @@ fn plan(input: &AwardInput<'_>, out: &Planned<'_>) -> Vec<AwardWrite> {
             Some(user) => (user.points_balance + out.points, user.coins_balance),
         }),
     }));
-    if let Some(boards) = &loaded.leaderboards {
-        writes.extend(
-            crate::domain::leaderboards::award_writes(
-                boards,
-                &request.external_user_id,
-                &task.external_task_id,
-                out.points,
-                now_us,
-            )
-            .into_iter()
-            .map(AwardWrite::Leaderboard),
-        );
-    }
+    writes.extend(board_writes.into_iter().map(AwardWrite::Leaderboard));
     writes.push(AwardWrite::Outbox {
         event: Box::new(crate::domain::events::Event::new(
             input.award_id,
@@ -436,6 +463,7 @@ mod tests {
             version: 1,
             created_at: String::new(),
             updated_at: String::new(),
+            aggregate_shards: None,
         };
         let task = Task {
             tenant: "t".into(),
@@ -622,11 +650,10 @@ mod tests {
         let decision = decide_plain(&scene, &request(json!({"minutes": 16})), 1).unwrap();
         assert_eq!(decision.points.to_string(), "187.5");
         assert_eq!(decision.response.points, 187.5);
-        assert!(
-            decision
-                .writes
-                .contains(&AwardWrite::GameMinutes { minutes: 16.0 })
-        );
+        assert!(decision.writes.contains(&AwardWrite::GameMinutes {
+            minutes: 16.0,
+            shard: 0
+        }));
     }
 
     #[test]
@@ -668,11 +695,10 @@ mod tests {
         });
         let req = request(json!({"minutes": 4}));
         let decision = decide_plain(&scene, &req, 7_000_000).unwrap();
-        assert!(
-            decision
-                .writes
-                .contains(&AwardWrite::GridCell { cell: (0, 1) })
-        );
+        assert!(decision.writes.contains(&AwardWrite::GridCell {
+            cell: (0, 1),
+            shard: 0
+        }));
         let keys = AwardKeys::new(
             &"t".into(),
             &scene.game.game_id,

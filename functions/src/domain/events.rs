@@ -12,16 +12,16 @@ pub const API_VERSION: &str = "2026-12-01";
 /// Every event type GAME emits or will emit (the list). Subscriptions filter on these.
 pub const EVENT_TYPES: &[&str] = &[
     AWARD_CREATED,
-    "award.reversed",
+    AWARD_REVERSED,
     WALLET_CONVERTED,
-    "wallet.adjusted",
-    "wallet.transferred",
-    "wallet.spent",
-    "level.reached",
-    "achievement.earned",
-    "streak.extended",
-    "streak.broken",
-    "streak.freeze_used",
+    WALLET_ADJUSTED,
+    WALLET_TRANSFERRED,
+    WALLET_SPENT,
+    LEVEL_REACHED,
+    ACHIEVEMENT_EARNED,
+    STREAK_EXTENDED,
+    STREAK_BROKEN,
+    STREAK_FREEZE_USED,
     "leaderboard.period_closed",
     GAME_CREATED,
     GAME_UPDATED,
@@ -34,6 +34,16 @@ pub const EVENT_TYPES: &[&str] = &[
 ];
 pub const AWARD_CREATED: &str = "award.created";
 pub const WALLET_CONVERTED: &str = "wallet.converted";
+pub const AWARD_REVERSED: &str = "award.reversed";
+pub const LEVEL_REACHED: &str = "level.reached";
+pub const ACHIEVEMENT_EARNED: &str = "achievement.earned";
+pub const STREAK_EXTENDED: &str = "streak.extended";
+pub const STREAK_BROKEN: &str = "streak.broken";
+pub const STREAK_FREEZE_USED: &str = "streak.freeze_used";
+pub const WALLET_ADJUSTED: &str = "wallet.adjusted";
+pub const WALLET_TRANSFERRED: &str = "wallet.transferred";
+/// A spend, and a hold's capture (the held coins spent).
+pub const WALLET_SPENT: &str = "wallet.spent";
 pub const GAME_CREATED: &str = "game.created";
 pub const GAME_UPDATED: &str = "game.updated";
 pub const GAME_DELETED: &str = "game.deleted";
@@ -108,6 +118,79 @@ pub fn award_data(
         map.insert("data".into(), data.clone());
     }
     value
+}
+
+/// Who and where a progression event is about.
+pub struct AwardOrigin<'a> {
+    pub tenant: &'a TenantId,
+    pub award_id: &'a str,
+    pub occurred_at: &'a str,
+    pub external_game_id: &'a str,
+    pub external_user_id: &'a str,
+}
+
+/// The events of what an award did to the user's progression, at most four, so an award's
+/// transaction stays bounded: `level.reached` (every level crossed above the best one held),
+/// `achievement.earned` (every achievement the award granted, in one event), `streak.extended`
+/// or `streak.broken` (the award restarted a lapsed streak), `streak.freeze_used`. Their ids
+/// derive from the award's, so a retried award reports each once.
+pub fn progression_events(
+    origin: &AwardOrigin<'_>,
+    block: &crate::wire::progression::ProgressionBlock,
+    broken_streak: Option<u32>,
+) -> Vec<Event> {
+    use crate::wire::progression::StreakChange;
+    let event = |suffix: &str, event_type: &str, mut data: Value| {
+        if let Value::Object(map) = &mut data {
+            map.insert("awardId".into(), json!(origin.award_id));
+            map.insert("externalGameId".into(), json!(origin.external_game_id));
+            map.insert("externalUserId".into(), json!(origin.external_user_id));
+        }
+        Event::new(
+            &format!("{}-{suffix}", origin.award_id),
+            event_type,
+            origin.tenant,
+            origin.occurred_at,
+            data,
+        )
+    };
+    let mut events = Vec::new();
+    if let Some(top) = block.level_ups.last() {
+        events.push(event(
+            "level",
+            LEVEL_REACHED,
+            json!({"level": top.level, "name": top.name, "levelUps": block.level_ups}),
+        ));
+    }
+    if !block.achievements.is_empty() {
+        events.push(event(
+            "achievements",
+            ACHIEVEMENT_EARNED,
+            json!({"achievements": block.achievements}),
+        ));
+    }
+    if let Some(streak) = &block.streak {
+        match (streak.status, broken_streak) {
+            (StreakChange::Extended, _) => {
+                events.push(event("streak", STREAK_EXTENDED, json!({"streak": streak})));
+            }
+            (StreakChange::Restarted, Some(previous)) => events.push(event(
+                "streak",
+                STREAK_BROKEN,
+                json!({"streak": streak, "brokenLength": previous}),
+            )),
+            // A first streak starting, or an award in a period already counted.
+            _ => {}
+        }
+        if !streak.freezes_used.is_empty() {
+            events.push(event(
+                "freeze",
+                STREAK_FREEZE_USED,
+                json!({"freezesUsed": streak.freezes_used, "freezesHeld": streak.freezes_held}),
+            ));
+        }
+    }
+    events
 }
 
 #[cfg(test)]

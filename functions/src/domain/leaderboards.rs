@@ -614,6 +614,110 @@ pub fn plan_award(
     })
 }
 
+/// The award a reversal takes points back from, as its leaderboards need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reversed<'a> {
+    pub external_task_id: &'a str,
+    pub awarded_us: i64,
+    /// The boards the award counted on, as the award recorded them; `None` for awards stored
+    /// before they recorded it: then every board defined before the award (by its UUIDv7 id's
+    /// time, the implicit board always) that counts the award's task.
+    pub counted_boards: Option<&'a [String]>,
+    /// Points taken back now.
+    pub amount: Decimal,
+    /// Whether nothing of the award remains after this reversal.
+    pub fully_reversed: bool,
+}
+
+/// Whether board `board` counted the award (see [`Reversed::counted_boards`]).
+fn counted(board: &Board, award: &Reversed<'_>) -> bool {
+    match award.counted_boards {
+        Some(ids) => ids.contains(&board.record.id),
+        None => {
+            board.counts(award.external_task_id)
+                && (board.record.id == IMPLICIT_ID
+                    || uuid::Uuid::parse_str(&board.record.id)
+                        .ok()
+                        .and_then(|id| id.get_timestamp())
+                        .is_some_and(|t| {
+                            let (secs, nanos) = t.to_unix();
+                            (secs as i64) * 1_000_000 + i64::from(nanos / 1_000) <= award.awarded_us
+                        }))
+        }
+    }
+}
+
+/// What a reversal does to the boards the award counted on: each score reduced (points: the
+/// amount; awards: one, once the award is fully reversed), in the award's period while it is
+/// still the current one. A closed period's results are final (docs/leaderboards.md). The
+/// entry keeps its place among equal scores by the time it reached the lower score: now.
+pub fn plan_reversal(
+    boards: &[Board],
+    standings: &BTreeMap<String, Standing>,
+    read_version: u64,
+    user: &str,
+    award: &Reversed<'_>,
+    now_us: i64,
+) -> Option<AwardBoards> {
+    let mut next = standings.clone();
+    let mut changes = Vec::new();
+    for board in boards.iter().filter(|b| counted(b, award)) {
+        let decrement = match board.record.metric {
+            Metric::Points => award.amount,
+            Metric::Awards if award.fully_reversed => Decimal::ONE,
+            Metric::Awards => Decimal::ZERO,
+        };
+        let period = board.period_key(award.awarded_us);
+        if decrement.is_zero() || period != board.period_key(now_us) {
+            continue;
+        }
+        let Some(current) = next
+            .get(board.key())
+            .filter(|s| s.id == board.record.id && s.period == period)
+            .cloned()
+        else {
+            continue;
+        };
+        let score = (current.score - decrement).max(Decimal::ZERO);
+        next.insert(
+            board.key().to_owned(),
+            Standing {
+                score,
+                reached_us: now_us,
+                ..current.clone()
+            },
+        );
+        changes.push(BoardChange {
+            board_id: board.record.id.clone(),
+            expires_at: board.expires_at_secs(&period),
+            old_sk: Some(entry_sk(current.score, current.reached_us, user)),
+            sk: entry_sk(score, now_us, user),
+            moves: tree_moves(shard(user), Some(bucket(current.score)), bucket(score)),
+            period,
+            score,
+            reached_us: now_us,
+        });
+    }
+    (!changes.is_empty()).then_some(AwardBoards {
+        changes,
+        standings: next,
+        read_version,
+    })
+}
+
+/// The boards an award's writes count it on (recorded on the award, for its reversals).
+pub fn counted_board_ids(writes: &[crate::store::leaderboards::LeaderboardWrite]) -> Vec<String> {
+    writes
+        .iter()
+        .filter_map(|w| match w {
+            crate::store::leaderboards::LeaderboardWrite::Entry { board_id, .. } => {
+                Some(board_id.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The award's leaderboard items: every board it counts for, and the user's standings.
 pub fn award_writes(
     state: &crate::store::leaderboards::AwardState,

@@ -374,17 +374,73 @@ pub struct ReversalFacts<'a> {
 }
 
 /// The keys a reversal reads beyond the award, wallet and task total, for the compensating
-/// writes of features that derive from points (leaderboards, levels; docs/ledger.md). Empty
-/// until they land.
-pub fn reversal_extra_reads(_tenant: &TenantId, _award: &AwardState) -> Vec<Key> {
-    Vec::new()
+/// writes of what derives from points (docs/ledger.md): the game's boards and the user's
+/// standings, the game's progression and the user's.
+pub fn reversal_extra_reads(tenant: &TenantId, award: &AwardState) -> Vec<Key> {
+    let (game, user) = (&award.game_id, &award.external_user_id);
+    vec![
+        crate::store::leaderboards::boards_key(tenant, game),
+        crate::store::leaderboards::standings_key(tenant, user, game),
+        crate::store::progression::config_key(tenant, game),
+        crate::store::progression::user_key(tenant, user, game),
+    ]
 }
 
-/// The hook: extra compensating writes a reversal commits in its one transaction (a
-/// leaderboard score reduced, a level recomputed). Add a `LedgerWrite` variant per item kind
-/// and return it here. Empty until leaderboards and progression land.
-pub fn reversal_compensations(_facts: &ReversalFacts<'_>) -> Vec<LedgerWrite> {
-    Vec::new()
+/// The compensating writes a reversal commits in its one transaction: the award's board
+/// scores reduced (while their period is current) and its points taken off the user's
+/// progression (the level follows the total; the best level and what was earned stay).
+pub fn reversal_compensations(facts: &ReversalFacts<'_>) -> ApiResult<Vec<LedgerWrite>> {
+    let (tenant, award) = (facts.tenant, facts.award);
+    let (game, user) = (&award.game_id, &award.external_user_id);
+    let item = |key: Key| facts.loaded.get(&key).cloned();
+    let mut writes = Vec::new();
+    let boards = crate::store::leaderboards::award_state(
+        item(crate::store::leaderboards::boards_key(tenant, game)),
+        item(crate::store::leaderboards::standings_key(
+            tenant, user, game,
+        )),
+    )?;
+    let reversed = crate::domain::leaderboards::Reversed {
+        external_task_id: award.external_task_id.as_str(),
+        awarded_us: award.created_us,
+        counted_boards: award.counted_boards.as_deref(),
+        amount: facts.amount,
+        fully_reversed: facts.fully_reversed,
+    };
+    if let Some(plan) = crate::domain::leaderboards::plan_reversal(
+        &boards.boards,
+        &boards.standings,
+        boards.version,
+        user.as_str(),
+        &reversed,
+        facts.now_us,
+    ) {
+        writes.extend(
+            crate::store::leaderboards::writes_of(plan)
+                .into_iter()
+                .map(|write| LedgerWrite::Leaderboard {
+                    game_id: game.clone(),
+                    user: user.clone(),
+                    write,
+                }),
+        );
+    }
+    if award.counted_progression {
+        let progression = crate::store::progression::award_state(
+            item(crate::store::progression::config_key(tenant, game)),
+            item(crate::store::progression::user_key(tenant, user, game)),
+        )?;
+        if let Some(write) = progression.and_then(|p| {
+            crate::domain::progression::after_reversal(&p.defs, p.user.as_ref()?, facts.amount)
+        }) {
+            writes.push(LedgerWrite::Progression {
+                game_id: game.clone(),
+                user: user.clone(),
+                write,
+            });
+        }
+    }
+    Ok(writes)
 }
 
 /// A reversal request, parsed.
@@ -459,7 +515,7 @@ pub fn reverse(
         fully_reversed: now_reversed >= award.points,
         now_us: stamp.now_us,
         loaded,
-    }));
+    })?);
     let mut result = result(rows, vec![wallet]);
     let mut reversal_ids = award.reversal_ids.clone();
     reversal_ids.push(entry_id);
@@ -847,6 +903,9 @@ mod tests {
             points: Decimal::from(points),
             reversed_points: reversed.map(Decimal::from),
             reversal_ids: vec![],
+            created_us: 0,
+            counted_boards: Some(vec![]),
+            counted_progression: false,
         }
     }
 

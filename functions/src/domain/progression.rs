@@ -230,6 +230,27 @@ pub fn metric_value(ladder: &Ladder, state: &UserState) -> Decimal {
     }
 }
 
+/// A reversal's write on the user's progression: `amount` points off the total (never below
+/// zero) and the level recomputed from it, as the next award would; the best level, its
+/// recorded crossings, achievements and the streak stay (docs/ledger.md). `None` when nothing
+/// changes.
+pub fn after_reversal(
+    defs: &Compiled,
+    state: &UserState,
+    amount: Decimal,
+) -> Option<ProgressionWrite> {
+    let mut next = state.clone();
+    next.set_points((state.points() - amount).max(Decimal::ZERO));
+    if let Some(ladder) = &defs.ladder {
+        next.level = level_for(ladder, metric_value(ladder, &next));
+    }
+    next.version = state.version + 1;
+    (next.points() != state.points()).then(|| ProgressionWrite::State {
+        state: Box::new(next),
+        read_version: state.version,
+    })
+}
+
 /// The highest level whose threshold the value reaches (0 below the first rung).
 pub fn level_for(ladder: &Ladder, value: Decimal) -> u32 {
     ladder
@@ -493,6 +514,8 @@ pub struct AwardFacts<'a> {
 pub struct AwardProgression {
     pub block: ProgressionBlock,
     pub writes: Vec<ProgressionWrite>,
+    /// The length of the streak this award found lapsed (and restarted), for `streak.broken`.
+    pub broken_streak: Option<u32>,
 }
 
 /// Which statistics shard a user counts in.
@@ -562,9 +585,11 @@ pub fn on_award(
         }
     }
     // Streak: a qualifying award in the user's current period.
+    let mut broken_streak = None;
     if let Some(rule) = &defs.streak {
         let counts =
             rule.tasks.is_empty() || rule.tasks.iter().any(|t| t == facts.external_task_id);
+        let before = state.streak.last.map(|_| state.streak.length);
         let (status, covered) = if counts {
             let zone = user_zone(rule, &state);
             advance(
@@ -575,6 +600,9 @@ pub fn on_award(
         } else {
             (StreakChange::Unchanged, Vec::new())
         };
+        if status == StreakChange::Restarted {
+            broken_streak = before.filter(|length| *length > 0);
+        }
         event.freezes = covered
             .iter()
             .map(|&period| FreezeUsed {
@@ -642,7 +670,11 @@ pub fn on_award(
             read_version,
         },
     );
-    Ok(AwardProgression { block, writes })
+    Ok(AwardProgression {
+        block,
+        writes,
+        broken_streak,
+    })
 }
 
 /// A user's progression as the strategies read it (`user.level`, `user.streak_length`,

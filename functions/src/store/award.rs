@@ -21,6 +21,42 @@ use std::sync::Arc;
 
 type Key = (String, String);
 
+/// The games' shard counts as this warm Lambda last saw them: the award's batch reads that
+/// many shards, so a game that raised its count costs one more read, once.
+#[derive(Debug, Default)]
+pub struct ShardHints(std::sync::Mutex<HashMap<String, u32>>);
+
+/// Games remembered per warm Lambda before the map starts over.
+const SHARD_HINTS: usize = 10_000;
+
+impl ShardHints {
+    fn name(tenant: &TenantId, game_id: &GameId) -> String {
+        format!("{tenant}#{game_id}")
+    }
+
+    pub fn get(&self, tenant: &TenantId, game_id: &GameId) -> u32 {
+        let hints = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        hints
+            .get(&Self::name(tenant, game_id))
+            .copied()
+            .unwrap_or(Game::DEFAULT_SHARDS)
+    }
+
+    pub fn remember(&self, tenant: &TenantId, game_id: &GameId, shards: u32) {
+        let mut hints = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if hints.len() >= SHARD_HINTS {
+            hints.clear();
+        }
+        hints.insert(Self::name(tenant, game_id), shards);
+    }
+}
+
 /// The keys of every item an award reads (the superset of all strategies' needs: the task's
 /// strategy is only known once the task is read, and absent items cost nothing).
 pub struct AwardKeys {
@@ -47,6 +83,10 @@ pub struct AwardKeys {
     /// The game's progression definitions and the user's progression (store::progression).
     pub progression_config: (String, String),
     pub progression_user: (String, String),
+    /// How many shards of the hot aggregates (task series, game minutes, grid) the load reads
+    /// in its batch: the game's count as this Lambda last saw it (more are read after the
+    /// game, if it has more).
+    pub shards_read: u32,
 }
 
 impl AwardKeys {
@@ -87,6 +127,7 @@ impl AwardKeys {
             standings: leaderboards::standings_key(tenant, external_user_id, game_id),
             progression_config: progression::config_key(tenant, game_id),
             progression_user: progression::user_key(tenant, external_user_id, game_id),
+            shards_read: 1,
             idempotency: idempotency_key.map(|key| {
                 crate::store::idempotency::record_key(
                     tenant,
@@ -97,19 +138,33 @@ impl AwardKeys {
         }
     }
 
+    /// Reads `shards` shards of the hot aggregates in the batch.
+    pub fn with_shards(mut self, shards: u32) -> Self {
+        self.shards_read = shards.clamp(1, Game::MAX_SHARDS);
+        self
+    }
+
+    /// The keys of shards `from..to` of the three hot aggregates.
+    pub fn shard_keys(&self, from: u32, to: u32) -> Vec<(String, String)> {
+        (from..to)
+            .flat_map(|shard| {
+                [&self.task_series, &self.game_minutes, &self.grid]
+                    .map(|key| keys::shard_key(key, shard))
+            })
+            .collect()
+    }
+
     pub fn all(&self) -> Vec<(String, String)> {
         let mut all = vec![
             self.game.clone(),
             self.task.clone(),
             self.user.clone(),
             self.user_task.clone(),
-            self.task_series.clone(),
             self.user_game.clone(),
-            self.game_minutes.clone(),
-            self.grid.clone(),
             self.greencrowd_game.clone(),
             self.greencrowd_user.clone(),
         ];
+        all.extend(self.shard_keys(0, self.shards_read));
         all.push(self.boards.clone());
         all.push(self.standings.clone());
         all.push(self.progression_config.clone());
@@ -261,6 +316,25 @@ pub async fn load(
     if loaded.replay.is_some() {
         return Ok(loaded);
     }
+    // A game with more shards than the batch read: the rest in one more read (once per
+    // warm Lambda and game: the caller remembers the count).
+    let shards = loaded.game.as_ref().map_or(1, Game::shards);
+    if shards > keys.shards_read {
+        let extra = keys.shard_keys(keys.shards_read, shards);
+        for (key, item) in extra.iter().cloned().zip(store.get_many(&extra).await?) {
+            if let Some(item) = item {
+                found.0.insert(key, item);
+            }
+        }
+    }
+    let shard_items = |found: &mut Found, key: &Key| -> Vec<Item> {
+        (0..shards.max(keys.shards_read))
+            .filter_map(|shard| found.take(&keys::shard_key(key, shard)))
+            .collect()
+    };
+    let task_series = shard_items(&mut found, &keys.task_series);
+    let game_minutes = shard_items(&mut found, &keys.game_minutes);
+    let grid = shard_items(&mut found, &keys.grid);
     let user_game = found.take(&keys.user_game);
     loaded.aggregates = Aggregates {
         user_task: found
@@ -268,25 +342,13 @@ pub async fn load(
             .as_ref()
             .map(UserTaskAggregate::from_item)
             .unwrap_or_default(),
-        task_series: found
-            .take(&keys.task_series)
-            .as_ref()
-            .map(task_series_from_item)
-            .unwrap_or_default(),
+        task_series: merge_series(task_series.iter().map(task_series_from_item)),
         user_game: user_game
             .as_ref()
             .map(user_game_from_item)
             .unwrap_or_default(),
-        game_minutes: found
-            .take(&keys.game_minutes)
-            .as_ref()
-            .map(minutes_from_item)
-            .unwrap_or_default(),
-        grid_cells: found
-            .take(&keys.grid)
-            .as_ref()
-            .map(grid_from_item)
-            .unwrap_or_default(),
+        game_minutes: merge_minutes(game_minutes.iter().map(minutes_from_item)),
+        grid_cells: merge_grid(grid.iter().map(grid_from_item)),
         greencrowd: None,
         user_game_last_us: user_game
             .as_ref()
@@ -422,6 +484,37 @@ fn task_series_from_item(item: &Item) -> Series {
     }
 }
 
+/// The shards of a task's series as one: counts add up, the first award is the earliest
+/// shard's, the last the latest's (what one unsharded item would hold).
+pub fn merge_series(parts: impl Iterator<Item = Series>) -> Series {
+    parts.fold(Series::default(), |all, part| Series {
+        count: all.count + part.count,
+        first_us: match (all.first_us, part.first_us) {
+            (0, first) | (first, 0) => first,
+            (a, b) => a.min(b),
+        },
+        last_us: all.last_us.max(part.last_us),
+    })
+}
+
+pub fn merge_minutes(parts: impl Iterator<Item = MinutesAgg>) -> MinutesAgg {
+    parts.fold(MinutesAgg::default(), |all, part| MinutesAgg {
+        sum: all.sum + part.sum,
+        count: all.count + part.count,
+    })
+}
+
+/// Cells' counts summed over the shards, in (row, column) order.
+pub fn merge_grid(
+    parts: impl Iterator<Item = Vec<(usize, usize, f64)>>,
+) -> Vec<(usize, usize, f64)> {
+    let mut cells: std::collections::BTreeMap<(usize, usize), f64> = Default::default();
+    for (row, col, count) in parts.flatten() {
+        *cells.entry((row, col)).or_default() += count;
+    }
+    cells.into_iter().map(|((r, c), n)| (r, c, n)).collect()
+}
+
 fn user_game_from_item(item: &Item) -> UserGame {
     UserGame {
         count: attrs::u64(item, "count").unwrap_or(0),
@@ -481,6 +574,10 @@ pub struct AwardRecord {
     pub created_at: String,
     pub created_us: i64,
     pub idempotency_key: Option<IdempotencyKey>,
+    /// The ids of the boards that counted the award, and whether progression did: what a
+    /// reversal of it compensates.
+    pub counted_boards: Vec<String>,
+    pub counted_progression: bool,
 }
 
 /// One write of an award's transaction, typed; [`transaction`] turns them into items.
@@ -501,9 +598,10 @@ pub enum AwardWrite {
         external_game_id: ExternalId,
         read_version: u64,
     },
-    /// The task's series over all users; `lastUs` only moves forward.
+    /// The task's series over all users, on the user's shard; `lastUs` only moves forward.
     TaskSeries {
         now_us: i64,
+        shard: u32,
     },
     /// The user's awards (and minutes) in the game, and their latest award.
     UserGame {
@@ -512,8 +610,10 @@ pub enum AwardWrite {
     },
     GameMinutes {
         minutes: f64,
+        shard: u32,
     },
     GridCell {
+        shard: u32,
         cell: (usize, usize),
     },
     /// greencrowd's states, each conditioned on the version it was read at.
@@ -659,6 +759,20 @@ fn item_of(table: &str, keys: &AwardKeys, write: &AwardWrite) -> ApiResult<Trans
                 ("strategyId", store::s(award.strategy_id.clone())),
                 ("createdAt", store::s(award.created_at.clone())),
                 ("createdUs", store::n(award.created_us)),
+                (
+                    "countedBoards",
+                    AttributeValue::L(
+                        award
+                            .counted_boards
+                            .iter()
+                            .map(|id| store::s(id.clone()))
+                            .collect(),
+                    ),
+                ),
+                (
+                    "countedProgression",
+                    AttributeValue::Bool(award.counted_progression),
+                ),
             ] {
                 item.insert(name.into(), value);
             }
@@ -717,9 +831,9 @@ fn item_of(table: &str, keys: &AwardKeys, write: &AwardWrite) -> ApiResult<Trans
                 )?
             }
         }
-        AwardWrite::TaskSeries { now_us } => update(
+        AwardWrite::TaskSeries { now_us, shard } => update(
             table,
-            &keys.task_series,
+            &keys::shard_key(&keys.task_series, *shard),
             "ADD #count :one SET #first = if_not_exists(#first, :now), #last = :now, entity = :entity",
             // A decision older than the last award re-decides with a fresh clock.
             Some("attribute_not_exists(#last) OR #last <= :now"),
@@ -758,9 +872,9 @@ fn item_of(table: &str, keys: &AwardKeys, write: &AwardWrite) -> ApiResult<Trans
                 values,
             )?
         }
-        AwardWrite::GameMinutes { minutes } => update(
+        AwardWrite::GameMinutes { minutes, shard } => update(
             table,
-            &keys.game_minutes,
+            &keys::shard_key(&keys.game_minutes, *shard),
             "ADD minutesSum :m, minutesCount :one SET entity = :entity",
             None,
             HashMap::new(),
@@ -770,9 +884,9 @@ fn item_of(table: &str, keys: &AwardKeys, write: &AwardWrite) -> ApiResult<Trans
                 (":entity".into(), store::s("gameMinutes")),
             ]),
         )?,
-        AwardWrite::GridCell { cell } => update(
+        AwardWrite::GridCell { cell, shard } => update(
             table,
-            &keys.grid,
+            &keys::shard_key(&keys.grid, *shard),
             "ADD #cell :one SET entity = :entity",
             None,
             HashMap::from([("#cell".into(), grid_attribute(*cell))]),
@@ -838,4 +952,90 @@ fn item_of(table: &str, keys: &AwardKeys, write: &AwardWrite) -> ApiResult<Trans
             build(crate::store::outbox::put(table, event, *now_secs))?
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One award as the hot aggregates see it: who, when, minutes, cell.
+    type Event = (u8, i64, Option<u16>, Option<(u8, u8)>);
+
+    /// What DynamoDB's update expressions do to one item per aggregate (transaction.rs):
+    /// `ADD count 1, firstUs if_not_exists, lastUs = now`; `ADD minutesSum, minutesCount`;
+    /// `ADD c_<row>_<col> 1`.
+    #[derive(Default)]
+    struct Items {
+        series: Series,
+        minutes: MinutesAgg,
+        grid: std::collections::BTreeMap<(usize, usize), f64>,
+    }
+
+    impl Items {
+        fn apply(&mut self, (_, at, minutes, cell): &Event) {
+            self.series.count += 1;
+            if self.series.first_us == 0 {
+                self.series.first_us = *at;
+            }
+            self.series.last_us = *at;
+            if let Some(m) = minutes {
+                self.minutes.sum += f64::from(*m);
+                self.minutes.count += 1;
+            }
+            if let Some((r, c)) = cell {
+                *self
+                    .grid
+                    .entry((usize::from(*r), usize::from(*c)))
+                    .or_default() += 1.0;
+            }
+        }
+
+        fn grid(&self) -> Vec<(usize, usize, f64)> {
+            self.grid.iter().map(|(&(r, c), &n)| (r, c, n)).collect()
+        }
+    }
+
+    proptest! {
+        /// Strategies read the same analytics from N shards as from one item: the merged
+        /// snapshot equals the unsharded one for any history (award times only move forward,
+        /// as the decision time guarantees).
+        #[test]
+        fn sharded_aggregates_merge_to_the_unsharded_snapshot(
+            mut events in proptest::collection::vec(
+                (0u8..50, 1i64..1_000_000, proptest::option::of(0u16..600),
+                 proptest::option::of((0u8..4, 0u8..4))),
+                0..200,
+            ),
+            shards in 1u32..=16,
+        ) {
+            events.sort_by_key(|e| e.1);
+            let mut one = Items::default();
+            let mut parts: Vec<Items> = (0..shards).map(|_| Items::default()).collect();
+            for event in &events {
+                one.apply(event);
+                let user = ExternalId::try_new(format!("user-{}", event.0)).unwrap();
+                parts[keys::aggregate_shard(&user, shards) as usize].apply(event);
+            }
+            prop_assert_eq!(merge_series(parts.iter().map(|p| p.series)), one.series);
+            let minutes = merge_minutes(parts.iter().map(|p| p.minutes));
+            prop_assert_eq!(minutes.count, one.minutes.count);
+            prop_assert!((minutes.sum - one.minutes.sum).abs() < 1e-6);
+            prop_assert_eq!(merge_grid(parts.iter().map(Items::grid)), one.grid());
+        }
+    }
+
+    #[test]
+    fn shard_zero_is_the_unsharded_key_and_others_spread_over_partitions() {
+        let key = ("T#t#G#g#MINUTES".to_owned(), "MINUTES".to_owned());
+        assert_eq!(keys::shard_key(&key, 0), key);
+        assert_eq!(
+            keys::shard_key(&key, 3),
+            ("T#t#G#g#MINUTES#S3".to_owned(), "MINUTES".to_owned())
+        );
+        let users: std::collections::BTreeSet<u32> = (0..200)
+            .map(|i| keys::aggregate_shard(&ExternalId::try_new(format!("u-{i}")).unwrap(), 8))
+            .collect();
+        assert_eq!(users.len(), 8, "200 users use every one of 8 shards");
+    }
 }

@@ -32,6 +32,23 @@ pub struct Game {
     pub version: u64,
     pub created_at: String,
     pub updated_at: String,
+    /// How many shards each of the game's hot aggregates has (docs/data-model.md, "Hot
+    /// items"); absent on games stored before sharding: one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate_shards: Option<u32>,
+}
+
+impl Game {
+    /// The games' hot-aggregate shards: new games get this many unless they ask otherwise.
+    pub const DEFAULT_SHARDS: u32 = 4;
+    /// At most: the award reads every shard of three aggregates in its one BatchGetItem.
+    pub const MAX_SHARDS: u32 = 16;
+
+    pub fn shards(&self) -> u32 {
+        self.aggregate_shards
+            .unwrap_or(1)
+            .clamp(1, Self::MAX_SHARDS)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -226,7 +226,25 @@ pub fn award_item(
     keys: &AwardKeys,
     write: &LeaderboardWrite,
 ) -> ApiResult<TransactWriteItem> {
-    let (tenant, game_id, user) = (&keys.tenant, &keys.game_id, &keys.external_user_id);
+    board_item(
+        table,
+        &keys.tenant,
+        &keys.game_id,
+        &keys.external_user_id,
+        write,
+    )
+}
+
+/// The transaction item of one leaderboard write of `user` in `game_id` (an award's, or its
+/// reversal's).
+pub fn board_item(
+    table: &str,
+    tenant: &TenantId,
+    game_id: &GameId,
+    user: &ExternalId,
+    write: &LeaderboardWrite,
+) -> ApiResult<TransactWriteItem> {
+    let standings_key = standings_key(tenant, user, game_id);
     let put = |item: Item| -> ApiResult<TransactWriteItem> {
         let put = build(
             Put::builder()
@@ -241,7 +259,7 @@ pub fn award_item(
             standings,
             read_version,
         } => {
-            let mut item = store::key(keys.standings.0.clone(), keys.standings.1.clone());
+            let mut item = store::key(standings_key.0, standings_key.1);
             let boards = standings
                 .iter()
                 .map(|(key, s)| {

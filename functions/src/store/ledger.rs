@@ -273,6 +273,11 @@ pub struct AwardState {
     /// What earlier reversals took back (absent: none).
     pub reversed_points: Option<Decimal>,
     pub reversal_ids: Vec<String>,
+    pub created_us: i64,
+    /// The boards that counted the award; `None` on awards stored before awards recorded it.
+    pub counted_boards: Option<Vec<String>>,
+    /// Whether progression counted the award (`false` also on awards that predate the record).
+    pub counted_progression: bool,
 }
 
 impl AwardState {
@@ -294,6 +299,17 @@ impl AwardState {
                 }
                 _ => Vec::new(),
             },
+            created_us: attrs::i64(item, "createdUs").unwrap_or_default(),
+            counted_boards: match item.get("countedBoards") {
+                Some(AttributeValue::L(list)) => {
+                    Some(list.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+                }
+                _ => None,
+            },
+            counted_progression: matches!(
+                item.get("countedProgression"),
+                Some(AttributeValue::Bool(true))
+            ),
         })
     }
 
@@ -303,6 +319,62 @@ impl AwardState {
             keys::task_awards_pk(tenant, &self.game_id, &self.external_task_id),
             keys::user_task_sk(&self.external_user_id),
         )
+    }
+}
+
+/// What [`backfill_award_index`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backfill {
+    pub awards: u64,
+    pub indexed: u64,
+}
+
+/// Gives awards stored before reversals existed their GSI1 key (`T#<tenant>#AWARD#<id>`), so
+/// `POST /awards/{awardId}/reversal` finds them: a scan for award items, one conditional
+/// UpdateItem per award without the key. Safe to rerun and to run while awards are written
+/// (new awards carry the key; the condition never overwrites one).
+pub async fn backfill_award_index(store: &Store) -> ApiResult<Backfill> {
+    let mut done = Backfill::default();
+    let mut start = None;
+    loop {
+        let (items, next) = store.scan_entity_page("award", start).await?;
+        for item in &items {
+            done.awards += 1;
+            if item.contains_key(store::GSI1PK) {
+                continue;
+            }
+            let (Some(pk), Some(sk), Some(award_id)) = (
+                attrs::s(item, PK),
+                attrs::s(item, SK),
+                attrs::s(item, "awardId"),
+            ) else {
+                continue;
+            };
+            // Every key starts `T#<tenant>#` and a tenant holds no `#`.
+            let Some(tenant) = pk
+                .strip_prefix("T#")
+                .and_then(|rest| rest.split('#').next())
+                .and_then(|t| TenantId::try_new(t).ok())
+            else {
+                continue;
+            };
+            if store
+                .set_if_absent(
+                    (pk.to_owned(), sk.to_owned()),
+                    &[
+                        (store::GSI1PK, keys::award_index_pk(&tenant, award_id)),
+                        (store::GSI1SK, keys::AWARD_INDEX_SK.to_owned()),
+                    ],
+                )
+                .await?
+            {
+                done.indexed += 1;
+            }
+        }
+        match next {
+            Some(key) => start = Some(key),
+            None => return Ok(done),
+        }
     }
 }
 
@@ -432,6 +504,23 @@ pub enum LedgerWrite {
         entry_id: String,
         closed_at: String,
     },
+    /// A reversed award's board score reduced (the award's own leaderboard items, reversed).
+    Leaderboard {
+        game_id: GameId,
+        user: ExternalId,
+        write: crate::store::leaderboards::LeaderboardWrite,
+    },
+    /// The event the correction reports (docs/events.md), in its own transaction.
+    Outbox {
+        event: Box<crate::domain::events::Event>,
+        now_secs: i64,
+    },
+    /// A reversed award's points taken off the user's progression (versioned like an award's).
+    Progression {
+        game_id: GameId,
+        user: ExternalId,
+        write: crate::store::progression::ProgressionWrite,
+    },
 }
 
 impl LedgerWrite {
@@ -464,6 +553,27 @@ pub fn transaction(
 
 fn item_of(table: &str, tenant: &TenantId, write: &LedgerWrite) -> ApiResult<TransactWriteItem> {
     Ok(match write {
+        LedgerWrite::Outbox { event, now_secs } => {
+            crate::store::outbox::put(table, event, *now_secs).map_err(ApiError::internal)?
+        }
+        LedgerWrite::Leaderboard {
+            game_id,
+            user,
+            write,
+        } => crate::store::leaderboards::board_item(table, tenant, game_id, user, write)?,
+        LedgerWrite::Progression {
+            game_id,
+            user,
+            write,
+        } => crate::store::progression::write_item(
+            table,
+            &crate::store::progression::Owner {
+                tenant,
+                game_id,
+                external_user_id: user,
+            },
+            write,
+        )?,
         LedgerWrite::Idempotency {
             record_key,
             key,

@@ -120,6 +120,25 @@ pub mod keys {
         format!("T#{tenant}#G#{game_id}#GRID")
     }
     pub const GRID_SK: &str = "GRID";
+    /// Shard `shard` of an item every award of a task or game writes (docs/data-model.md,
+    /// "Hot items"): shard 0 is the item's own key, shard n its partition + `#S<n>`, so a
+    /// game's shards spread over partitions and a game that never raised its count keeps
+    /// its items where they were.
+    pub fn shard_key(key: &(String, String), shard: u32) -> (String, String) {
+        match shard {
+            0 => key.clone(),
+            n => (format!("{}#S{n}", key.0), key.1.clone()),
+        }
+    }
+    /// The shard a user's awards write, of `shards` (FNV-1a: stable across builds).
+    pub fn aggregate_shard(user: &ExternalId, shards: u32) -> u32 {
+        let mut hash: u32 = 0x811c_9dc5;
+        for byte in user.as_str().bytes() {
+            hash ^= u32::from(byte);
+            hash = hash.wrapping_mul(0x0100_0193);
+        }
+        hash % shards.max(1)
+    }
     /// GSI1 partition of a tenant's users, by `<createdAt>#<externalUserId>` (exports).
     pub fn users_index_pk(tenant: &TenantId) -> String {
         format!("T#{tenant}#USERS")
@@ -566,6 +585,30 @@ impl Store {
         }
     }
 
+    /// One page of a full-table scan for items whose `entity` is `entity` (operator commands
+    /// only: no route scans). `start` is the previous page's last key.
+    pub async fn scan_entity_page(
+        &self,
+        entity: &str,
+        start: Option<Item>,
+    ) -> ApiResult<(Vec<Item>, Option<Item>)> {
+        let output = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("entity = :entity")
+            .expression_attribute_values(":entity", s(entity))
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(request_error)?;
+        Ok((
+            output.items.unwrap_or_default(),
+            output.last_evaluated_key.filter(|k| !k.is_empty()),
+        ))
+    }
+
     /// Writes puts and deletes in batches of 25, retrying what DynamoDB leaves unprocessed.
     pub async fn write_all(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
         for chunk in requests.chunks(25) {
@@ -630,6 +673,35 @@ impl Store {
                 .send()
                 .await,
         )
+    }
+
+    /// Sets string attributes on an existing item unless the first is already set; `false`
+    /// when it was (or the item is gone).
+    pub async fn set_if_absent(
+        &self,
+        item_key: (String, String),
+        values: &[(&str, String)],
+    ) -> ApiResult<bool> {
+        let mut names = HashMap::new();
+        let mut attribute_values = HashMap::new();
+        let mut sets = Vec::new();
+        for (i, (name, value)) in values.iter().enumerate() {
+            names.insert(format!("#a{i}"), (*name).to_owned());
+            attribute_values.insert(format!(":v{i}"), s(value.clone()));
+            sets.push(format!("#a{i} = :v{i}"));
+        }
+        Ok(condition_outcome(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(self::key(item_key.0, item_key.1)))
+                .update_expression(format!("SET {}", sets.join(", ")))
+                .condition_expression("attribute_exists(PK) AND attribute_not_exists(#a0)")
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(attribute_values))
+                .send()
+                .await,
+        )?)
     }
 
     /// Cheap data-plane probe used by the health route.

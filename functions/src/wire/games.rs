@@ -22,6 +22,16 @@ pub struct CreateGame {
     #[serde(default)]
     #[schema(max_items = 100)]
     pub params: Vec<ParamInput>,
+    /// Shards of the game's hot aggregates (task series, minutes, grid): raise it for a game
+    /// whose tasks take more than a few hundred awards a second (docs/data-model.md, "Hot
+    /// items"). 1 to 16, default 4.
+    #[schema(minimum = 1, maximum = 16, example = 4)]
+    pub aggregate_shards: Option<u32>,
+    /// Leaderboards besides the implicit `points` one, created with the game (in its
+    /// transaction) exactly as `POST /games/{gameId}/leaderboards` creates each.
+    #[serde(default)]
+    #[schema(max_items = 5)]
+    pub leaderboards: Vec<super::leaderboards::CreateLeaderboard>,
 }
 
 /// `PATCH /games/{gameId}`: at least one member.
@@ -38,6 +48,13 @@ pub struct PatchGame {
     /// Each entry names an existing parameter by `id` and replaces its key and value.
     #[schema(max_items = 100)]
     pub params: Option<Vec<ParamInput>>,
+    /// More shards for the game's hot aggregates (never fewer: what they hold would be lost).
+    #[schema(minimum = 1, maximum = 16)]
+    pub aggregate_shards: Option<u32>,
+    /// Leaderboards to add, in the game's update transaction; a key the game already has is
+    /// 409 `leaderboard_exists` (change a board with `PATCH /games/{gameId}/leaderboards/{key}`).
+    #[schema(max_items = 5)]
+    pub leaderboards: Option<Vec<super::leaderboards::CreateLeaderboard>>,
 }
 
 /// `POST /games/{gameId}/duplicate`: the copy's external id (its tasks are copied too).
@@ -66,6 +83,8 @@ pub struct GameView {
     pub created_at: String,
     #[serde(rename = "updated_at")]
     pub updated_at: String,
+    /// Shards of the game's hot aggregates (1 for games stored before sharding).
+    pub aggregate_shards: u32,
 }
 
 /// A game after a create, change or duplicate, with GAME's confirmation `message`.

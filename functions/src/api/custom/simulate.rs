@@ -46,7 +46,8 @@ async fn load_sim_state(
         .as_ref()
         .and_then(game_scoring::greencrowd::presented_hash);
     let keys =
-        crate::store::award::AwardKeys::new(tenant, &game_id, &task_id, &user_id, None, presented);
+        crate::store::award::AwardKeys::new(tenant, &game_id, &task_id, &user_id, None, presented)
+            .with_shards(crate::store::games::Game::DEFAULT_SHARDS);
     let program = SubmittedProgram(strategy);
     crate::store::award::load(&ctx.store, &keys, &program, crate::clock::now_micros()).await
 }
@@ -328,6 +329,7 @@ mod tests {
             version: 1,
             created_at: String::new(),
             updated_at: String::new(),
+            aggregate_shards: None,
         };
         let task = Task {
             tenant: "t".into(),

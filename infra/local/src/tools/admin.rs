@@ -62,6 +62,12 @@ enum Command {
         #[arg(long)]
         prefix: String,
     },
+    /// Give awards stored before reversals existed the index key reversals find them by
+    /// (docs/ledger.md); safe to rerun. Prints how many awards it saw and indexed.
+    BackfillAwardIndex {
+        #[arg(long)]
+        table: String,
+    },
     /// Create the table from template.yaml (local stacks); an existing table is left as it is.
     CreateTable {
         #[arg(long)]
@@ -158,6 +164,13 @@ async fn main() {
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     match cli.command {
         Command::Openapi { .. } => {} // answered above, without AWS
+        Command::BackfillAwardIndex { table } => {
+            let store = Store::new(dynamodb, table.clone());
+            match game_functions::store::ledger::backfill_award_index(&store).await {
+                Ok(done) => println!("awards: {}, indexed now: {}", done.awards, done.indexed),
+                Err(error) => fail(format!("backfill of {table}: {}", describe(&error))),
+            }
+        }
         Command::CreateTable { table } => {
             if let Err(error) = game_local::template::create_table(&dynamodb, &table).await {
                 fail(error);
