@@ -75,7 +75,12 @@ pub async fn serve_docs(
 
 /// Functions that are not HTTP routes: they consume the table's stream and the delivery
 /// queue (docs/events.md). Their binaries call [`serve_worker`].
-pub const WORKERS: &[&str] = &["events_dispatch", "events_deliver"];
+pub const WORKERS: &[&str] = &[
+    "events_dispatch",
+    "events_deliver",
+    "holds_sweep",
+    "leaderboards_close",
+];
 
 /// The body of a worker's binary: the dispatcher (DynamoDB Stream records) or the delivery
 /// function (SQS messages), each answering partial batch failures.
@@ -108,6 +113,45 @@ pub async fn serve_worker(name: &str) -> Result<(), lambda_runtime::Error> {
                     Ok::<_, std::convert::Infallible>(
                         crate::api::events::deliver(ctx, event.payload).await,
                     )
+                },
+            ))
+            .await
+        }
+        "holds_sweep" => {
+            // An EventBridge schedule's event; its content does not matter.
+            lambda_runtime::run(lambda_runtime::service_fn(
+                move |_: LambdaEvent<serde_json::Value>| async move {
+                    let sweep = crate::api::ledger::sweep_expired_holds(ctx).await;
+                    match &sweep {
+                        Ok(done) => tracing::info!(
+                            listed = done.listed,
+                            released = done.released,
+                            skipped = done.skipped,
+                            "holds swept"
+                        ),
+                        Err(error) => tracing::error!(error = %error.detail, "hold sweep failed"),
+                    }
+                    sweep.map_err(|error| lambda_runtime::Error::from(error.detail))
+                },
+            ))
+            .await
+        }
+        "leaderboards_close" => {
+            lambda_runtime::run(lambda_runtime::service_fn(
+                move |_: LambdaEvent<serde_json::Value>| async move {
+                    let now = crate::clock::now_micros();
+                    let closing = crate::api::leaderboards::close_periods(ctx, now).await;
+                    match &closing {
+                        Ok(done) => tracing::info!(
+                            boards = done.boards,
+                            closed = done.closed,
+                            "leaderboard periods closed"
+                        ),
+                        Err(error) => {
+                            tracing::error!(error = %error.detail, "closing periods failed")
+                        }
+                    }
+                    closing.map_err(|error| lambda_runtime::Error::from(error.detail))
                 },
             ))
             .await

@@ -163,7 +163,10 @@ try:
     wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, 'table[aria-label="Tasks"]'), "t1"))
     shot("console-game")
 
-    step("award points through the API")
+    step("award points through the API (the game has a ladder)")
+    status, body = api("PUT", f"/games/{game_id}/levels",
+                       {"metric": "points", "levels": [{"level": 1, "name": "Rookie", "threshold": 1}]})
+    assert status == 200, (status, body)
     for user in ["alice", "alice", "alice", "bob"]:
         status, body = api("POST", f"/games/{game_id}/tasks/t1/points", {"externalUserId": user})
         assert status == 200, (status, body)
@@ -183,7 +186,17 @@ try:
     assert canvas_of("Points per task"), "uPlot drew the chart"
     wallet = css("#wallet").text
     assert wallet, wallet
+    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, "#user-progression"), game_ext))
+    progression = css("#user-progression").text
+    assert "1 (Rookie)" in progression, progression
     shot("console-user")
+
+    step("the game view shows its leaderboard, alice first")
+    go(f"#/games/{game_id}")
+    heading("Game " + game_ext)
+    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, "#leaderboards"), "alice"))
+    board = driver.find_elements(By.CSS_SELECTOR, 'table[aria-label="Leaderboard points"] tbody tr')
+    assert [r.find_elements(By.TAG_NAME, "td")[1].text for r in board] == ["alice", "bob"], [r.text for r in board]
 
     step("the game's charts count the awards")
     go(f"#/games/{game_id}/charts")

@@ -306,7 +306,10 @@ impl TestApp {
             client.config().to_builder().interceptor(guard).build(),
         );
         let mut config = Config::for_table(&table);
-        config.rate_limits = generous_rate_limits();
+        // Off unless a test turns them on: four counter writes per award would add a third
+        // of the suite's DynamoDB Local work. The limits' own tests, and the races that must
+        // hold as deployed (limits on), configure them.
+        config.rate_limits = RateLimits::disabled();
         // Tests count a request's DynamoDB calls; the deployed 5 s key cache can expire between
         // a loaded machine's requests and add a GetItem. The TTL's own test sets its own.
         config.api_key_cache_ttl = std::time::Duration::from_secs(3600);

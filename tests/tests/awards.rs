@@ -667,8 +667,13 @@ struct HotRace {
 async fn hot_task_race(shards: Option<u32>) -> HotRace {
     const USERS: usize = 300;
     let counter = RequestCounter::default();
+    // As deployed: rate limits on (their counters are written by every award too).
     let app = Arc::new(
-        TestApp::with_client(game_tests::dynamodb_client_with(counter.clone()).await).await,
+        TestApp::with_config(
+            game_tests::dynamodb_client_with(counter.clone()).await,
+            |c| c.rate_limits = game_tests::generous_rate_limits(),
+        )
+        .await,
     );
     let extra = shards.map_or(json!({}), |n| json!({"aggregateShards": n}));
     let game_id = app.create_game("hot", extra).await;

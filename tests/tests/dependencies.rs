@@ -99,7 +99,9 @@ fn assert_retryable(response: &TestResponse) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_awards_on_one_user_and_task_never_answer_500() {
     const AWARDS: usize = 300;
-    let app = Arc::new(TestApp::new().await);
+    // As deployed: rate limits on.
+    let app =
+        Arc::new(TestApp::configured(|c| c.rate_limits = game_tests::generous_rate_limits()).await);
     let game_id = app
         .create_game("race", json!({"strategyId": "constantEffortStrategy"}))
         .await;

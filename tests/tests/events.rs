@@ -523,6 +523,84 @@ async fn game_task_and_wallet_writes_emit_their_events() {
     assert_eq!(again.status, 404, "{}", again.text);
 }
 
+/// The ledger's, progression's and custom strategies' events reach a receiver signed, like
+/// the award's.
+#[tokio::test]
+async fn correction_progression_and_strategy_events_are_delivered_signed() {
+    let h = Harness::new().await;
+    h.subscribe("ok", "all", json!([])).await;
+    let app = &h.app;
+    let game_id = app.paying_game(10).await;
+    let ladder = app
+        .call(
+            "PUT",
+            &format!("/api/v1/games/{game_id}/levels"),
+            Some(json!({"metric": "points", "levels": [{"level": 1, "name": "Bronze", "threshold": 5}]})),
+        )
+        .await;
+    assert_eq!(ladder.status, 200, "{}", ladder.text);
+    let award_id = app.pay(&game_id, "ana").await.body["awardId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (path, body) in [
+        (
+            format!("/api/v1/awards/{award_id}/reversal"),
+            json!({"amount": 2}),
+        ),
+        (
+            "/api/v1/users/ana/adjustments".to_owned(),
+            json!({"currency": "coins", "amount": 3, "reason": "goodwill"}),
+        ),
+    ] {
+        let r = app.call("POST", &path, Some(body)).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+    }
+    let strategy = app
+        .call(
+            "POST",
+            "/api/v1/strategies/custom",
+            Some(json!({"name": "flat", "astJson": {"type": "program", "rules": [], "default":
+                {"type": "assign_points", "value": {"type": "literal", "value": 3}, "case_name": "Flat"}}})),
+        )
+        .await;
+    assert_eq!(strategy.status, 201, "{}", strategy.text);
+    let id = strategy.body["id"].as_str().unwrap();
+    let published = app
+        .call(
+            "POST",
+            &format!("/api/v1/strategies/custom/{id}/publish"),
+            None,
+        )
+        .await;
+    assert_eq!(published.status, 200, "{}", published.text);
+
+    let expected = [
+        "award.created",
+        "level.reached",
+        "award.reversed",
+        "wallet.adjusted",
+        "strategy.published",
+    ];
+    let got = h
+        .wait_for("all", |l| {
+            expected
+                .iter()
+                .all(|t| l.iter().any(|x| x["type"] == *t && ok(x)))
+        })
+        .await;
+    assert!(
+        got.iter().all(|x| x["verifiedWith"] == json!([0])),
+        "{got:#?}"
+    );
+    let reversed = got.iter().find(|x| x["type"] == "award.reversed").unwrap();
+    assert_eq!(reversed["data"]["award"]["awardId"], award_id.as_str());
+    let level = got.iter().find(|x| x["type"] == "level.reached").unwrap();
+    assert_eq!(level["data"]["level"], 1);
+    assert_eq!(level["data"]["externalUserId"], "ana");
+    assert_eq!(level["id"], format!("evt_{award_id}-level"));
+}
+
 #[tokio::test]
 async fn subscriptions_api_shows_the_secret_once_and_refuses_unsafe_urls() {
     let h = Harness::new().await;

@@ -880,3 +880,54 @@ async fn bench_reads_at_1000_and_100000_entrants() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_closed_period_reports_its_final_top_once() {
+    let app = app_with(None).await;
+    let game_id = app.paying_game(10).await;
+    let created = create_board(
+        &app,
+        &game_id,
+        json!({"key": "daily", "period": "daily", "timeZone": "Europe/Madrid"}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let today = created.body["currentPeriod"].as_str().unwrap().to_owned();
+    for (i, user) in ["ana", "bob", "ana"].iter().enumerate() {
+        award_ok(&app, &game_id, "pay", user, &format!("d{i}")).await;
+    }
+    let close = |now: i64| {
+        let app = &app;
+        async move {
+            game_functions::api::leaderboards::close_periods(app.ctx, now)
+                .await
+                .unwrap()
+        }
+    };
+    let now = game_functions::clock::now_micros();
+    // The board started today: yesterday has nothing to close.
+    assert_eq!(close(now).await.closed, 0);
+    // A day later, today is the period that ended: closed once, however often the closer runs.
+    let tomorrow = now + 86_400_000_000;
+    let first = close(tomorrow).await;
+    assert_eq!((first.boards, first.closed), (1, 1));
+    assert_eq!(close(tomorrow).await.closed, 0);
+
+    let closed: Vec<game_functions::domain::events::Event> = app
+        .items()
+        .await
+        .iter()
+        .filter_map(game_functions::store::outbox::event_of)
+        .filter(|e| e.event_type == "leaderboard.period_closed")
+        .collect();
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    let data = &closed[0].data;
+    assert_eq!(data["leaderboardId"], "daily");
+    assert_eq!(data["period"], today.as_str());
+    assert_eq!(data["entrants"], 2);
+    assert_eq!(data["top"][0]["externalUserId"], "ana");
+    assert_eq!(data["top"][0]["rank"], 1);
+    assert_eq!(data["top"][1]["externalUserId"], "bob");
+    assert_eq!(data["top"].as_array().unwrap().len(), 2);
+    no_violations(&app);
+}

@@ -943,3 +943,72 @@ async fn the_backfill_indexes_awards_stored_without_their_reversal_key_once() {
     assert_eq!(ok(&reversed)["award"]["reversed"], true);
     assert_invariants(&app, &["ana", "bob"], false).await;
 }
+
+#[tokio::test]
+async fn the_sweeper_releases_expired_holds_once_and_leaves_the_others() {
+    let app = TestApp::new().await;
+    let game_id = app.paying_game(40).await;
+    app.pay(&game_id, "ana").await;
+    ok(&post(
+        &app,
+        "/api/v1/users/ana/adjustments",
+        json!({"currency": "coins", "amount": 10, "reason": "seed"}),
+    )
+    .await);
+    let hold = |price: i64, ttl: i64| {
+        let app = &app;
+        async move {
+            let r = post(
+                app,
+                "/api/v1/users/ana/holds",
+                json!({"itemId": "sku", "price": price, "ttlSeconds": ttl}),
+            )
+            .await;
+            ok(&r)["hold"]["holdId"].as_str().unwrap().to_owned()
+        }
+    };
+    let short = hold(3, 1).await;
+    let captured = hold(2, 1).await;
+    let long = hold(4, 900).await;
+    ok(&post(
+        &app,
+        &format!("/api/v1/users/ana/holds/{captured}/capture"),
+        json!({}),
+    )
+    .await);
+    assert_eq!(wallet(&app, "ana").await.balances.held, Decimal::from(7));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let sweep = game_functions::api::ledger::sweep_expired_holds(app.ctx)
+        .await
+        .unwrap();
+    // The captured hold left the index when it closed; the long one is not due.
+    assert_eq!((sweep.listed, sweep.released, sweep.skipped), (1, 1, 0));
+    let after = wallet(&app, "ana").await.balances;
+    assert_eq!(
+        (after.coins, after.held),
+        (Decimal::from(4), Decimal::from(4))
+    );
+    let history = app.call("GET", "/api/v1/users/ana/ledger", None).await;
+    let released: Vec<&Value> = ok(&history)["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["transactionType"] == "HoldExpired")
+        .collect();
+    assert_eq!(released.len(), 1, "{}", history.text);
+    assert_eq!(released[0]["holdId"], short.as_str());
+    assert_eq!(released[0]["actor"], "system:hold-sweeper");
+    let again = game_functions::api::ledger::sweep_expired_holds(app.ctx)
+        .await
+        .unwrap();
+    assert_eq!(again.listed, 0, "released holds leave the index");
+    // The long hold is still open and capturable.
+    ok(&post(
+        &app,
+        &format!("/api/v1/users/ana/holds/{long}/capture"),
+        json!({}),
+    )
+    .await);
+    assert_invariants(&app, &["ana"], false).await;
+}

@@ -368,6 +368,24 @@
       col('Params', (t) => (t.taskParams || []).map((p) => p.key + '=' + JSON.stringify(p.value)).join(', ')),
       col('', (t) => h('button', { type: 'button', class: 'secondary', onclick: () => openTask(t), 'aria-label': 'Edit task ' + t.externalTaskId }, 'Edit')),
     ], items(tasks), { 'aria-label': 'Tasks' }), editor, tform);
+    view.append(await leaderboardsPanel(gameId));
+  }
+
+  // Each board of the game with its current period's top 10.
+  async function leaderboardsPanel(gameId) {
+    const panel = h('section', { class: 'panel', id: 'leaderboards', 'aria-labelledby': 'boards-title' }, h('h3', { id: 'boards-title' }, 'Leaderboards'));
+    try {
+      const boards = items(await get('/games/' + enc(gameId) + '/leaderboards'));
+      const tops = await Promise.all(boards.map((b) => get('/games/' + enc(gameId) + '/leaderboards/' + enc(b.key) + '/entries?limit=10')));
+      boards.forEach((b, i) => {
+        const top = tops[i];
+        panel.append(h('h4', {}, b.key + ' — ' + b.metric + ', ' + b.period + ' (' + b.timeZone + '), ' + top.periodKey + ', ' + top.entrants + ' entrants'),
+          top.entries.length
+            ? table([col('Rank', 'rank', true), col('User', (e) => userLink(e.externalUserId)), col('Score', 'score', true), col('Reached', 'reachedAt')], top.entries, { 'aria-label': 'Leaderboard ' + b.key })
+            : h('p', {}, 'No entries in this period yet.'));
+      });
+    } catch (e) { panel.append(h('p', { class: 'error' }, problemText(e))); }
+    return panel;
   }
 
   // Every award of a game, newest first, from GET /games/{id}/points/details.
@@ -495,7 +513,29 @@
     }
     if (!points.error) p.append(table([col('Game', 'game'), col('Task', 'task'), col('Points', 'points', true), col('Times awarded', 'times', true)], rows, { 'aria-label': 'Points per game and task', id: 'user-points' }));
     view.append(h('div', { class: 'grid2' }, w, p));
+    if (!points.error) view.append(await progressionPanel(userId, items(points)));
     barChart(view, 'Points per task', rows.map((r) => r.game + ' / ' + r.task), [{ label: 'Points', values: rows.map((r) => Number(r.points) || 0) }], { xLabel: 'Game / task' });
+  }
+
+  // The user's level, achievements and streak in each game that defines progression.
+  async function progressionPanel(userId, games) {
+    const panel = h('section', { class: 'panel', 'aria-labelledby': 'progression-title' }, h('h3', { id: 'progression-title' }, 'Progression'));
+    const rows = [];
+    for (const g of games.filter((g) => g.gameId)) {
+      const view = await get('/games/' + enc(g.gameId) + '/users/' + enc(userId) + '/progression').catch(() => null);
+      if (!view || (!view.level && !(view.achievements || []).length && !view.streak)) continue;
+      rows.push({
+        game: g.externalGameId || g.gameId,
+        level: view.level ? view.level.level + (view.level.name ? ' (' + view.level.name + ')' : '') : '–',
+        points: view.points,
+        achievements: (view.achievements || []).map((a) => a.name || a.key).join(', ') || '–',
+        streak: view.streak ? view.streak.current : '–',
+      });
+    }
+    panel.append(rows.length
+      ? table([col('Game', 'game'), col('Level', 'level'), col('Points', 'points', true), col('Achievements', 'achievements'), col('Streak', 'streak', true)], rows, { 'aria-label': 'Progression', id: 'user-progression' })
+      : h('p', { id: 'user-progression' }, 'No progression in these games.'));
+    return panel;
   }
 
   // ---- custom strategies -------------------------------------------------------------------

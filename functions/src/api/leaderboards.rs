@@ -739,3 +739,87 @@ mod tests {
         ));
     }
 }
+
+/// What one run of the period closer did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Closing {
+    /// Periodic boards looked at.
+    pub boards: usize,
+    /// Periods closed by this run (their events emitted).
+    pub closed: usize,
+}
+
+/// Entries a `leaderboard.period_closed` event carries at most (its `top`).
+pub const CLOSED_TOP: i64 = 100;
+
+/// The `leaderboards_close` function (scheduled; docs/events.md): every periodic board's
+/// period that ended last before `now_us` is closed once, with one transaction holding a
+/// marker (conditioned on being new) and a `leaderboard.period_closed` event with the final
+/// top entries. A board that started counting after that period ended has nothing to close.
+pub async fn close_periods(ctx: &AppContext, now_us: i64) -> ApiResult<Closing> {
+    let mut closing = Closing::default();
+    for (tenant, game_id, defined) in store_lb::periodic_games(&ctx.store).await? {
+        for board in defined.all() {
+            let Some((period, end_us)) = board.previous_period(now_us) else {
+                continue;
+            };
+            closing.boards += 1;
+            if board
+                .counting_since_us()
+                .is_some_and(|since| since >= end_us)
+            {
+                continue;
+            }
+            let pk = store_lb::entries_pk(&tenant, &game_id, &board.record.id, &period);
+            if ctx
+                .store
+                .get(pk.clone(), store_lb::CLOSED_SK.to_owned())
+                .await?
+                .is_some()
+            {
+                continue;
+            }
+            let shown = CLOSED_TOP.min(i64::from(board.record.max_entries));
+            let entries = ctx
+                .store
+                .leaderboard_page(&pk, None, shown as i32, true)
+                .await?;
+            let listed: Vec<_> = entries.iter().map(StoredEntry::listed).collect();
+            let ranks = domain::ranks(&listed, 1, 1, board.record.tie_break);
+            let roots = store_lb::tree_counts(&ctx.store, &[(pk.clone(), 0)]).await?;
+            let (start, _) =
+                period_bounds(board.period, board.zone, &period).unwrap_or((None, None));
+            let event = crate::domain::events::Event::new(
+                &format!("{}-{period}", board.record.id),
+                crate::domain::events::LEADERBOARD_PERIOD_CLOSED,
+                &tenant,
+                &crate::clock::micros_to_rfc3339(end_us),
+                serde_json::json!({
+                    "gameId": game_id,
+                    "leaderboardId": board.key(),
+                    "boardId": board.record.id,
+                    "period": period,
+                    "periodStart": start.map(crate::clock::micros_to_rfc3339),
+                    "periodEnd": crate::clock::micros_to_rfc3339(end_us),
+                    "entrants": roots.first().map_or(0, domain::entrants),
+                    "top": entries.iter().zip(&ranks).map(|(e, r)| entry_view(e, *r)).collect::<Vec<_>>(),
+                }),
+            );
+            let items = store_lb::close_items(
+                ctx.store.table(),
+                &pk,
+                board.expires_at_secs(&period),
+                &event,
+                now_us.div_euclid(1_000_000),
+            )?;
+            match ctx.store.transact_once(items).await {
+                Ok(()) => closing.closed += 1,
+                // Another run closed it first.
+                Err(StoreError::Cancelled { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+    Ok(closing)
+}

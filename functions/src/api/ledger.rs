@@ -579,3 +579,64 @@ pub async fn history(ctx: &'static AppContext, req: Request) -> ApiResult<Respon
         },
     })
 }
+
+/// What one sweep of expired holds did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sweep {
+    /// Expired open holds the index listed.
+    pub listed: usize,
+    pub released: usize,
+    /// Settled or released meanwhile (the index lags the holds).
+    pub skipped: usize,
+}
+
+/// Days of the open-holds index a sweep reads: a hold lives at most a day, so a sweeper that
+/// was stopped for a week still finds what it left behind.
+const SWEEP_DAYS: i64 = 8;
+/// Holds one sweep releases at most (a scheduled run every few minutes takes the rest).
+const SWEEP_LIMIT: usize = 500;
+/// The entries' actor.
+const SWEEPER: &str = "system:hold-sweeper";
+
+/// The `holds_sweep` function (scheduled; docs/ledger.md, "Holds"): every open hold past its
+/// expiry is released with the `HoldExpired` entry the user's next purchase would have
+/// written, each in its own transaction conditioned like any correction.
+pub async fn sweep_expired_holds(ctx: &AppContext) -> ApiResult<Sweep> {
+    let now = crate::clock::now_micros();
+    let listed =
+        crate::store::ledger::expired_holds(&ctx.store, now, SWEEP_DAYS, SWEEP_LIMIT).await?;
+    let mut sweep = Sweep {
+        listed: listed.len(),
+        ..Sweep::default()
+    };
+    for expired in listed {
+        let wallet_key = user_key(&expired.tenant, &expired.user);
+        let key = hold_key(&expired.tenant, &expired.user, &expired.hold_id);
+        let operation = Operation {
+            tenant: expired.tenant.clone(),
+            idempotency: None,
+            request_hash: String::new(),
+            reads: vec![wallet_key.clone(), key.clone()],
+            holds_of: None,
+            event_type: None,
+        };
+        let released = operation
+            .run(ctx, SWEEPER, |loaded, stamp| {
+                let hold = loaded
+                    .items
+                    .get(&key)
+                    .and_then(Hold::from_item)
+                    .ok_or_else(|| hold_not_found(&expired.hold_id))?;
+                let wallet = loaded.wallet(&wallet_key, &expired.user)?;
+                ledger::release_hold(&expired.tenant, &wallet, &hold, stamp)
+            })
+            .await;
+        match released {
+            Ok(_) => sweep.released += 1,
+            Err(error) if error.status.is_client_error() => sweep.skipped += 1,
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(sweep)
+}

@@ -506,9 +506,10 @@ async fn points_by_game(
         });
     }
     Ok(games
-        .into_values()
+        .into_iter()
         .map(
-            |(external_game_id, created_at, tasks)| wire::UserGamePoints {
+            |(game_id, (external_game_id, created_at, tasks))| wire::UserGamePoints {
+                game_id: game_id.to_string(),
                 external_game_id,
                 created_at,
                 task: tasks,

@@ -22,7 +22,7 @@ pub const EVENT_TYPES: &[&str] = &[
     STREAK_EXTENDED,
     STREAK_BROKEN,
     STREAK_FREEZE_USED,
-    "leaderboard.period_closed",
+    LEADERBOARD_PERIOD_CLOSED,
     GAME_CREATED,
     GAME_UPDATED,
     GAME_DELETED,
@@ -36,6 +36,7 @@ pub const AWARD_CREATED: &str = "award.created";
 pub const WALLET_CONVERTED: &str = "wallet.converted";
 pub const AWARD_REVERSED: &str = "award.reversed";
 pub const LEVEL_REACHED: &str = "level.reached";
+pub const LEADERBOARD_PERIOD_CLOSED: &str = "leaderboard.period_closed";
 pub const ACHIEVEMENT_EARNED: &str = "achievement.earned";
 pub const STREAK_EXTENDED: &str = "streak.extended";
 pub const STREAK_BROKEN: &str = "streak.broken";

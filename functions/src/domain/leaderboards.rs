@@ -220,6 +220,32 @@ impl Board {
         end.map(|end_us| end_us / 1_000_000 + RETENTION_DAYS * 86_400)
     }
 
+    /// The period that ended last before `now_us` and its end (µs); `None` for all time.
+    pub fn previous_period(&self, now_us: i64) -> Option<(String, i64)> {
+        let current = self.period_key(now_us);
+        let (start, _) = period_bounds(self.period, self.zone, &current)?;
+        let previous = self.period_key(start? - 1);
+        let (_, end) = period_bounds(self.period, self.zone, &previous)?;
+        Some((previous, end?))
+    }
+
+    /// When the board started counting (µs): its id's time (a UUIDv7; a redefinition gets a
+    /// new id), else its creation time.
+    pub fn counting_since_us(&self) -> Option<i64> {
+        uuid::Uuid::parse_str(&self.record.id)
+            .ok()
+            .and_then(|id| id.get_timestamp())
+            .map(|t| {
+                let (secs, nanos) = t.to_unix();
+                (secs as i64) * 1_000_000 + i64::from(nanos / 1_000)
+            })
+            .or_else(|| {
+                DateTime::parse_from_rfc3339(&self.record.created_at)
+                    .ok()
+                    .map(|at| at.timestamp_micros())
+            })
+    }
+
     /// `?period=`: a period key of this board, or an RFC 3339 instant inside the period.
     pub fn resolve_period(&self, query: Option<&str>, now_us: i64) -> ApiResult<String> {
         let Some(text) = query else {
@@ -636,13 +662,9 @@ fn counted(board: &Board, award: &Reversed<'_>) -> bool {
         None => {
             board.counts(award.external_task_id)
                 && (board.record.id == IMPLICIT_ID
-                    || uuid::Uuid::parse_str(&board.record.id)
-                        .ok()
-                        .and_then(|id| id.get_timestamp())
-                        .is_some_and(|t| {
-                            let (secs, nanos) = t.to_unix();
-                            (secs as i64) * 1_000_000 + i64::from(nanos / 1_000) <= award.awarded_us
-                        }))
+                    || board
+                        .counting_since_us()
+                        .is_some_and(|since| since <= award.awarded_us))
         }
     }
 }

@@ -724,6 +724,29 @@ pub fn capture(
     )
 }
 
+/// The sweeper's release of one open hold past its expiry: the `HoldExpired` entry the
+/// user's next spend or hold would write, now (docs/ledger.md).
+pub fn release_hold(
+    tenant: &TenantId,
+    wallet: &WalletState,
+    hold: &Hold,
+    stamp: &Stamp,
+) -> ApiResult<Decided> {
+    // Settled or released since the index listed it (the index lags): nothing to do.
+    if !hold.is_open() || hold.expires_us > stamp.now_us {
+        return Err(hold_closed(hold));
+    }
+    let mut posting = Posting::new(wallet, 0);
+    posting.release_expired(tenant, std::slice::from_ref(hold), stamp)?;
+    let mut writes = Vec::new();
+    let mut rows = Vec::new();
+    let after = posting.finish(&mut writes, &mut rows);
+    Ok(Decided {
+        result: result(rows, vec![after]),
+        writes,
+    })
+}
+
 /// Cancels an open hold (expired or not): the held coins return to the balance.
 pub fn void(
     tenant: &TenantId,

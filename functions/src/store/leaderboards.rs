@@ -28,6 +28,57 @@ pub fn boards_key(tenant: &TenantId, game_id: &GameId) -> Key {
     (keys::game_pk(tenant, game_id), BOARDS_SK.to_owned())
 }
 
+/// GSI1 partition of the boards items of games with a periodic board (the closer's list).
+pub const PERIODIC_BOARDS_PK: &str = "PERIODIC_BOARDS";
+/// The sort key of a board-period's marker: the period was closed (its event emitted).
+pub const CLOSED_SK: &str = "CLOSED";
+
+/// Every game with a periodic board: its tenant, id and boards (from GSI1, eventually
+/// consistent: a board defined a moment ago is closed by the next run).
+pub async fn periodic_games(store: &Store) -> ApiResult<Vec<(TenantId, GameId, Defined)>> {
+    let items = store
+        .query_every(
+            Some(store::GSI1),
+            (store::GSI1PK, PERIODIC_BOARDS_PK.to_owned()),
+            None,
+        )
+        .await?;
+    let mut games = Vec::new();
+    for item in items {
+        // GSI1SK is the game's partition key, `T#<tenant>#G#<gameId>`.
+        let ids = attrs::s(&item, store::GSI1SK).and_then(|pk| {
+            let rest = pk.strip_prefix("T#")?;
+            let (tenant, game) = rest.split_once("#G#")?;
+            Some((TenantId::try_new(tenant).ok()?, GameId::try_new(game).ok()?))
+        });
+        if let Some((tenant, game_id)) = ids {
+            games.push((tenant, game_id, Defined::from_item(Some(item))?));
+        }
+    }
+    Ok(games)
+}
+
+/// The transaction items that close a board-period once: its marker (conditioned on being
+/// new, with the period's TTL) and the event.
+pub fn close_items(
+    table: &str,
+    pk: &str,
+    expires_at: Option<i64>,
+    event: &crate::domain::events::Event,
+    now_secs: i64,
+) -> ApiResult<Vec<TransactWriteItem>> {
+    let mut marker = store::key(pk, CLOSED_SK);
+    marker.insert("entity".into(), store::s("leaderboardClosed"));
+    marker.insert("eventId".into(), store::s(event.id.clone()));
+    if let Some(at) = expires_at {
+        marker.insert(TTL_ATTRIBUTE.into(), store::n(at));
+    }
+    Ok(vec![
+        store::tx::put_new(table, marker)?,
+        store::outbox::put(table, event, now_secs)?,
+    ])
+}
+
 pub fn standings_key(tenant: &TenantId, user: &ExternalId, game_id: &GameId) -> Key {
     (keys::user_pk(tenant, user), format!("LB#{game_id}"))
 }
@@ -93,6 +144,11 @@ impl Defined {
             serde_dynamo::to_attribute_value(boards).map_err(ApiError::internal)?,
         );
         item.insert("version".into(), store::n(read_version + 1));
+        // Games with a periodic board are listed for the period closer (sparse GSI1).
+        if boards.iter().any(|b| b.period != "all_time") {
+            item.insert(store::GSI1PK.into(), store::s(PERIODIC_BOARDS_PK));
+            item.insert(store::GSI1SK.into(), store::s(key.0.clone()));
+        }
         let put = Put::builder().table_name(table).set_item(Some(item));
         let put = if read_version == 0 {
             put.condition_expression("attribute_not_exists(PK)")

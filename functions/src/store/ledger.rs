@@ -66,6 +66,65 @@ pub fn hold_key(tenant: &TenantId, user: &ExternalId, hold_id: &str) -> Key {
     (keys::user_pk(tenant, user), keys::hold_sk(hold_id))
 }
 
+const DAY_US: i64 = 86_400_000_000;
+
+/// GSI1 partition of the open holds that expire on one UTC day (days since the epoch): the
+/// sweeper reads the last few days' (docs/ledger.md, "Holds").
+fn open_holds_pk(day: i64) -> String {
+    format!("OPENHOLDS#{day}")
+}
+
+/// Ordered by expiry, then who: `<expiresUs, 20 digits>#<tenant>#<user>#<holdId>`.
+fn open_hold_sk(tenant: &TenantId, user: &ExternalId, hold_id: &str, expires_us: i64) -> String {
+    format!("{expires_us:020}#{tenant}#{user}#{hold_id}")
+}
+
+/// An open hold the index lists as expired: whose it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpiredHold {
+    pub tenant: TenantId,
+    pub user: ExternalId,
+    pub hold_id: String,
+}
+
+/// Open holds that expired before `now_us`, from the index of the `days` UTC days up to today
+/// (eventually consistent: the sweeper re-reads each hold before releasing it), at most `limit`.
+pub async fn expired_holds(
+    store: &Store,
+    now_us: i64,
+    days: i64,
+    limit: usize,
+) -> ApiResult<Vec<ExpiredHold>> {
+    let today = now_us.div_euclid(DAY_US);
+    let below = format!("{now_us:020}");
+    let mut found = Vec::new();
+    for day in (today - days + 1)..=today {
+        let items = store
+            .query_index_below(
+                store::GSI1,
+                (store::GSI1PK, &open_holds_pk(day)),
+                (store::GSI1SK, &below),
+                limit,
+            )
+            .await?;
+        for item in &items {
+            let parsed = attrs::s(item, store::GSI1SK).and_then(|sk| {
+                let mut parts = sk.splitn(4, '#').skip(1);
+                Some(ExpiredHold {
+                    tenant: TenantId::try_new(parts.next()?).ok()?,
+                    user: ExternalId::try_new(parts.next()?).ok()?,
+                    hold_id: parts.next()?.to_owned(),
+                })
+            });
+            found.extend(parsed);
+            if found.len() >= limit {
+                return Ok(found);
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// The kinds of entries a correction writes (the award writes `AssignPoints`, the conversion
 /// `ConvertPointsToCoins`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -686,6 +745,20 @@ fn item_of(table: &str, tenant: &TenantId, write: &LedgerWrite) -> ApiResult<Tra
                 ("holdExpiresUs", store::n(hold.expires_us)),
                 ("holdEntryId", store::s(hold.hold_entry_id.clone())),
                 ("createdAt", store::s(hold.created_at.clone())),
+                // Listed among open holds by the day it expires, for the sweeper.
+                (
+                    store::GSI1PK,
+                    store::s(open_holds_pk(hold.expires_us.div_euclid(DAY_US))),
+                ),
+                (
+                    store::GSI1SK,
+                    store::s(open_hold_sk(
+                        tenant,
+                        &hold.user,
+                        &hold.hold_id,
+                        hold.expires_us,
+                    )),
+                ),
             ] {
                 item.insert(name.into(), value);
             }
@@ -701,8 +774,9 @@ fn item_of(table: &str, tenant: &TenantId, write: &LedgerWrite) -> ApiResult<Tra
                 Update::builder()
                     .table_name(table)
                     .set_key(Some(store::key(key.0.clone(), key.1.clone())))
+                    // Closed holds leave the open-holds index.
                     .update_expression(
-                        "SET #status = :status, closedEntryId = :entry, closedAt = :at",
+                        "SET #status = :status, closedEntryId = :entry, closedAt = :at REMOVE GSI1PK, GSI1SK",
                     )
                     .condition_expression("#status = :open")
                     .expression_attribute_names("#status", "status")

@@ -585,6 +585,31 @@ impl Store {
         }
     }
 
+    /// Up to `limit` items of an index partition whose sort key is below `below`, in order.
+    pub async fn query_index_below(
+        &self,
+        index: &str,
+        (partition_attribute, partition): (&str, &str),
+        (sort_attribute, below): (&str, &str),
+        limit: usize,
+    ) -> ApiResult<Vec<Item>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#pk = :pk AND #sk < :below")
+            .expression_attribute_names("#pk", partition_attribute)
+            .expression_attribute_names("#sk", sort_attribute)
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":below", s(below))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(request_error)?;
+        Ok(output.items.unwrap_or_default())
+    }
+
     /// One page of a full-table scan for items whose `entity` is `entity` (operator commands
     /// only: no route scans). `start` is the previous page's last key.
     pub async fn scan_entity_page(

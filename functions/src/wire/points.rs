@@ -235,6 +235,8 @@ pub struct UserTaskPoints {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserGamePoints {
+    /// The game's id (ours; GAME answers the external id only).
+    pub game_id: String,
     pub external_game_id: Option<String>,
     /// The game's creation, `null` if it was deleted.
     #[serde(rename = "created_at")]

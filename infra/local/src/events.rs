@@ -339,7 +339,12 @@ pub async fn poll_queue(
     }
 }
 
-/// What `game-dev` runs beside the API: both pollers, restarted after an error.
+/// The schedule of the `holds_sweep` and `leaderboards_close` functions, locally: the same
+/// handlers every 30 s (deployed: every 5 minutes; a dev hold of a minute should not linger).
+const LOCAL_SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+/// What `game-dev` runs beside the API: both pollers, restarted after an error, and the
+/// scheduled functions' ticks.
 pub fn start(sdk_config: &aws_config::SdkConfig, table: &str, ctx: &'static AppContext) {
     let ddb = aws_sdk_dynamodb::Client::new(sdk_config);
     let streams = aws_sdk_dynamodbstreams::Client::new(sdk_config);
@@ -351,6 +356,30 @@ pub fn start(sdk_config: &aws_config::SdkConfig, table: &str, ctx: &'static AppC
                 tracing::warn!(error = %e, "stream poller stopped; restarting");
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(LOCAL_SWEEP_EVERY).await;
+            match game_functions::api::ledger::sweep_expired_holds(ctx).await {
+                Ok(sweep) if sweep.listed > 0 => {
+                    tracing::info!(
+                        released = sweep.released,
+                        skipped = sweep.skipped,
+                        "holds swept"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e.detail, "hold sweep failed"),
+            }
+            let now = game_functions::clock::now_micros();
+            match game_functions::api::leaderboards::close_periods(ctx, now).await {
+                Ok(closing) if closing.closed > 0 => {
+                    tracing::info!(closed = closing.closed, "leaderboard periods closed")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e.detail, "closing periods failed"),
+            }
         }
     });
     if let Some(queue_url) = ctx.events.config.queue_url.clone() {
