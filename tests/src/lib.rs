@@ -545,6 +545,33 @@ impl TestApp {
         }
     }
 
+    /// The items of one entity (`entity` attribute) in this test's table.
+    pub async fn items_of(
+        &self,
+        entity: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let mut items = self.items().await;
+        items.retain(|i| {
+            i.get("entity")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some(entity)
+        });
+        items
+    }
+
+    /// The events in this test's outbox, by id (the ids of one write's events sort in order).
+    pub async fn outbox_events(&self) -> Vec<game_functions::domain::events::Event> {
+        let mut events: Vec<_> = self
+            .items_of(game_functions::store::outbox::ENTITY)
+            .await
+            .iter()
+            .filter_map(game_functions::store::outbox::event_of)
+            .collect();
+        events.sort_by(|a, b| a.id.cmp(&b.id));
+        events
+    }
+
     /// Serves the dev API over real HTTP on an ephemeral loopback port.
     pub async fn serve_http(&self) -> SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -658,13 +658,15 @@ struct HotRace {
     seconds: f64,
     commits: usize,
     client_retries: std::collections::BTreeMap<String, usize>,
+    /// Each award's time from its first attempt to its 200, sorted (ms).
+    latencies_ms: Vec<f64>,
 }
 
-/// 300 concurrent awards by 300 users on one task of a game with `shards` hot-aggregate
-/// shards (None: the default): never a 500, every award exactly once (300 award items, the
-/// task series counting 300 over its shards, the wallets what was answered). Clients retry
-/// 409/503 with their idempotency key, as the answers' Retry-After asks.
-async fn hot_task_race(shards: Option<u32>) -> HotRace {
+/// 300 awards by 300 users on one task, `concurrency` at a time, of a game with `shards`
+/// hot-aggregate shards (None: the default): never a 500, every award exactly once (300 award
+/// items, the task series counting 300 over its shards, the wallets what was answered).
+/// Clients retry 409/503 with their idempotency key, as the answers' Retry-After asks.
+async fn hot_task_race(shards: Option<u32>, concurrency: usize) -> HotRace {
     const USERS: usize = 300;
     let counter = RequestCounter::default();
     // As deployed: rate limits on (their counters are written by every award too).
@@ -680,16 +682,19 @@ async fn hot_task_race(shards: Option<u32>) -> HotRace {
     app.create_task(&game_id, "hot", json!({})).await;
     counter.take();
     let started = std::time::Instant::now();
+    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut storm = tokio::task::JoinSet::new();
     for i in 0..USERS {
-        let (app, game_id) = (app.clone(), game_id.clone());
+        let (app, game_id, permits) = (app.clone(), game_id.clone(), permits.clone());
         storm.spawn(async move {
+            let _permit = permits.acquire_owned().await.unwrap();
+            let first_try = std::time::Instant::now();
             let mut refusals = Vec::new();
             for attempt in 0..60u64 {
                 let r =
                     award_keyed(&app, &game_id, &format!("user-{i}"), &format!("hot-{i}")).await;
                 match r.status {
-                    200 => return (r, refusals),
+                    200 => return (r, refusals, first_try.elapsed().as_secs_f64() * 1000.0),
                     409 | 503 => {
                         refusals.push(format!("{} {}", r.status, r.body["code"]));
                         tokio::time::sleep(std::time::Duration::from_millis(10 * (attempt + 1)))
@@ -704,7 +709,7 @@ async fn hot_task_race(shards: Option<u32>) -> HotRace {
     let answers = storm.join_all().await;
     let seconds = started.elapsed().as_secs_f64();
     let mut client_retries = std::collections::BTreeMap::<String, usize>::new();
-    for (_, refusals) in &answers {
+    for (_, refusals, _) in &answers {
         for r in refusals {
             *client_retries.entry(r.clone()).or_default() += 1;
         }
@@ -714,19 +719,8 @@ async fn hot_task_race(shards: Option<u32>) -> HotRace {
         .iter()
         .filter(|op| *op == "TransactWriteItems")
         .count();
-    let items = app.items().await;
-    let entity = |name: &'static str| {
-        items.iter().filter(move |i| {
-            i.get("entity")
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-                == Some(name)
-        })
-    };
-    assert_eq!(entity("award").count(), USERS, "every award once");
-    let series: Vec<u64> = entity("taskSeries")
-        .map(|i| i["count"].as_n().unwrap().parse().unwrap())
-        .collect();
+    assert_eq!(app.items_of("award").await.len(), USERS, "every award once");
+    let series = series_counts(&app).await;
     assert_eq!(series.iter().sum::<u64>(), USERS as u64, "{series:?}");
     let expected_items = shards.unwrap_or(game_functions::store::games::Game::DEFAULT_SHARDS);
     assert_eq!(
@@ -736,27 +730,38 @@ async fn hot_task_race(shards: Option<u32>) -> HotRace {
     );
     let paid: f64 = answers
         .iter()
-        .map(|(r, _)| r.body["points"].as_f64().unwrap())
+        .map(|(r, _, _)| r.body["points"].as_f64().unwrap())
         .sum();
-    let held: f64 = entity("user")
+    let wallets = app.items_of("user").await;
+    assert_eq!(wallets.len(), USERS);
+    let held: f64 = wallets
+        .iter()
         .map(|i| i["pointsBalance"].as_n().unwrap().parse::<f64>().unwrap())
         .sum();
-    assert_eq!(entity("user").count(), USERS);
     assert!(
         (paid - held).abs() < 1e-9,
         "wallets hold what was answered: {paid} vs {held}"
     );
+    let mut latencies_ms: Vec<f64> = answers.iter().map(|(_, _, ms)| *ms).collect();
+    latencies_ms.sort_by(f64::total_cmp);
     HotRace {
         seconds,
         commits,
         client_retries,
+        latencies_ms,
     }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn report(label: &str, race: &HotRace) {
     eprintln!(
-        "hot task, {label}: 300 users' awards in {:.2} s, {} commits ({} cancelled or failed), client retries {:?}",
+        "hot task, {label}: 300 users' awards in {:.2} s, p50 {:.1} ms, p99 {:.1} ms, {} commits ({} cancelled or failed), client retries {:?}",
         race.seconds,
+        percentile(&race.latencies_ms, 0.5),
+        percentile(&race.latencies_ms, 0.99),
         race.commits,
         race.commits - 300,
         race.client_retries
@@ -765,20 +770,33 @@ fn report(label: &str, race: &HotRace) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hundred_users_on_one_task_award_exactly_once() {
-    report("default shards", &hot_task_race(None).await);
+    report(
+        "default shards, 300 at once",
+        &hot_task_race(None, 300).await,
+    );
 }
 
-/// The contention figures of docs/benchmarks.md: the same race with the hot aggregates on one
-/// item and on eight shards (`cargo test ... -- --ignored bench_hot_task`).
+/// The contention figures of docs/benchmarks.md: 300 awards at 1, 50 and 300 at a time, the
+/// hot aggregates on one item and on eight shards (`cargo test ... -- --ignored bench_hot_task
+/// --nocapture`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a benchmark (two 300-award races): run on demand"]
+#[ignore = "a benchmark (six 300-award races): run on demand"]
 async fn bench_hot_task_contention_one_and_eight_shards() {
     for shards in [1, 8] {
-        report(
-            &format!("{shards} shard(s)"),
-            &hot_task_race(Some(shards)).await,
-        );
+        for concurrency in [1, 50, 300] {
+            let label = format!("{shards} shard(s), {concurrency} at a time");
+            report(&label, &hot_task_race(Some(shards), concurrency).await);
+        }
     }
+}
+
+/// The award counts of the task-series items (one per shard that has awards).
+async fn series_counts(app: &TestApp) -> Vec<u64> {
+    app.items_of("taskSeries")
+        .await
+        .iter()
+        .map(|i| i["count"].as_n().unwrap().parse().unwrap())
+        .collect()
 }
 
 async fn award_keyed(app: &TestApp, game_id: &str, user: &str, key: &str) -> TestResponse {
@@ -847,18 +865,7 @@ async fn a_game_gains_shards_without_losing_counts_and_never_loses_shards() {
         );
         assert_eq!(counter.take(), ["BatchGetItem", "TransactWriteItems"]);
     }
-    let series: Vec<u64> = app
-        .items()
-        .await
-        .iter()
-        .filter(|i| {
-            i.get("entity")
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-                == Some("taskSeries")
-        })
-        .map(|i| i["count"].as_n().unwrap().parse().unwrap())
-        .collect();
+    let series = series_counts(&app).await;
     assert_eq!(series.iter().sum::<u64>(), 23, "{series:?}");
     assert!(series.len() > 1 && series.len() <= 4, "{series:?}");
 }

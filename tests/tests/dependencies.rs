@@ -185,8 +185,10 @@ async fn faulty_app() -> (TestApp, Arc<FaultyDynamoDb>, String) {
         ..Timeouts::default()
     };
     let client = faults::production_client(&proxy.endpoint(), &timeouts).await;
+    // Rate limits on, as deployed: their counter updates are among the calls that fail.
     let app = TestApp::with_config(client, |config| {
         config.api_key_cache_ttl = Duration::from_secs(3600);
+        config.rate_limits = game_tests::generous_rate_limits();
     })
     .await;
     let game_id = app.create_game("faulty", json!({})).await;

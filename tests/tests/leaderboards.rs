@@ -913,13 +913,8 @@ async fn a_closed_period_reports_its_final_top_once() {
     assert_eq!((first.boards, first.closed), (1, 1));
     assert_eq!(close(tomorrow).await.closed, 0);
 
-    let closed: Vec<game_functions::domain::events::Event> = app
-        .items()
-        .await
-        .iter()
-        .filter_map(game_functions::store::outbox::event_of)
-        .filter(|e| e.event_type == "leaderboard.period_closed")
-        .collect();
+    let mut closed = app.outbox_events().await;
+    closed.retain(|e| e.event_type == "leaderboard.period_closed");
     assert_eq!(closed.len(), 1, "{closed:?}");
     let data = &closed[0].data;
     assert_eq!(data["leaderboardId"], "daily");

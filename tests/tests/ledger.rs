@@ -806,15 +806,12 @@ async fn faults_between_decide_and_commit_leave_nothing_half_written() {
 
 /// The outbox's events of the ledger, oldest first: (type, data).
 async fn ledger_events(app: &TestApp) -> Vec<(String, Value)> {
-    let mut events: Vec<game_functions::domain::events::Event> = app
-        .items()
+    app.outbox_events()
         .await
-        .iter()
-        .filter_map(game_functions::store::outbox::event_of)
+        .into_iter()
         .filter(|e| e.event_type.starts_with("wallet.") || e.event_type == "award.reversed")
-        .collect();
-    events.sort_by(|a, b| a.id.cmp(&b.id));
-    events.into_iter().map(|e| (e.event_type, e.data)).collect()
+        .map(|e| (e.event_type, e.data))
+        .collect()
 }
 
 #[tokio::test]

@@ -117,6 +117,22 @@ async fn the_dashboard_counts_only_the_callers_tenant() {
             .unwrap()
             .starts_with("week_")
     );
+    // Awards answered with an error: two of this tenant's (an unknown game, twice) and one of
+    // the other's count; a body that does not parse is refused before the caller is known.
+    let nowhere = "/api/v1/games/0190a0a0-0000-7000-8000-000000000099/tasks/walk/points";
+    for key in [&app.api_key, &app.api_key, &other] {
+        app.call_as(
+            Some(key),
+            "POST",
+            nowhere,
+            Some(json!({"externalUserId": "ana"}).to_string().into_bytes()),
+        )
+        .await
+        .assert_problem(404, "game_not_found");
+    }
+    app.call("POST", nowhere, Some(json!({"user": "ana"})))
+        .await
+        .assert_problem(422, "invalid_body");
     let logs = app
         .call(
             "GET",
@@ -125,7 +141,7 @@ async fn the_dashboard_counts_only_the_callers_tenant() {
         )
         .await;
     assert_eq!(logs.status, 200, "{}", logs.text);
-    assert_eq!(logs.body, json!({"info": 7, "success": 7, "error": 0}));
+    assert_eq!(logs.body, json!({"info": 7, "success": 7, "error": 2}));
     let theirs = app
         .call_as(
             Some(&other),

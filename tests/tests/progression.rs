@@ -77,16 +77,10 @@ async fn recorded(app: &TestApp) -> (usize, usize, usize) {
 /// The outbox's event types in the table, but the games' and tasks' own.
 async fn outbox_types(app: &TestApp) -> Vec<String> {
     let mut types: Vec<String> = app
-        .items()
+        .outbox_events()
         .await
-        .iter()
-        .filter(|i| {
-            i.get("entity")
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-                == Some("outbox")
-        })
-        .filter_map(|i| i.get("eventType")?.as_s().ok().cloned())
+        .into_iter()
+        .map(|e| e.event_type)
         .filter(|t| !t.starts_with("game.") && !t.starts_with("task."))
         .collect();
     types.sort();

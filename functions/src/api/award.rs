@@ -59,7 +59,39 @@ fn parse(req: &Request) -> ApiResult<AwardRequest> {
 pub async fn award(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let request = parse(&req)?;
     let caller = authenticate(ctx, &req).await?;
-    let game_id = GameId::from_path(&path_param(&req, "gameId")?)?;
+    let answer = award_as(ctx, &req, &caller, &request).await;
+    if let Err(error) = &answer {
+        count_error(ctx, &caller.tenant, &request.external_user_id, error).await;
+    }
+    answer
+}
+
+/// The dashboard's `error` level: an authenticated award answered with an error adds one to the
+/// day's (sharded) counter. A rate-limited one does not (it would turn a flood into writes),
+/// and a failure to count never changes the answer.
+async fn count_error(ctx: &AppContext, tenant: &TenantId, user: &ExternalId, error: &ApiError) {
+    if error.code == "rate_limited" {
+        return;
+    }
+    let day = crate::domain::dashboard::day_of_micros(crate::clock::now_micros());
+    let increment = store::dashboard::Increment {
+        award_errors: 1,
+        ..Default::default()
+    };
+    if let Err(failure) =
+        store::dashboard::add(&ctx.store, tenant, user.as_str(), &day, &increment).await
+    {
+        tracing::warn!(error = %failure, "could not count an award error");
+    }
+}
+
+async fn award_as(
+    ctx: &'static AppContext,
+    req: &Request,
+    caller: &crate::identity::auth::Caller,
+    request: &AwardRequest,
+) -> ApiResult<Response<Body>> {
+    let game_id = GameId::from_path(&path_param(req, "gameId")?)?;
     let external_task_id = path_param(&req, "externalTaskId")?;
     let task_id = TaskId::try_new(external_task_id.as_str())
         .map_err(|_| task_not_found(&game_id, &external_task_id))?;
