@@ -92,18 +92,18 @@ async fn award_as(
     request: &AwardRequest,
 ) -> ApiResult<Response<Body>> {
     let game_id = GameId::from_path(&path_param(req, "gameId")?)?;
-    let external_task_id = path_param(&req, "externalTaskId")?;
+    let external_task_id = path_param(req, "externalTaskId")?;
     let task_id = TaskId::try_new(external_task_id.as_str())
         .map_err(|_| task_not_found(&game_id, &external_task_id))?;
-    let keys = award_keys(&caller.tenant, &game_id, &task_id, &request)
+    let keys = award_keys(&caller.tenant, &game_id, &task_id, request)
         .with_shards(ctx.shard_hints.get(&caller.tenant, &game_id));
     // The rate-limit counters and the first load in one round trip: an award with limits on
     // costs two sequential round trips, not three. A refused request's load is discarded
     // unread (docs/security.md).
     let first_clock = crate::clock::now_micros();
-    let (source_ip, families) = (http::source_ip(&req), Families(&ctx.custom));
+    let (source_ip, families) = (http::source_ip(req), Families(&ctx.custom));
     let (charged, first_load) = tokio::join!(
-        rate_limit::charge(ctx, &caller, &source_ip, &request.external_user_id),
+        rate_limit::charge(ctx, caller, &source_ip, &request.external_user_id),
         store::award::load(&ctx.store, &keys, &families, first_clock),
     );
     charged?;
@@ -157,7 +157,7 @@ async fn award_as(
             game,
             task,
             loaded: &loaded,
-            request: &request,
+            request,
             award_id: &award_id,
             ledger_id: &ledger_id,
             now_us: award::decision_time(clock_us, &loaded.aggregates),
