@@ -893,7 +893,7 @@ async fn each_committed_correction_reports_one_event_and_a_refusal_or_replay_non
 }
 
 #[tokio::test]
-async fn the_backfill_indexes_awards_stored_without_their_reversal_key_once() {
+async fn the_backfill_indexes_awards_and_users_stored_without_their_keys_once() {
     let app = TestApp::new().await;
     let game_id = app.paying_game(40).await;
     let award_id = app.pay(&game_id, "ana").await.body["awardId"]
@@ -923,19 +923,45 @@ async fn the_backfill_indexes_awards_stored_without_their_reversal_key_once() {
         .await
         .assert_problem(404, "award_not_found");
 
-    let store = &app.ctx.store;
-    let done = game_functions::store::ledger::backfill_award_index(store)
-        .await
-        .unwrap();
-    assert_eq!((done.awards, done.indexed), (2, 1));
-    let again = game_functions::store::ledger::backfill_award_index(store)
+    // bob as users were stored before the users export's index.
+    let (pk, sk) = user_key(&app.tenant_id(), &ExternalId::try_new("bob").unwrap());
+    app.client
+        .update_item()
+        .table_name(&app.table)
+        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S(sk))
+        .update_expression("REMOVE GSI1PK, GSI1SK")
+        .send()
         .await
         .unwrap();
     assert_eq!(
-        (again.awards, again.indexed),
-        (2, 0),
+        exported_mentions(&app, "bob").await,
+        0,
+        "not listed before the backfill"
+    );
+
+    let store = &app.ctx.store;
+    let done = game_functions::store::ledger::backfill_indexes(store)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            done.awards,
+            done.awards_indexed,
+            done.users,
+            done.users_indexed
+        ),
+        (2, 1, 2, 1)
+    );
+    let again = game_functions::store::ledger::backfill_indexes(store)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.awards_indexed, again.users_indexed),
+        (0, 0),
         "a rerun changes nothing"
     );
+    assert_eq!(exported_mentions(&app, "bob").await, 1, "listed after it");
     let reversed = post(&app, &path, json!({})).await;
     assert_eq!(ok(&reversed)["award"]["reversed"], true);
     assert_invariants(&app, &["ana", "bob"], false).await;
@@ -1008,4 +1034,13 @@ async fn the_sweeper_releases_expired_holds_once_and_leaves_the_others() {
     )
     .await);
     assert_invariants(&app, &["ana"], false).await;
+}
+
+/// How often the users export names `user`.
+async fn exported_mentions(app: &TestApp, user: &str) -> usize {
+    let r = app
+        .call("GET", "/api/v1/exports/users?format=json", None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.text.matches(&format!("\"{user}\"")).count()
 }

@@ -381,59 +381,80 @@ impl AwardState {
     }
 }
 
-/// What [`backfill_award_index`] did.
+/// What [`backfill_indexes`] did: items seen and given their GSI1 key, per kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Backfill {
     pub awards: u64,
-    pub indexed: u64,
+    pub awards_indexed: u64,
+    pub users: u64,
+    pub users_indexed: u64,
 }
 
-/// Gives awards stored before reversals existed their GSI1 key (`T#<tenant>#AWARD#<id>`), so
-/// `POST /awards/{awardId}/reversal` finds them: a scan for award items, one conditional
-/// UpdateItem per award without the key. Safe to rerun and to run while awards are written
-/// (new awards carry the key; the condition never overwrites one).
-pub async fn backfill_award_index(store: &Store) -> ApiResult<Backfill> {
+/// Gives items stored before their GSI1 listing existed their key: awards (`T#<tenant>#AWARD#
+/// <id>`, so `POST /awards/{awardId}/reversal` finds them) and users (`T#<tenant>#USERS` /
+/// `<createdAt>#<user>`, so the users export lists them). A scan per kind, one conditional
+/// UpdateItem per item without the key: safe to rerun and to run while the API writes (new
+/// items carry their keys; the condition never overwrites one).
+pub async fn backfill_indexes(store: &Store) -> ApiResult<Backfill> {
     let mut done = Backfill::default();
-    let mut start = None;
-    loop {
-        let (items, next) = store.scan_entity_page("award", start).await?;
-        for item in &items {
-            done.awards += 1;
-            if item.contains_key(store::GSI1PK) {
-                continue;
+    for entity in ["award", "user"] {
+        let mut start = None;
+        loop {
+            let (items, next) = store.scan_entity_page(entity, start).await?;
+            for item in &items {
+                let (total, fresh) = if entity == "award" {
+                    (&mut done.awards, &mut done.awards_indexed)
+                } else {
+                    (&mut done.users, &mut done.users_indexed)
+                };
+                *total += 1;
+                if item.contains_key(store::GSI1PK) {
+                    continue;
+                }
+                let Some(keys) = index_keys(entity, item) else {
+                    continue;
+                };
+                let (Some(pk), Some(sk)) = (attrs::s(item, PK), attrs::s(item, SK)) else {
+                    continue;
+                };
+                let values = [(store::GSI1PK, keys.0), (store::GSI1SK, keys.1)];
+                if store
+                    .set_if_absent((pk.to_owned(), sk.to_owned()), &values)
+                    .await?
+                {
+                    *fresh += 1;
+                }
             }
-            let (Some(pk), Some(sk), Some(award_id)) = (
-                attrs::s(item, PK),
-                attrs::s(item, SK),
-                attrs::s(item, "awardId"),
-            ) else {
-                continue;
-            };
-            // Every key starts `T#<tenant>#` and a tenant holds no `#`.
-            let Some(tenant) = pk
-                .strip_prefix("T#")
-                .and_then(|rest| rest.split('#').next())
-                .and_then(|t| TenantId::try_new(t).ok())
-            else {
-                continue;
-            };
-            if store
-                .set_if_absent(
-                    (pk.to_owned(), sk.to_owned()),
-                    &[
-                        (store::GSI1PK, keys::award_index_pk(&tenant, award_id)),
-                        (store::GSI1SK, keys::AWARD_INDEX_SK.to_owned()),
-                    ],
-                )
-                .await?
-            {
-                done.indexed += 1;
+            match next {
+                Some(key) => start = Some(key),
+                None => break,
             }
         }
-        match next {
-            Some(key) => start = Some(key),
-            None => return Ok(done),
-        }
+    }
+    Ok(done)
+}
+
+/// The GSI1 key an award or user item gets (as the writes that create them set it).
+fn index_keys(entity: &str, item: &Item) -> Option<(String, String)> {
+    // Every key starts `T#<tenant>#` and a tenant holds no `#`.
+    let tenant = attrs::s(item, PK)?
+        .strip_prefix("T#")?
+        .split('#')
+        .next()
+        .and_then(|t| TenantId::try_new(t).ok())?;
+    match entity {
+        "award" => Some((
+            keys::award_index_pk(&tenant, attrs::s(item, "awardId")?),
+            keys::AWARD_INDEX_SK.to_owned(),
+        )),
+        _ => Some((
+            keys::users_index_pk(&tenant),
+            format!(
+                "{}#{}",
+                attrs::s(item, "createdAt")?,
+                attrs::s(item, "externalUserId")?
+            ),
+        )),
     }
 }
 

@@ -128,6 +128,14 @@ pub async fn prepare(
     events.dlq_url = Some(dlq_url);
     events.policy = game_functions::domain::webhooks::AddressPolicy::Local;
     ctx.events = game_functions::store::queue::EventsWarm::new(events);
+    // Large exports, locally: a bucket in moto behind presigned URLs, as deployed (unless
+    // GAME_EXPORT_BUCKET names one already).
+    if ctx.config.exports.bucket.is_none() {
+        let bucket = export_bucket_name(&settings.table);
+        ensure_bucket(sdk_config, &bucket).await?;
+        ctx.config.exports.bucket = Some(bucket);
+        ctx.config.exports.path_style = true;
+    }
     let ctx = ctx.leak();
     let key_file = settings.key_file();
     let key = admin_key(ctx, &key_file).await?;
@@ -139,6 +147,35 @@ pub async fn prepare(
         key_file,
         created_secret,
     })
+}
+
+/// `<table>-exports`, as S3 names a bucket (lower case, digits, `-`; 3 to 63 characters).
+pub fn export_bucket_name(table: &str) -> String {
+    let name: String = format!("{table}-exports")
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(63)
+        .collect();
+    name.trim_matches('-').to_owned()
+}
+
+/// Creates the bucket in the stack's S3 (moto) unless it exists.
+async fn ensure_bucket(sdk_config: &aws_config::SdkConfig, bucket: &str) -> Result<(), String> {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk_config)
+            .force_path_style(true)
+            .build(),
+    );
+    if s3.head_bucket().bucket(bucket).send().await.is_ok() {
+        return Ok(());
+    }
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| format!("creating the export bucket {bucket} in the local S3: {e}"))
 }
 
 /// The stored admin key of [`LOCAL_TENANT`] if `ctx`'s table still accepts it, else a new one,

@@ -62,9 +62,10 @@ enum Command {
         #[arg(long)]
         prefix: String,
     },
-    /// Give awards stored before reversals existed the index key reversals find them by
-    /// (docs/ledger.md); safe to rerun. Prints how many awards it saw and indexed.
-    BackfillAwardIndex {
+    /// Give awards and users stored before their GSI1 listings existed their keys (reversals
+    /// find awards by id, the users export lists users; docs/ledger.md); safe to rerun.
+    /// Prints how many of each it saw and indexed.
+    BackfillIndexes {
         #[arg(long)]
         table: String,
     },
@@ -164,10 +165,13 @@ async fn main() {
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     match cli.command {
         Command::Openapi { .. } => {} // answered above, without AWS
-        Command::BackfillAwardIndex { table } => {
+        Command::BackfillIndexes { table } => {
             let store = Store::new(dynamodb, table.clone());
-            match game_functions::store::ledger::backfill_award_index(&store).await {
-                Ok(done) => println!("awards: {}, indexed now: {}", done.awards, done.indexed),
+            match game_functions::store::ledger::backfill_indexes(&store).await {
+                Ok(done) => println!(
+                    "awards: {}, indexed now: {}; users: {}, indexed now: {}",
+                    done.awards, done.awards_indexed, done.users, done.users_indexed
+                ),
                 Err(error) => fail(format!("backfill of {table}: {}", describe(&error))),
             }
         }
