@@ -990,15 +990,16 @@ async fn the_sweeper_releases_expired_holds_once_and_leaves_the_others() {
             ok(&r)["hold"]["holdId"].as_str().unwrap().to_owned()
         }
     };
-    let short = hold(3, 1).await;
-    let captured = hold(2, 1).await;
+    // The short hold last: any hold or spend of ana's would release it first if it expired.
     let long = hold(4, 900).await;
+    let captured = hold(2, 900).await;
     ok(&post(
         &app,
         &format!("/api/v1/users/ana/holds/{captured}/capture"),
         json!({}),
     )
     .await);
+    let short = hold(3, 1).await;
     assert_eq!(wallet(&app, "ana").await.balances.held, Decimal::from(7));
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
