@@ -903,21 +903,7 @@ async fn the_backfill_indexes_awards_and_users_stored_without_their_keys_once() 
     app.pay(&game_id, "bob").await;
     // ana's award as awards were stored before reversals: no GSI1 key.
     let award = award_state(&app, &award_id).await;
-    app.client
-        .update_item()
-        .table_name(&app.table)
-        .key(
-            "PK",
-            aws_sdk_dynamodb::types::AttributeValue::S(award.key.0.clone()),
-        )
-        .key(
-            "SK",
-            aws_sdk_dynamodb::types::AttributeValue::S(award.key.1.clone()),
-        )
-        .update_expression("REMOVE GSI1PK, GSI1SK")
-        .send()
-        .await
-        .unwrap();
+    without_index_key(&app, award.key.clone()).await;
     let path = format!("/api/v1/awards/{award_id}/reversal");
     post(&app, &path, json!({}))
         .await
@@ -925,15 +911,7 @@ async fn the_backfill_indexes_awards_and_users_stored_without_their_keys_once() 
 
     // bob as users were stored before the users export's index.
     let (pk, sk) = user_key(&app.tenant_id(), &ExternalId::try_new("bob").unwrap());
-    app.client
-        .update_item()
-        .table_name(&app.table)
-        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(pk))
-        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S(sk))
-        .update_expression("REMOVE GSI1PK, GSI1SK")
-        .send()
-        .await
-        .unwrap();
+    without_index_key(&app, (pk, sk)).await;
     assert!(
         !exported(&app, "bob").await,
         "not listed before the backfill"
@@ -1043,4 +1021,17 @@ async fn exported(app: &TestApp, user: &str) -> bool {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.text.contains(&format!("\"{user}\""))
+}
+
+/// The item as items were stored before their GSI1 listing: without GSI1PK/GSI1SK.
+async fn without_index_key(app: &TestApp, (pk, sk): (String, String)) {
+    app.client
+        .update_item()
+        .table_name(&app.table)
+        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S(sk))
+        .update_expression("REMOVE GSI1PK, GSI1SK")
+        .send()
+        .await
+        .unwrap();
 }
