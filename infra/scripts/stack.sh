@@ -178,8 +178,10 @@ launch() {
     # DynamoDB Local has no bind-address flag and would listen on every interface; the launcher
     # runs its own main path but binds Jetty to 127.0.0.1. preferIPv4Stack makes that a plain
     # IPv4 socket. -Xmx/SerialGC: ~200 MB RSS instead of 700+ MB. -sharedDb: one database for
-    # every access key and region (otherwise tables split by credentials).
-    (cd "$STATE" && exec setsid java -Djava.net.preferIPv4Stack=true -Xmx256m -XX:+UseSerialGC \
+    # every access key and region (otherwise tables split by credentials). GAME_DDB_JAVA_OPTS
+    # replaces the heap and GC flags (a load test may want a larger heap).
+    # shellcheck disable=SC2086 # the options are words
+    (cd "$STATE" && exec setsid java -Djava.net.preferIPv4Stack=true ${GAME_DDB_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC} \
       "-Djava.library.path=$ddb_dir/DynamoDBLocal_lib" -cp "$launcher_dir:$ddb_dir/DynamoDBLocal.jar" \
       LoopbackDynamoDBLocal -inMemory -sharedDb -port "$DDB_PORT" \
       </dev/null >>"$(logfile "$svc")" 2>&1 8>&-) &
