@@ -12,6 +12,7 @@ use lambda_http::Body;
 use lambda_http::http::{HeaderMap, HeaderValue, Method};
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 pub use serde_json::json;
 
@@ -368,6 +369,46 @@ impl TestApp {
             body.map(|b| b.to_string().into_bytes()),
         )
         .await
+    }
+
+    /// An award as a well-behaved client sends it: with `idempotency_key`, retried with the same
+    /// key on 409 and 503 (both carry Retry-After) until it answers 200, which it returns. Any
+    /// other answer, or 60 refusals in a row, fails the test.
+    pub async fn award_until_committed(
+        &self,
+        game_id: &str,
+        task: &str,
+        user: &str,
+        idempotency_key: &str,
+    ) -> TestResponse {
+        let path = format!("/api/v1/games/{game_id}/tasks/{task}/points");
+        let headers = [
+            ("content-type", "application/json".to_owned()),
+            ("x-api-key", self.api_key.clone()),
+            ("idempotency-key", idempotency_key.to_owned()),
+        ];
+        let body = json!({"externalUserId": user}).to_string().into_bytes();
+        for _ in 0..60 {
+            let response = self
+                .call_with_headers("POST", &path, &headers, Some(body.clone()))
+                .await;
+            match response.status {
+                200 => return response,
+                409 | 503 => {
+                    assert!(
+                        response.headers.contains_key("retry-after"),
+                        "{}",
+                        response.text
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                other => panic!(
+                    "award {idempotency_key}: unexpected {other}: {}",
+                    response.text
+                ),
+            }
+        }
+        panic!("award {idempotency_key} never went through");
     }
 
     pub async fn call_as(

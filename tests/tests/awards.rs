@@ -424,22 +424,8 @@ async fn a_hundred_concurrent_awards_to_one_user_lose_nothing() {
     for i in 0..100 {
         let (app, game_id) = (app.clone(), game_id.clone());
         handles.push(tokio::spawn(async move {
-            // A well-behaved client: on 409 it retries with the same key after Retry-After.
-            for _ in 0..20 {
-                let response = award_with(
-                    &app,
-                    &game_id,
-                    json!({"externalUserId": "busy-user"}),
-                    Some(&format!("award-{i}")),
-                )
-                .await;
-                match response.status {
-                    200 => return response,
-                    409 => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
-                    other => panic!("unexpected {other}: {}", response.text),
-                }
-            }
-            panic!("award {i} never went through");
+            app.award_until_committed(&game_id, "walk", "busy-user", &format!("award-{i}"))
+                .await
         }));
     }
     let mut total = rust_decimal::Decimal::ZERO;

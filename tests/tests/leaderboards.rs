@@ -54,18 +54,10 @@ async fn award(app: &TestApp, game_id: &str, task: &str, user: &str, key: &str) 
     .await
 }
 
-/// An award that a well-behaved client retries on 409 (same key) until it goes through.
+/// An award that a well-behaved client retries on 409/503 (same key) until it goes through.
 async fn award_ok(app: &TestApp, game_id: &str, task: &str, user: &str, key: &str) -> f64 {
-    for _ in 0..60 {
-        let response = award(app, game_id, task, user, key).await;
-        match response.status {
-            200 => return response.body["points"].as_f64().unwrap(),
-            // Retry-After: a concurrent award held an item, or the emulator was busy.
-            409 | 503 => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
-            other => panic!("unexpected {other}: {}", response.text),
-        }
-    }
-    panic!("award {key} never went through");
+    let response = app.award_until_committed(game_id, task, user, key).await;
+    response.body["points"].as_f64().unwrap()
 }
 
 async fn get(app: &TestApp, path: &str) -> TestResponse {
