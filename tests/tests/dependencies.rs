@@ -508,3 +508,33 @@ async fn a_cold_start_against_a_stalled_secrets_manager_fails_with_a_clear_error
     );
     assert!(error.contains("GAME_SECRETS_TIMEOUT_MS"), "{error}");
 }
+
+/// The SDK retries an UpdateTimeToLive whose answer was lost; DynamoDB refuses the retry with
+/// "TimeToLive is already enabled", and creating the table still succeeds, TTL on.
+#[tokio::test]
+async fn creating_a_table_survives_a_lost_ttl_answer() {
+    let proxy = FaultyDynamoDb::start().await;
+    let client = faults::production_client(&proxy.endpoint(), &Timeouts::default()).await;
+    proxy.inject("UpdateTimeToLive", 1, Answer::LostAfterCommit);
+    let table = game_tests::unique("ttl");
+    game_local::template::create_table(&client, &table)
+        .await
+        .expect("created despite the lost answer");
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl.time_to_live_description()
+            .and_then(|d| d.time_to_live_status()),
+        Some(&aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled)
+    );
+    client
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+}

@@ -589,7 +589,7 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), String> {
         }
         return Err(format!("creating table {name}: {service_error:?}"));
     }
-    client
+    let enabled = client
         .update_time_to_live()
         .table_name(name)
         .time_to_live_specification(
@@ -600,9 +600,14 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), String> {
                 .map_err(|e| e.to_string())?,
         )
         .send()
-        .await
-        .map_err(|e| format!("enabling TTL on {name}: {:?}", e.into_service_error()))?;
-    Ok(())
+        .await;
+    match enabled.map_err(|e| e.into_service_error()) {
+        Ok(_) => Ok(()),
+        // The SDK retries a call whose answer was slow or lost; if the first attempt went
+        // through, the retry is refused with this, and TTL is on as asked.
+        Err(error) if error.meta().message() == Some("TimeToLive is already enabled") => Ok(()),
+        Err(error) => Err(format!("enabling TTL on {name}: {error:?}")),
+    }
 }
 
 #[cfg(test)]
