@@ -9,6 +9,12 @@
 # run, so a test that started `cargo lambda watch` (which runs `cargo run --bin <route>`) would
 # wait for itself. The binaries are built once up front (the shared debug build, linking only),
 # so the first request does not wait for a compile. Environment: GAME_WATCH_PORT (9310).
+#
+#   GAME_WATCH_CPU_REQUESTS=1000 [GAME_WATCH_RELEASE=1] lambda-watch.sh
+#
+# also measures, after the smoke test, the CPU time the games_list binary and the emulator
+# spend on that many list requests (10 at a time): the figure in docs/benchmarks.md. With
+# GAME_WATCH_RELEASE=1 the three functions are release builds (only those three are built).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,6 +34,13 @@ STATE=$REPO_DIR/.local/lambda-watch
 mkdir -p "$STATE"
 started=$SECONDS
 
+CPU_REQUESTS=${GAME_WATCH_CPU_REQUESTS:-0}
+watch_flags=()
+if [[ ${GAME_WATCH_RELEASE:-0} == 1 ]]; then
+  cargo build --quiet --release --bin health --bin games_create --bin games_list
+  watch_flags=(--release)
+fi
+# The admin tool below is always the debug build.
 cargo build --quiet --workspace --bins
 table=game-watch-$(date +%s)-$$
 secret=game/lambda-watch
@@ -48,7 +61,7 @@ AWS_EC2_METADATA_DISABLED=true
 EOF
 
 # --ignore-changes: other edits in the tree must not restart functions mid-test.
-setsid cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$PORT" --env-file "$STATE/env" \
+setsid cargo lambda watch "${watch_flags[@]}" --ignore-changes -A 127.0.0.1 -P "$PORT" --env-file "$STATE/env" \
   >"$STATE/watch.log" 2>&1 &
 watch_pid=$!
 # shellcheck disable=SC2329 # invoked by the EXIT trap
@@ -89,3 +102,31 @@ game_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["gameId"])'
 request 200 GET games_list /api/v1/games | grep -q "$game_id" ||
   die "the list route did not return the game just created ($game_id)"
 log "smoke test passed in $((SECONDS - started)) s"
+
+(( CPU_REQUESTS > 0 )) || exit 0
+
+cpu_ticks() { # <pid>: user + system clock ticks so far
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+# The emulator runs one process per function, each serving one invocation at a time.
+[[ $(pgrep -c -f '/games_list$') == 1 ]] || die "expected one games_list process"
+function_pid=$(pgrep -f '/games_list$')
+emulator_pid=$(pgrep -n -f 'cargo-lambda lambda watch') || die "no cargo-lambda process"
+urls=$(mktemp)
+for _ in $(seq 1 "$CPU_REQUESTS"); do
+  printf 'url = "http://127.0.0.1:%s/lambda-url/games_list/api/v1/games"\noutput = "/dev/null"\n' "$PORT"
+done >"$urls"
+function_before=$(cpu_ticks "$function_pid")
+emulator_before=$(cpu_ticks "$emulator_pid")
+cpu_started=$(date +%s.%N)
+codes=$(curl -s --noproxy '*' --max-time 120 --parallel --parallel-max 10 -H "X-API-Key: $key" \
+  -w '%{http_code}\n' --config "$urls" | sort | uniq -c | tr -s ' ' | paste -sd,)
+elapsed=$(awk -v a="$cpu_started" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+function_after=$(cpu_ticks "$function_pid")
+emulator_after=$(cpu_ticks "$emulator_pid")
+rm -f "$urls"
+[[ $codes == " $CPU_REQUESTS 200" ]] || die "not every list request answered 200: $codes"
+hz=$(getconf CLK_TCK)
+per_thousand() { awk -v t="$(($2 - $1))" -v hz="$hz" -v n="$CPU_REQUESTS" 'BEGIN {printf "%.2f", t * 1000 / hz / n}'; }
+log "$CPU_REQUESTS list requests (10 at a time) in ${elapsed} s, all 200"
+log "CPU s per 1,000 requests: games_list $(per_thousand "$function_before" "$function_after"), emulator $(per_thousand "$emulator_before" "$emulator_after")"

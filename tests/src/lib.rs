@@ -411,6 +411,30 @@ impl TestApp {
         panic!("award {idempotency_key} never went through");
     }
 
+    /// `call_as` until the answer is not a retryable 503 (which must carry Retry-After), for
+    /// tests about something other than availability on a busy DynamoDB Local.
+    pub async fn call_as_until_answered(
+        &self,
+        key: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> TestResponse {
+        for _ in 0..60 {
+            let response = self.call_as(key, method, path, body.clone()).await;
+            if response.status != 503 {
+                return response;
+            }
+            assert!(
+                response.headers.contains_key("retry-after"),
+                "{}",
+                response.text
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{method} {path} answered 503 sixty times");
+    }
+
     pub async fn call_as(
         &self,
         key: Option<&str>,

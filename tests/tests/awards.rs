@@ -416,10 +416,22 @@ async fn fifty_concurrent_duplicates_award_once() {
     );
 }
 
+const WINDOW_MINUTES: i64 = 24 * 60;
+
 #[tokio::test]
 async fn a_hundred_concurrent_awards_to_one_user_lose_nothing() {
     let app = Arc::new(TestApp::new().await);
-    let game_id = setup(&app, "constantEffortStrategy").await;
+    // A day-long window instead of the default 5 minutes: on a busy machine the race outlasts
+    // 5 minutes, and the expected sum below assumes every earlier award is inside the window.
+    let game_id = app
+        .create_game(
+            "award-game",
+            json!({"strategyId": "constantEffortStrategy", "params": [
+                {"key": "variable_constant_effort_interval_minutes", "value": WINDOW_MINUTES}
+            ]}),
+        )
+        .await;
+    app.create_task(&game_id, "walk", json!({})).await;
     let mut handles = Vec::new();
     for i in 0..100 {
         let (app, game_id) = (app.clone(), game_id.clone());
@@ -459,10 +471,16 @@ async fn a_hundred_concurrent_awards_to_one_user_lose_nothing() {
         100
     );
     // constantEffort scores on exact state: each award saw exactly the awards before it (all in
-    // its 5-minute window), so the total is the scoring crate's sum over counts 0..100.
+    // its window), so the total is the scoring crate's sum over counts 0..100.
     let mut series = game_scoring::UserTaskSeries::default();
     let info = game_scoring::strategy("constantEffortStrategy").unwrap();
-    let variables = info.default_variables();
+    let window = json!(WINDOW_MINUTES);
+    let variables = game_scoring::resolve_variables(
+        info,
+        &[("variable_constant_effort_interval_minutes", &window)],
+        &[],
+    )
+    .unwrap();
     let mut expected = rust_decimal::Decimal::ZERO;
     for i in 0..100i64 {
         let now = 1_000_000_000 + i;
