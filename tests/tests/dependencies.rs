@@ -98,8 +98,8 @@ fn assert_retryable(response: &TestResponse) {
 /// the same key complete every award exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_awards_on_one_user_and_task_never_answer_500() {
-    // 120, not 300: still a storm on one wallet item, without the 300-award run's 14 minutes
-    // of lock waits on a busy machine.
+    // 120, not 300: still a storm on one wallet item (106 of 120 refused with 409 in one run),
+    // without the 300-award run's lock waits (over 8 minutes at 4 test threads, 30 at 6).
     const AWARDS: usize = 120;
     // As deployed: rate limits on.
     let app =
