@@ -249,6 +249,16 @@ impl aws_sdk_dynamodb::config::Intercept for RoundTrips {
     }
 }
 
+/// What a client does with a retryable refusal: check it says when to retry, then wait.
+async fn back_off(response: &TestResponse) {
+    assert!(
+        response.headers.contains_key("retry-after"),
+        "{}",
+        response.text
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
 impl TestApp {
     /// The app's tenant as the library's key functions take it.
     pub fn tenant_id(&self) -> game_functions::ids::TenantId {
@@ -394,14 +404,7 @@ impl TestApp {
                 .await;
             match response.status {
                 200 => return response,
-                409 | 503 => {
-                    assert!(
-                        response.headers.contains_key("retry-after"),
-                        "{}",
-                        response.text
-                    );
-                    tokio::time::sleep(Duration::from_millis(100)).await
-                }
+                409 | 503 => back_off(&response).await,
                 other => panic!(
                     "award {idempotency_key}: unexpected {other}: {}",
                     response.text
@@ -425,12 +428,7 @@ impl TestApp {
             if response.status != 503 {
                 return response;
             }
-            assert!(
-                response.headers.contains_key("retry-after"),
-                "{}",
-                response.text
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            back_off(&response).await;
         }
         panic!("{method} {path} answered 503 sixty times");
     }
