@@ -229,6 +229,16 @@ pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
+/// The production time-outs stretched for tests about errors: they share DynamoDB Local with
+/// the other tests, and a busy DynamoDB Local must not be the failure they see.
+pub fn generous_timeouts() -> game_functions::sdk::Timeouts {
+    game_functions::sdk::Timeouts {
+        dynamodb_attempt: std::time::Duration::from_secs(20),
+        dynamodb: std::time::Duration::from_secs(30),
+        ..Default::default()
+    }
+}
+
 /// The production DynamoDB client (`game_functions::sdk`: time-outs, retries) aimed at
 /// `endpoint`.
 pub async fn production_client(

@@ -180,13 +180,7 @@ const LOCK_TIMEOUT: &str = "This action timed out because it too long waiting fo
 /// for the rest of the test, so the key's lookup is not what the faults hit).
 async fn faulty_app() -> (TestApp, Arc<FaultyDynamoDb>, String) {
     let proxy = FaultyDynamoDb::start().await;
-    // Generous time-outs: these tests are about errors, and share DynamoDB Local with others.
-    let timeouts = Timeouts {
-        dynamodb_attempt: Duration::from_secs(20),
-        dynamodb: Duration::from_secs(30),
-        ..Timeouts::default()
-    };
-    let client = faults::production_client(&proxy.endpoint(), &timeouts).await;
+    let client = faults::production_client(&proxy.endpoint(), &faults::generous_timeouts()).await;
     // Rate limits on, as deployed: their counter updates are among the calls that fail.
     let app = TestApp::with_config(client, |config| {
         config.api_key_cache_ttl = Duration::from_secs(3600);
@@ -516,13 +510,7 @@ async fn a_cold_start_against_a_stalled_secrets_manager_fails_with_a_clear_error
 #[tokio::test]
 async fn creating_a_table_survives_a_lost_ttl_answer() {
     let proxy = FaultyDynamoDb::start().await;
-    // Generous time-outs: the SDK's own retry is under test, not DynamoDB Local's speed.
-    let timeouts = Timeouts {
-        dynamodb_attempt: Duration::from_secs(20),
-        dynamodb: Duration::from_secs(30),
-        ..Timeouts::default()
-    };
-    let client = faults::production_client(&proxy.endpoint(), &timeouts).await;
+    let client = faults::production_client(&proxy.endpoint(), &faults::generous_timeouts()).await;
     proxy.inject("UpdateTimeToLive", 1, Answer::LostAfterCommit);
     let table = game_tests::unique("ttl");
     game_local::template::create_table(&client, &table)

@@ -5,7 +5,6 @@
 
 use game_functions::domain::ledger::{check_balances, check_chain};
 use game_functions::ids::ExternalId;
-use game_functions::sdk::Timeouts;
 use game_functions::store::ledger::{AwardState, WalletState, all_entries, user_key};
 use game_tests::faults::{self, Answer, FaultyDynamoDb, error_body};
 use game_tests::{TestApp, TestResponse, json};
@@ -716,12 +715,7 @@ async fn a_hundred_concurrent_mixed_operations_keep_the_invariants() {
 /// ana's and bob's first awards (40 points each); answers ana's award id.
 async fn faulty_app() -> (TestApp, Arc<FaultyDynamoDb>, String) {
     let proxy = FaultyDynamoDb::start().await;
-    let timeouts = Timeouts {
-        dynamodb_attempt: Duration::from_secs(20),
-        dynamodb: Duration::from_secs(30),
-        ..Timeouts::default()
-    };
-    let client = faults::production_client(&proxy.endpoint(), &timeouts).await;
+    let client = faults::production_client(&proxy.endpoint(), &faults::generous_timeouts()).await;
     let app = TestApp::with_config(client, |config| {
         config.api_key_cache_ttl = Duration::from_secs(3600);
     })
