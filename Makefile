@@ -6,7 +6,7 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 SCRIPTS := infra/scripts
 
-.PHONY: help dev dev-key dev-check test lint unit openapi api-checks browser-checks stack-start stack-stop tools coldstart load
+.PHONY: help dev dev-key dev-check test lint unit openapi api-checks browser-checks stack-start stack-stop tools coldstart load package
 
 ## Serve every route on http://127.0.0.1:$GAME_DEV_PORT (3000) against DynamoDB Local on
 ## GAME_DDB_PORT (8000) and moto on GAME_MOTO_PORT (5000); Ctrl-C to stop.
@@ -31,9 +31,9 @@ dev-check:
 
 ## fmt, clippy, then every test against a fresh local stack that is stopped afterwards, then
 ## the API-contract checks (the OpenAPI document validated, a generated Python client, the
-## schema fuzzer) and the deployment checks (sam validate --lint, the arm64 release build and
-## its sizes, the real binaries under cargo lambda watch and sam local; GAME_SKIP_SAM_LOCAL=1
-## skips sam local), and the admin console in headless chromium (browser-checks.sh). The tests
+## schema fuzzer) and the deployment checks (sam validate --lint, the arm64 release build of a
+## sample of functions and their sizes (make package: all of them), the real binaries under
+## cargo lambda watch and sam local; GAME_SKIP_SAM_LOCAL=1 skips sam local), and the admin console in headless chromium (browser-checks.sh). The tests
 ## that start the dev API read its SDK time-outs from the environment: long ones, so that a
 ## loaded CI machine's slow DynamoDB Local is not a failure (time-outs have their own tests).
 test: lint
@@ -74,6 +74,12 @@ stack-start:
 ## Stop the local AWS stack (the ports it started on are recorded in .local: no variables needed).
 stack-stop:
 	$(SCRIPTS)/stack.sh stop
+
+## The arm64 release build of every function (what sam deploy uploads) and each package's size;
+## fails above 5 MB zipped (make test builds and checks a sample: infra/scripts/lambda-checks.sh).
+package:
+	$(SCRIPTS)/lambda-build.sh arm64
+	python3 $(SCRIPTS)/lambda-sizes.py target-lambda/lambda-arm64 5
 
 ## Benchmark: each function's init time and RSS (x86_64 release build, docs/benchmarks.md).
 coldstart:

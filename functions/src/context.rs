@@ -31,6 +31,9 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// Where large exports go (`GAME_EXPORT_BUCKET`), and how they are answered.
     pub exports: crate::store::exports::ExportConfig,
+    /// Bytes of award entries per answer of the points details read models (1 MiB as
+    /// deployed; tests lower it to page with small awards).
+    pub points_page_award_bytes: usize,
 }
 
 fn env_seconds(name: &str, default: u64) -> Result<Duration, String> {
@@ -62,6 +65,7 @@ impl Config {
             jwt: JwtConfig::from_env()?,
             timeouts: Timeouts::from_env()?,
             exports: crate::store::exports::ExportConfig::from_env()?,
+            points_page_award_bytes: crate::api::readmodels::MAX_POINTS_PAGE_AWARD_BYTES,
         })
     }
 
@@ -76,6 +80,7 @@ impl Config {
             jwt: JwtConfig::default(),
             timeouts: Timeouts::default(),
             exports: crate::store::exports::ExportConfig::default(),
+            points_page_award_bytes: crate::api::readmodels::MAX_POINTS_PAGE_AWARD_BYTES,
         }
     }
 }

@@ -2,6 +2,7 @@
 # Release builds of every Lambda binary with cargo lambda, as `sam build` would make them.
 #
 #   lambda-build.sh [arm64|x86_64]...   (default: both)
+#   GAME_LAMBDA_BINS="health points_award" lambda-build.sh arm64   (only those functions)
 #
 # Output: target-lambda/lambda-<arch>/<binary>/bootstrap. A target directory of its own
 # (git-ignored) keeps release and cross builds from invalidating the debug build in target/
@@ -16,12 +17,14 @@ eval "$("$SCRIPT_DIR/tools.sh" env)"
 export CARGO_TARGET_DIR=$REPO_DIR/target-lambda
 
 (($#)) || set -- arm64 x86_64
+only=()
+for bin in ${GAME_LAMBDA_BINS:-}; do only+=("--bin" "$bin"); done
 for arch in "$@"; do
   start=$SECONDS
   case $arch in
     # Only game-functions holds Lambda binaries; -p is safe here, this target dir is ours.
-    arm64) cargo lambda build --release --arm64 -p game-functions --lambda-dir "target-lambda/lambda-arm64" ;;
-    x86_64) cargo lambda build --release --compiler cargo -p game-functions --lambda-dir "target-lambda/lambda-x86_64" ;;
+    arm64) cargo lambda build --release --arm64 -p game-functions "${only[@]}" --lambda-dir "target-lambda/lambda-arm64" ;;
+    x86_64) cargo lambda build --release --compiler cargo -p game-functions "${only[@]}" --lambda-dir "target-lambda/lambda-x86_64" ;;
     *) echo "lambda-build.sh: unknown architecture '$arch' (arm64 or x86_64)" >&2; exit 2 ;;
   esac
   echo "lambda-build.sh: $arch release build in $((SECONDS - start)) s" >&2

@@ -4,7 +4,7 @@
       Writes a copy of template.yaml for `sam local`: x86_64 (the host's architecture, so no
       emulator is needed), each function's CodeUri pointing at its prebuilt release bootstrap
       under <lambda-dir>/<binary>/ (so SAM runs the binaries cargo lambda already built instead
-      of building them again), and AWS_ENDPOINT_URL=<endpoint> declared so the env-vars file can
+      of building them again; a function with no bootstrap there is left out), and AWS_ENDPOINT_URL=<endpoint> declared so the env-vars file can
       set it (SAM only passes variables the template declares).
 
   sam_loopback.py sam <sam arguments...>
@@ -21,6 +21,7 @@
       tools.sh.
 """
 
+import os
 import socket
 import sys
 
@@ -80,10 +81,14 @@ def derive(template_path, out_path, lambda_dir, endpoint, secrets_endpoint):
     function_globals["Environment"]["Variables"]["AWS_ENDPOINT_URL"] = endpoint
     # The deployment secret comes from the local Secrets Manager (moto), not the catch-all.
     function_globals["Environment"]["Variables"]["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = secrets_endpoint
-    for resource in template["Resources"].values():
+    for name, resource in list(template["Resources"].items()):
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
         binary = resource["Metadata"]["BuildProperties"]["Binary"]
+        if not os.path.exists(f"{lambda_dir}/{binary}/bootstrap"):
+            # Not staged (the smoke test stages only the functions it calls): not served.
+            del template["Resources"][name]
+            continue
         # No Metadata: SAM treats CodeUri as ready-built code instead of building it.
         resource.pop("Metadata")
         resource["Properties"]["CodeUri"] = f"{lambda_dir}/{binary}"

@@ -229,7 +229,7 @@ async fn bad_definitions_are_422_with_a_stable_code_and_nothing_is_written() {
 }
 
 #[tokio::test]
-async fn fifty_concurrent_crossings_grant_and_level_up_once() {
+async fn twenty_concurrent_crossings_grant_and_level_up_once() {
     let app = Arc::new(TestApp::new().await);
     let game_id = game(&app, "race").await;
     put(&app, &format!("/api/v1/games/{game_id}/levels"), ladder()).await;
@@ -240,9 +240,11 @@ async fn fifty_concurrent_crossings_grant_and_level_up_once() {
     )
     .await;
     // Each award is a client that retries a retryable refusal (409 concurrent_award, 503
-    // busy) with the same Idempotency-Key, as the API asks: all 50 must land exactly once.
+    // busy) with the same Idempotency-Key, as the API asks: all 20 must land exactly once. Twenty
+    // crowd the one user's item as fifty did (the ladder tops out at 4 awards) in a fraction of
+    // the time: each award waits out the ones before it.
     let mut handles = Vec::new();
-    for i in 0..50 {
+    for i in 0..20 {
         let (app, game_id) = (app.clone(), game_id.clone());
         let task = if i % 2 == 0 { "walk" } else { "run" };
         handles.push(tokio::spawn(async move {
@@ -285,7 +287,7 @@ async fn fifty_concurrent_crossings_grant_and_level_up_once() {
             .filter(|l| l["level"] == 1)
             .count();
     }
-    assert_eq!(ok, 50);
+    assert_eq!(ok, 20);
     assert_eq!(granted, 1, "one answer carries the grant");
     assert_eq!(rookie, 1, "one answer carries level 1");
     assert_eq!(

@@ -337,15 +337,11 @@ async fn concurrent_requests_never_pass_more_than_the_limit() {
     .await;
     align_to_window(&app);
     let app = &app;
-    let responses = futures_join(
-        (0..30)
-            .map(|i| async move {
-                action_from(app, [10, 0, 0, 1], &format!("user-{i}"), &[])
-                    .await
-                    .status
-            })
-            .collect(),
-    )
+    let responses: Vec<u16> = futures_util::future::join_all((0..30).map(|i| async move {
+        action_from(app, [10, 0, 0, 1], &format!("user-{i}"), &[])
+            .await
+            .status
+    }))
     .await;
     let count = |status: u16| responses.iter().filter(|s| **s == status).count();
     let passed = count(201);
@@ -365,32 +361,6 @@ async fn concurrent_requests_never_pass_more_than_the_limit() {
     if count(503) == 0 {
         assert_eq!((passed, count(429), charged), (10, 20, 10), "{responses:?}");
     }
-}
-
-/// Runs futures concurrently on the test's runtime.
-async fn futures_join<F: std::future::Future<Output = u16>>(futures: Vec<F>) -> Vec<u16> {
-    let mut set = Vec::new();
-    for future in futures {
-        set.push(Box::pin(future));
-    }
-    let mut outputs = vec![0u16; set.len()];
-    let mut pending: Vec<usize> = (0..set.len()).collect();
-    std::future::poll_fn(|cx| {
-        pending.retain(|&i| match set[i].as_mut().poll(cx) {
-            std::task::Poll::Ready(status) => {
-                outputs[i] = status;
-                false
-            }
-            std::task::Poll::Pending => true,
-        });
-        if pending.is_empty() {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    outputs
 }
 
 #[tokio::test]

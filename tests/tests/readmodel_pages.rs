@@ -14,30 +14,31 @@ async fn game(app: &TestApp, tasks: usize, users: usize) -> String {
             json!({"params": [{"key": "variable_basic_points", "value": 10}]}),
         )
         .await;
-    for t in 0..tasks {
-        app.create_task(&game_id, &format!("t{t:02}"), json!({}))
+    let game_id = &game_id;
+    // The tasks, then their awards: each task's one after the other (a user's repeats on a
+    // task would race each other), the tasks side by side. The same rows and award counts as
+    // one award at a time, in a fraction of the time.
+    futures_util::future::join_all((0..tasks).map(|t| async move {
+        app.create_task(game_id, &format!("t{t:02}"), json!({}))
             .await;
-    }
-    let mut awards = Vec::new();
-    for t in 0..tasks {
+    }))
+    .await;
+    futures_util::future::join_all((0..tasks).map(|t| async move {
         for u in 0..users {
             let repeat = if t % 3 == 0 { u % 3 + 1 } else { 1 };
-            for _ in 0..repeat {
-                awards.push((t, u));
+            for r in 0..repeat {
+                app.award_until_committed(
+                    game_id,
+                    &format!("t{t:02}"),
+                    &format!("u{u:03}"),
+                    &format!("seed-{t}-{u}-{r}"),
+                )
+                .await;
             }
         }
-    }
-    for (t, u) in awards {
-        let response = app
-            .call(
-                "POST",
-                &format!("/api/v1/games/{game_id}/tasks/t{t:02}/points"),
-                Some(json!({"externalUserId": format!("u{u:03}")})),
-            )
-            .await;
-        assert_eq!(response.status, 200, "{}", response.text);
-    }
-    game_id
+    }))
+    .await;
+    game_id.clone()
 }
 
 /// (task, user, points, timesAwarded, awards in pointsData) of every row of a game answer.
@@ -184,14 +185,21 @@ async fn a_task_page_keeps_games_array_and_puts_the_cursor_in_headers() {
 
 #[tokio::test]
 async fn a_details_answer_never_exceeds_its_byte_bound() {
-    let app = TestApp::new().await;
+    // The bound as configured (1 MiB deployed, checked below), lowered so that a few awards of
+    // 3 KB fill pages: the paging is the same code, without writing megabytes of awards.
+    const BOUND: usize = 32 * 1024;
+    assert_eq!(
+        game_functions::context::Config::for_table("t").points_page_award_bytes,
+        MAX_POINTS_PAGE_AWARD_BYTES
+    );
+    let app = TestApp::configured(|c| c.points_page_award_bytes = BOUND).await;
     let game_id = app.create_game(&game_tests::unique("fat"), json!({})).await;
     app.create_task(&game_id, "t", json!({})).await;
     app.create_task(&game_id, "solo", json!({})).await;
-    // 3 users × 25 awards of ~15 KB each (`data` is at most 16 KB): ~1.1 MB, over the bound.
-    let blob = "x".repeat(15_000);
+    // 3 users × 8 awards of ~3 KB each: ~73 KB, over twice the bound.
+    let blob = "x".repeat(3_000);
     for user in ["ana", "bob", "cid"] {
-        for i in 0..25 {
+        for i in 0..8 {
             let response = app
                 .call(
                     "POST",
@@ -210,13 +218,13 @@ async fn a_details_answer_never_exceeds_its_byte_bound() {
         let page = app.call("GET", &url, None).await;
         assert_eq!(page.status, 200, "{}", page.text);
         assert!(
-            page.bytes.len() <= MAX_POINTS_PAGE_AWARD_BYTES + 64 * 1024,
+            page.bytes.len() <= BOUND + BOUND / 8,
             "an answer of {} bytes",
             page.bytes.len()
         );
         pages += 1;
         for row in page.body.as_array().unwrap() {
-            assert_eq!(row["timesAwarded"], 25, "a continued row keeps its totals");
+            assert_eq!(row["timesAwarded"], 8, "a continued row keeps its totals");
             let user = row["externalUserId"].as_str().unwrap().to_owned();
             let n = row["pointsData"].as_array().unwrap().len();
             assert!(n > 0);
@@ -230,19 +238,19 @@ async fn a_details_answer_never_exceeds_its_byte_bound() {
         };
         url = format!("{path}?nextToken={}", token.to_str().unwrap());
     }
-    assert!(pages >= 2, "1.1 MB cannot fit one page");
+    assert!(pages >= 3, "73 KB cannot fit two pages of 32 KB");
     assert_eq!(
         per_user,
         [
-            ("ana".to_owned(), 25),
-            ("bob".to_owned(), 25),
-            ("cid".to_owned(), 25)
+            ("ana".to_owned(), 8),
+            ("bob".to_owned(), 8),
+            ("cid".to_owned(), 8)
         ],
         "every award exactly once, in order"
     );
-    // A user bigger than a page: ~1.1 MB of awards for one user continue on the next page.
+    // A user bigger than a page: ~46 KB of awards for one user continue on the next page.
     let path = format!("/api/v1/games/{game_id}/tasks/solo/points/details");
-    for i in 0..75 {
+    for i in 0..15 {
         let response = app
             .call(
                 "POST",
@@ -255,17 +263,17 @@ async fn a_details_answer_never_exceeds_its_byte_bound() {
     let first = app.call("GET", &path, None).await;
     let rows = first.body.as_array().unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0]["timesAwarded"], 75);
+    assert_eq!(rows[0]["timesAwarded"], 15);
     let listed = rows[0]["pointsData"].as_array().unwrap().len();
-    assert!(listed < 75, "{listed}");
+    assert!(listed < 15, "{listed}");
     let token = first.headers.get("next-token").unwrap().to_str().unwrap();
     let second = app
         .call("GET", &format!("{path}?nextToken={token}"), None)
         .await;
     let rows = second.body.as_array().unwrap();
     assert_eq!(rows[0]["externalUserId"], "dan");
-    assert_eq!(rows[0]["timesAwarded"], 75);
-    assert_eq!(rows[0]["pointsData"].as_array().unwrap().len(), 75 - listed);
+    assert_eq!(rows[0]["timesAwarded"], 15);
+    assert_eq!(rows[0]["pointsData"].as_array().unwrap().len(), 15 - listed);
     assert!(second.headers.get("next-token").is_none());
     assert_eq!(
         rows[0]["pointsData"][0]["data"]["i"], listed,
@@ -453,5 +461,47 @@ async fn bench_twenty_tasks_by_a_thousand_users() {
             times[10],
             ops.len()
         );
+    }
+}
+
+#[tokio::test]
+async fn a_task_with_hundreds_of_awards_is_read_in_one_query() {
+    let counter = RequestCounter::default();
+    let app = TestApp::with_client(game_tests::dynamodb_client_with(counter.clone()).await).await;
+    // 4 users × 60 awards: more than the 200 a query used to ask for.
+    let game_id = app
+        .create_game(&game_tests::unique("many"), json!({}))
+        .await;
+    app.create_task(&game_id, "t", json!({})).await;
+    let (app, game_id) = (&app, &game_id);
+    futures_util::future::join_all((0..4).map(|u| async move {
+        for i in 0..60 {
+            app.award_until_committed(game_id, "t", &format!("user-{u}"), &format!("many-{u}-{i}"))
+                .await;
+        }
+    }))
+    .await;
+    let queries = |ops: Vec<String>| ops.iter().filter(|op| *op == "Query").count();
+    for path in [
+        format!("/api/v1/games/{game_id}/tasks/t/points/details"),
+        format!("/api/v1/games/{game_id}/points/details"),
+    ] {
+        counter.take();
+        let answer = app.call("GET", &path, None).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        let task_route = path.contains("/tasks/");
+        let listed: usize = if task_route {
+            let users = answer.body.as_array().unwrap();
+            users
+                .iter()
+                .map(|u| u["pointsData"].as_array().unwrap().len())
+                .sum()
+        } else {
+            rows(&answer.body).iter().map(|r| r.4).sum()
+        };
+        assert_eq!(listed, 240, "{path}");
+        // The aggregates, then the awards in one query (the game route reads its tasks first).
+        let expected = if task_route { 2 } else { 3 };
+        assert_eq!(queries(counter.take()), expected, "{path}");
     }
 }

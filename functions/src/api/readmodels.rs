@@ -109,6 +109,9 @@ fn rows_from(cursor: &Cursor) -> ApiResult<(RowsFrom, Option<String>)> {
 
 type PointsRow = Row<UserTaskTotal, AwardEntry>;
 
+/// What a details answer lists of each award: its wire size (as `cost`) and the attributes read.
+type Details = (fn(&AwardEntry) -> usize, rm::AwardFields);
+
 /// One task's rows from `from`: at most `rows` totals and, with `details`, their awards up to
 /// the byte bound (counted as `cost` says: the JSON each award takes in the answer). Returns
 /// the rows and whether the task has rows after them.
@@ -118,11 +121,12 @@ async fn task_rows(
     task: &TaskId,
     (from, after_award): (RowsFrom, Option<String>),
     rows: usize,
-    details: Option<fn(&AwardEntry) -> usize>,
+    details: Option<Details>,
 ) -> ApiResult<(Vec<PointsRow>, bool)> {
     let (totals, more) =
         rm::task_totals_page(&ctx.store, &game.tenant, &game.game_id, task, &from, rows).await?;
-    let (Some(cost), Some(first), Some(last)) = (details, totals.first(), totals.last()) else {
+    let (Some((cost, fields)), Some(first), Some(last)) = (details, totals.first(), totals.last())
+    else {
         let rows = totals
             .into_iter()
             .map(|total| Row {
@@ -148,7 +152,8 @@ async fn task_rows(
         task,
         (&first_id, after_award.as_deref()),
         &last_id,
-        MAX_POINTS_PAGE_AWARD_BYTES,
+        (fields, totals.iter().map(|t| t.count).sum()),
+        ctx.config.points_page_award_bytes,
         cost,
     )
     .await?;
@@ -203,7 +208,7 @@ async fn read_task(
     task: TaskId,
     from: (RowsFrom, Option<String>),
     rows: usize,
-    details: Option<fn(&AwardEntry) -> usize>,
+    details: Option<Details>,
 ) -> (TaskId, ApiResult<(Vec<PointsRow>, bool)>) {
     let read = task_rows(ctx, game, &task, from, rows, details).await;
     (task, read)
@@ -224,7 +229,7 @@ async fn game_page(
     ctx: &AppContext,
     caller: &Caller,
     req: &Request,
-    details: Option<fn(&AwardEntry) -> usize>,
+    details: Option<Details>,
 ) -> ApiResult<(Game, Vec<(TaskId, Vec<PointsRow>)>, wire::PointsPageInfo)> {
     let (page_size, cursor) = points_paging(req)?;
     let game = load_game(&ctx.store, &caller.tenant, &path_param(req, "gameId")?).await?;
@@ -252,7 +257,7 @@ async fn game_page(
             read_task(ctx, game_ref, task, from, rows, details)
         })
         .buffered(TASK_READ_CONCURRENCY);
-    let mut page = Page::new(rows, MAX_POINTS_PAGE_AWARD_BYTES);
+    let mut page = Page::new(rows, ctx.config.points_page_award_bytes);
     let mut out = Vec::new();
     let mut next = None;
     while let Some((task, read)) = reads.next().await {
@@ -299,7 +304,13 @@ pub async fn game_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Re
 /// `GET /games/{gameId}/points/details`: as above, with the awards in `pointsData` (paged).
 pub async fn game_details(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let (game, tasks, page) = game_page(ctx, &caller, &req, Some(entry_bytes)).await?;
+    let (game, tasks, page) = game_page(
+        ctx,
+        &caller,
+        &req,
+        Some((entry_bytes, rm::AwardFields::Summary)),
+    )
+    .await?;
     http::ok(&wire::GamePointsDetails {
         external_game_id: game.external_game_id.to_string(),
         created_at: game.created_at,
@@ -401,7 +412,7 @@ async fn task_page(
     ctx: &AppContext,
     caller: &Caller,
     req: &Request,
-    details: Option<fn(&AwardEntry) -> usize>,
+    details: Option<Details>,
 ) -> ApiResult<(Vec<PointsRow>, i32, Option<String>)> {
     let (page_size, cursor) = points_paging(req)?;
     let (game, task) = path_task(ctx, caller, req).await?;
@@ -412,7 +423,7 @@ async fn task_page(
     };
     let rows = usize::try_from(page_size).unwrap_or(1);
     let (task_rows, more) = task_rows(ctx, &game, &task, from, rows, details).await?;
-    let mut page = Page::new(rows, MAX_POINTS_PAGE_AWARD_BYTES);
+    let mut page = Page::new(rows, ctx.config.points_page_award_bytes);
     let (taken, cursor) = page.take(task.as_str(), task_rows, more);
     Ok((taken, page_size, cursor.map(|c| c.encode())))
 }
@@ -459,7 +470,13 @@ async fn path_task(ctx: &AppContext, caller: &Caller, req: &Request) -> ApiResul
 /// `GET /games/{gameId}/tasks/{externalTaskId}/points/details`: with the awards (paged).
 pub async fn task_details(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let (rows, page_size, next) = task_page(ctx, &caller, &req, Some(detail_bytes)).await?;
+    let (rows, page_size, next) = task_page(
+        ctx,
+        &caller,
+        &req,
+        Some((detail_bytes, rm::AwardFields::WithData)),
+    )
+    .await?;
     let entries: Vec<wire::UserTotalWithDetails> = rows
         .iter()
         .map(|row| wire::UserTotalWithDetails {
