@@ -20,6 +20,18 @@ pub struct UserTaskTotal {
     pub first_us: Option<i64>,
 }
 
+/// What [`UserTaskTotal`] reads of the aggregate: not its recent-award series (up to 100
+/// timestamps per user, most of the item's bytes).
+const TOTAL_FIELDS: &[&str] = &[
+    "gameId",
+    "externalGameId",
+    "externalTaskId",
+    "externalUserId",
+    "pointsTotal",
+    "count",
+    "firstUs",
+];
+
 impl UserTaskTotal {
     fn from_item(item: &Item) -> Self {
         let text = |name| attrs::s(item, name).unwrap_or_default().to_owned();
@@ -297,7 +309,7 @@ pub async fn task_totals_page(
             (&lo, &hi),
             start,
             i32::try_from(want).unwrap_or(i32::MAX),
-            &[],
+            TOTAL_FIELDS,
         )
         .await?;
         totals.extend(items.iter().map(UserTaskTotal::from_item));
