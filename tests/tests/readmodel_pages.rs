@@ -325,6 +325,80 @@ async fn twenty_tasks_are_read_concurrently_and_a_small_page_reads_only_what_it_
 }
 
 #[tokio::test]
+async fn a_game_details_page_is_two_sequential_round_trips() {
+    let trips = game_tests::RoundTrips::default();
+    let app = TestApp::with_client(game_tests::dynamodb_client_with(trips.clone()).await).await;
+    let game_id = game(&app, 3, 2).await;
+    trips.take();
+    let details = app
+        .call(
+            "GET",
+            &format!("/api/v1/games/{game_id}/points/details"),
+            None,
+        )
+        .await;
+    assert_eq!(details.status, 200, "{}", details.text);
+    for row in rows(&details.body) {
+        assert_eq!(row.3 as usize, row.4, "every award of {row:?} is listed");
+    }
+    assert_eq!(
+        trips.take(),
+        [
+            vec!["GetItem", "Query"],
+            vec!["Query", "Query", "Query", "Query", "Query", "Query"]
+        ],
+        "the game with its tasks, then every task's totals with its first awards"
+    );
+}
+
+#[tokio::test]
+async fn details_read_while_awards_land_list_every_award_their_totals_count() {
+    let app = TestApp::new().await;
+    let game_id = app
+        .create_game(&game_tests::unique("busy"), json!({}))
+        .await;
+    app.create_task(&game_id, "t", json!({})).await;
+    let (app, game_id) = (&app, &game_id);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let done = &done;
+    let writers = futures_util::future::join_all((0..6).map(|u| async move {
+        for i in 0..6 {
+            app.award_until_committed(game_id, "t", &format!("user-{u}"), &format!("busy-{u}-{i}"))
+                .await;
+        }
+    }));
+    let reader = || async {
+        let mut reads = 0;
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            let answer = app
+                .call(
+                    "GET",
+                    &format!("/api/v1/games/{game_id}/points/details"),
+                    None,
+                )
+                .await;
+            assert_eq!(answer.status, 200, "{}", answer.text);
+            // The read-ahead of awards runs beside the totals: an award that lands between
+            // the two must not leave a row with fewer awards than its total counts.
+            for row in rows(&answer.body) {
+                assert!(row.4 as u64 >= row.3, "{row:?} misses an award it counts");
+            }
+            reads += 1;
+        }
+        reads
+    };
+    let writers = async {
+        writers.await;
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    };
+    let ((), a, b, c) = tokio::join!(writers, reader(), reader(), reader());
+    assert!(
+        a + b + c > 3,
+        "the reads overlapped the awards ({a}, {b}, {c})"
+    );
+}
+
+#[tokio::test]
 async fn bad_paging_is_the_clients_error() {
     let app = TestApp::new().await;
     let game_id = game(&app, 2, 2).await;

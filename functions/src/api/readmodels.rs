@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{self, path_param};
 use crate::identity::auth::{Caller, authenticate};
 use crate::ids::{ExternalId, GameId, TaskId, TenantId};
-use crate::store::games::{load_game, load_game_and_task, load_tasks};
+use crate::store::games::{load_game, load_game_and_task, load_game_with_tasks};
 use crate::store::readmodels::{self as rm, AwardEntry, RowsFrom, UserTaskTotal};
 use crate::store::users::{load_user, user_not_found};
 use crate::wire::points as wire;
@@ -112,6 +112,10 @@ type PointsRow = Row<UserTaskTotal, AwardEntry>;
 /// What a details answer lists of each award: its wire size (as `cost`) and the attributes read.
 type Details = (fn(&AwardEntry) -> usize, rm::AwardFields);
 
+/// Awards read ahead of a task's first page of details: enough for this many per user of the
+/// page, within the per-query bounds.
+const READ_AHEAD_AWARDS_PER_ROW: u64 = 10;
+
 /// One task's rows from `from`: at most `rows` totals and, with `details`, their awards up to
 /// the byte bound (counted as `cost` says: the JSON each award takes in the answer). Returns
 /// the rows and whether the task has rows after them.
@@ -123,8 +127,62 @@ async fn task_rows(
     rows: usize,
     details: Option<Details>,
 ) -> ApiResult<(Vec<PointsRow>, bool)> {
-    let (totals, more) =
-        rm::task_totals_page(&ctx.store, &game.tenant, &game.game_id, task, &from, rows).await?;
+    let (store, tenant, game_id) = (&ctx.store, &game.tenant, &game.game_id);
+    let totals_page = rm::task_totals_page(store, tenant, game_id, task, &from, rows);
+    let (Some(details), RowsFrom::Start) = (details, &from) else {
+        let (totals, more) = totals_page.await?;
+        return rows_with_awards(
+            ctx,
+            game,
+            task,
+            (totals, more),
+            (from, after_award),
+            details,
+            None,
+        )
+        .await
+        .map(|(rows, _)| rows);
+    };
+    // A page from the task's first user: its first awards are read with its totals.
+    let limit = (rows as u64).saturating_mul(READ_AHEAD_AWARDS_PER_ROW);
+    let (totals, ahead) = tokio::join!(
+        totals_page,
+        rm::first_awards(store, tenant, game_id, task, details.1, limit)
+    );
+    let totals = totals?;
+    let from = (from, after_award);
+    let (read, consistent) = rows_with_awards(
+        ctx,
+        game,
+        task,
+        totals.clone(),
+        from.clone(),
+        Some(details),
+        Some(ahead?),
+    )
+    .await?;
+    if consistent {
+        return Ok(read);
+    }
+    // An award landed between the two reads and the read-ahead missed one a total counts:
+    // read the awards after the totals instead, as a later page does.
+    rows_with_awards(ctx, game, task, totals, from, Some(details), None)
+        .await
+        .map(|(rows, _)| rows)
+}
+
+/// The rows of `totals` with, given `details`, their awards (`ahead`: the task's first awards,
+/// already read). Also answers whether every complete row lists as many awards as its total
+/// counts (a read-ahead can miss an award committed after it).
+async fn rows_with_awards(
+    ctx: &AppContext,
+    game: &Game,
+    task: &TaskId,
+    (totals, more): (Vec<UserTaskTotal>, bool),
+    (from, after_award): (RowsFrom, Option<String>),
+    details: Option<Details>,
+    ahead: Option<rm::AwardsRead>,
+) -> ApiResult<((Vec<PointsRow>, bool), bool)> {
     let (Some((cost, fields)), Some(first), Some(last)) = (details, totals.first(), totals.last())
     else {
         let rows = totals
@@ -136,7 +194,7 @@ async fn task_rows(
                 complete: true,
             })
             .collect();
-        return Ok((rows, more));
+        return Ok(((rows, more), true));
     };
     let ids = |total: &UserTaskTotal| ExternalId::try_new(total.external_user_id.as_str());
     let (Ok(first_id), Ok(last_id)) = (ids(first), ids(last)) else {
@@ -155,6 +213,7 @@ async fn task_rows(
         (fields, totals.iter().map(|t| t.count).sum()),
         ctx.config.points_page_award_bytes,
         cost,
+        ahead,
     )
     .await?;
     let mut by_user: BTreeMap<String, Vec<Sized<AwardEntry>>> = BTreeMap::new();
@@ -173,6 +232,7 @@ async fn task_rows(
     };
     let mut out = Vec::new();
     let mut more = more;
+    let mut consistent = true;
     for (i, total) in totals.into_iter().enumerate() {
         let awards = by_user.remove(&total.external_user_id).unwrap_or_default();
         let past_reach = reached
@@ -183,9 +243,11 @@ async fn task_rows(
             break;
         }
         let last_reached = reached.as_deref() == Some(total.external_user_id.as_str());
+        let listed_all = awards.len() as u64 >= total.count;
         let complete = if last_reached {
-            !(resumed && i == 0) && awards.len() as u64 >= total.count
+            !(resumed && i == 0) && listed_all
         } else {
+            consistent &= listed_all;
             true
         };
         out.push(Row {
@@ -199,7 +261,7 @@ async fn task_rows(
             break;
         }
     }
-    Ok((out, more))
+    Ok(((out, more), consistent))
 }
 
 async fn read_task(
@@ -232,12 +294,9 @@ async fn game_page(
     details: Option<Details>,
 ) -> ApiResult<(Game, Vec<(TaskId, Vec<PointsRow>)>, wire::PointsPageInfo)> {
     let (page_size, cursor) = points_paging(req)?;
-    let game = load_game(&ctx.store, &caller.tenant, &path_param(req, "gameId")?).await?;
-    let tasks: Vec<TaskId> = load_tasks(&ctx.store, &game)
-        .await?
-        .into_iter()
-        .map(|t| t.external_task_id)
-        .collect();
+    let (game, tasks) =
+        load_game_with_tasks(&ctx.store, &caller.tenant, &path_param(req, "gameId")?).await?;
+    let tasks: Vec<TaskId> = tasks.into_iter().map(|t| t.external_task_id).collect();
     let (skip, first_from) = match &cursor {
         None => (0, (RowsFrom::Start, None)),
         Some(cursor) => {
@@ -334,24 +393,30 @@ pub async fn game_details(ctx: &'static AppContext, req: Request) -> ApiResult<R
 /// `GET /games/{gameId}/users`: per task, the users with points, their creation and first award.
 pub async fn game_users(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
-    let mut per_task = Vec::new();
-    let mut user_ids = std::collections::BTreeSet::new();
-    for task in load_tasks(&ctx.store, &game).await? {
-        let aggregates = rm::task_totals(
-            &ctx.store,
-            &game.tenant,
-            &game.game_id,
-            &task.external_task_id,
-        )
-        .await?;
-        user_ids.extend(
-            aggregates
-                .iter()
-                .filter_map(|t| ExternalId::try_new(t.external_user_id.as_str()).ok()),
-        );
-        per_task.push((task.external_task_id, aggregates));
-    }
+    let (game, tasks) =
+        load_game_with_tasks(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
+    let game_ref = &game;
+    let per_task: Vec<(TaskId, Vec<UserTaskTotal>)> = futures_util::stream::iter(tasks)
+        .map(|task| async move {
+            let aggregates = rm::task_totals(
+                &ctx.store,
+                &game_ref.tenant,
+                &game_ref.game_id,
+                &task.external_task_id,
+            )
+            .await?;
+            ApiResult::Ok((task.external_task_id, aggregates))
+        })
+        .buffered(TASK_READ_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<ApiResult<_>>()?;
+    let user_ids: std::collections::BTreeSet<ExternalId> = per_task
+        .iter()
+        .flat_map(|(_, aggregates)| aggregates)
+        .filter_map(|t| ExternalId::try_new(t.external_user_id.as_str()).ok())
+        .collect();
     let user_ids: Vec<ExternalId> = user_ids.into_iter().collect();
     let created = rm::users_created_at(&ctx.store, &game.tenant, &user_ids).await?;
     let tasks: Vec<wire::TaskUsers> = per_task
@@ -388,8 +453,11 @@ async fn path_user(ctx: &AppContext, caller: &Caller, req: &Request) -> ApiResul
 /// `GET /games/{gameId}/users/{externalUserId}/points`: the user's total on each task of the game.
 pub async fn game_user_totals(ctx: &'static AppContext, req: Request) -> ApiResult<Response<Body>> {
     let caller = authenticate(ctx, &req).await?;
-    let game = load_game(&ctx.store, &caller.tenant, &path_param(&req, "gameId")?).await?;
-    let external_user_id = path_user(ctx, &caller, &req).await?;
+    let game_id = path_param(&req, "gameId")?;
+    let (game, external_user_id) = tokio::try_join!(
+        load_game(&ctx.store, &caller.tenant, &game_id),
+        path_user(ctx, &caller, &req)
+    )?;
     let entries: Vec<wire::UserTaskTotal> = rm::user_totals(
         &ctx.store,
         &caller.tenant,

@@ -165,11 +165,26 @@ pub async fn load_game(store: &Store, tenant: &TenantId, game_id: &str) -> ApiRe
 
 /// Every task of the game, in task-id order.
 pub async fn load_tasks(store: &Store, game: &Game) -> ApiResult<Vec<Task>> {
+    tasks_of(store, &game.tenant, &game.game_id).await
+}
+
+/// The game and every one of its tasks, read at the same time (both are keyed by the path's
+/// game id: one round trip where `load_game` then `load_tasks` take two).
+pub async fn load_game_with_tasks(
+    store: &Store,
+    tenant: &TenantId,
+    game_id: &str,
+) -> ApiResult<(Game, Vec<Task>)> {
+    let id = GameId::from_path(game_id)?;
+    tokio::try_join!(
+        load_game(store, tenant, game_id),
+        tasks_of(store, tenant, &id)
+    )
+}
+
+async fn tasks_of(store: &Store, tenant: &TenantId, game_id: &GameId) -> ApiResult<Vec<Task>> {
     let items = store
-        .query_all(
-            &keys::game_pk(&game.tenant, &game.game_id),
-            Some(keys::TASK_SK_PREFIX),
-        )
+        .query_all(&keys::game_pk(tenant, game_id), Some(keys::TASK_SK_PREFIX))
         .await?;
     items
         .into_iter()

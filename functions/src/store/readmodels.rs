@@ -365,8 +365,43 @@ const MAX_AWARDS_PER_QUERY: u64 = 2000;
 /// Asked for even when the aggregates say nothing is left (they may be behind the awards).
 const MIN_AWARDS_PER_QUERY: u64 = 100;
 
+/// The first `limit` awards of a task (every user's, in key order), projected as `fields` say:
+/// what [`awards_of_users`] reads first for a page that starts at the task's first user, read
+/// at the same time as that page's totals (one round trip where it was two).
+pub async fn first_awards(
+    store: &Store,
+    tenant: &TenantId,
+    game_id: &GameId,
+    external_task_id: &TaskId,
+    fields: AwardFields,
+    limit: u64,
+) -> ApiResult<AwardsRead> {
+    let pk = keys::task_awards_pk(tenant, game_id, external_task_id);
+    let lo = keys::AWARD_SK_PREFIX.to_owned();
+    let hi = prefix_end(keys::AWARD_SK_PREFIX);
+    let limit = limit.clamp(1, MAX_AWARDS_PER_QUERY);
+    let (items, last_key) = range_query(
+        store,
+        &pk,
+        (&lo, &hi),
+        None,
+        i32::try_from(limit).unwrap_or(i32::MAX),
+        fields.projection(),
+    )
+    .await?;
+    Ok(AwardsRead { items, last_key })
+}
+
+/// One query's awards and the key it stopped at (none: the range was read to its end).
+pub struct AwardsRead {
+    items: Vec<Item>,
+    last_key: Option<String>,
+}
+
 /// The awards of the users `first` ..= `last` of a task (grouped by user, chronological within
-/// a user), starting after award `after` of `first` when given. `expected` is how many awards
+/// a user), starting after award `after` of `first` when given. `ahead`, when given, is the
+/// first query's answer, read before the range was known ([`first_awards`]): its awards
+/// outside the range are dropped. `expected` is how many awards
 /// the aggregates say the range holds: each query asks for what is left of it (one round trip
 /// when the aggregates are right; fewer, larger pages measured 158 → 33 ms on DynamoDB Local
 /// for 1,600 awards, with the projection, from boto3). Stops reading once `budget` is spent, counting each
@@ -383,6 +418,7 @@ pub async fn awards_of_users(
     (fields, expected): (AwardFields, u64),
     budget: usize,
     cost: impl Fn(&AwardEntry) -> usize,
+    mut ahead: Option<AwardsRead>,
 ) -> ApiResult<(Vec<(String, String, AwardEntry)>, bool)> {
     let pk = keys::task_awards_pk(tenant, game_id, external_task_id);
     let lo = format!("{}{first}#", keys::AWARD_SK_PREFIX);
@@ -400,17 +436,30 @@ pub async fn awards_of_users(
             limit = limit.min(room as u64);
         }
         let limit = limit.clamp(1, MAX_AWARDS_PER_QUERY);
-        let (items, last_key) = range_query(
-            store,
-            &pk,
-            (&lo, &hi),
-            start,
-            i32::try_from(limit).unwrap_or(i32::MAX),
-            fields.projection(),
-        )
-        .await?;
+        let (items, mut last_key) = match ahead.take() {
+            Some(read) => (read.items, read.last_key),
+            None => {
+                range_query(
+                    store,
+                    &pk,
+                    (&lo, &hi),
+                    start,
+                    i32::try_from(limit).unwrap_or(i32::MAX),
+                    fields.projection(),
+                )
+                .await?
+            }
+        };
         for item in &items {
             let sk = attrs::s(item, crate::store::SK).unwrap_or_default();
+            if sk > hi.as_str() {
+                // Read ahead past the range's last user: the range is complete.
+                last_key = None;
+                break;
+            }
+            if sk < lo.as_str() {
+                continue;
+            }
             let award_id = sk.rsplit('#').next().unwrap_or_default().to_owned();
             let user = attrs::s(item, "externalUserId")
                 .unwrap_or_default()
