@@ -58,6 +58,19 @@ fn rows(body: &Value) -> Vec<(String, String, Value, u64, usize)> {
     out
 }
 
+/// `GET /games/{id}/points/details`, answered 200.
+async fn game_details(app: &TestApp, game_id: &str) -> TestResponse {
+    let answer = app
+        .call(
+            "GET",
+            &format!("/api/v1/games/{game_id}/points/details"),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer
+}
+
 /// Every page of a game route, following `nextToken`.
 async fn walk(app: &TestApp, path: &str, page_size: usize) -> Vec<TestResponse> {
     let mut pages = Vec::new();
@@ -297,14 +310,7 @@ async fn twenty_tasks_are_read_concurrently_and_a_small_page_reads_only_what_it_
     // The tasks, then one query of aggregates per task (never the awards).
     assert_eq!(queries(counter.take()), 1 + 20);
 
-    let details = app
-        .call(
-            "GET",
-            &format!("/api/v1/games/{game_id}/points/details"),
-            None,
-        )
-        .await;
-    assert_eq!(details.status, 200, "{}", details.text);
+    game_details(&app, &game_id).await;
     // The tasks, then per task its aggregates and one range of its awards.
     assert_eq!(queries(counter.take()), 1 + 20 * 2);
 
@@ -330,14 +336,7 @@ async fn a_game_details_page_is_two_sequential_round_trips() {
     let app = TestApp::with_client(game_tests::dynamodb_client_with(trips.clone()).await).await;
     let game_id = game(&app, 3, 2).await;
     trips.take();
-    let details = app
-        .call(
-            "GET",
-            &format!("/api/v1/games/{game_id}/points/details"),
-            None,
-        )
-        .await;
-    assert_eq!(details.status, 200, "{}", details.text);
+    let details = game_details(&app, &game_id).await;
     for row in rows(&details.body) {
         assert_eq!(row.3 as usize, row.4, "every award of {row:?} is listed");
     }
@@ -370,14 +369,7 @@ async fn details_read_while_awards_land_list_every_award_their_totals_count() {
     let reader = || async {
         let mut reads = 0;
         while !done.load(std::sync::atomic::Ordering::Relaxed) {
-            let answer = app
-                .call(
-                    "GET",
-                    &format!("/api/v1/games/{game_id}/points/details"),
-                    None,
-                )
-                .await;
-            assert_eq!(answer.status, 200, "{}", answer.text);
+            let answer = game_details(app, game_id).await;
             // The read-ahead of awards runs beside the totals: an award that lands between
             // the two must not leave a row with fewer awards than its total counts.
             for row in rows(&answer.body) {
