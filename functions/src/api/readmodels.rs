@@ -129,32 +129,46 @@ async fn task_rows(
 ) -> ApiResult<(Vec<PointsRow>, bool)> {
     let (store, tenant, game_id) = (&ctx.store, &game.tenant, &game.game_id);
     let totals_page = rm::task_totals_page(store, tenant, game_id, task, &from, rows);
-    let (totals, ahead) = match (details, &from) {
-        // A page from the task's first user: its first awards are read with its totals.
-        (Some((_, fields)), RowsFrom::Start) => {
-            let limit = (rows as u64).saturating_mul(READ_AHEAD_AWARDS_PER_ROW);
-            let (totals, ahead) = tokio::join!(
-                totals_page,
-                rm::first_awards(store, tenant, game_id, task, fields, limit)
-            );
-            (totals?, Some(ahead?))
-        }
-        _ => (totals_page.await?, None),
+    let (Some(details), RowsFrom::Start) = (details, &from) else {
+        let (totals, more) = totals_page.await?;
+        return rows_with_awards(
+            ctx,
+            game,
+            task,
+            (totals, more),
+            (from, after_award),
+            details,
+            None,
+        )
+        .await
+        .map(|(rows, _)| rows);
     };
+    // A page from the task's first user: its first awards are read with its totals.
+    let limit = (rows as u64).saturating_mul(READ_AHEAD_AWARDS_PER_ROW);
+    let (totals, ahead) = tokio::join!(
+        totals_page,
+        rm::first_awards(store, tenant, game_id, task, details.1, limit)
+    );
+    let totals = totals?;
     let from = (from, after_award);
-    let retry = ahead.is_some().then(|| (totals.clone(), from.clone()));
-    let (read, consistent) =
-        rows_with_awards(ctx, game, task, totals, from, details, ahead).await?;
-    match retry {
-        // An award landed between the two reads and the read-ahead missed one a total counts:
-        // read the awards after the totals instead, as a later page does.
-        Some((totals, from)) if !consistent => {
-            rows_with_awards(ctx, game, task, totals, from, details, None)
-                .await
-                .map(|(rows, _)| rows)
-        }
-        _ => Ok(read),
+    let (read, consistent) = rows_with_awards(
+        ctx,
+        game,
+        task,
+        totals.clone(),
+        from.clone(),
+        Some(details),
+        Some(ahead?),
+    )
+    .await?;
+    if consistent {
+        return Ok(read);
     }
+    // An award landed between the two reads and the read-ahead missed one a total counts:
+    // read the awards after the totals instead, as a later page does.
+    rows_with_awards(ctx, game, task, totals, from, Some(details), None)
+        .await
+        .map(|(rows, _)| rows)
 }
 
 /// The rows of `totals` with, given `details`, their awards (`ahead`: the task's first awards,
